@@ -1,0 +1,42 @@
+import { createClient, createCluster, type RedisClientType, type RedisClusterType } from 'redis'
+import { clusterRootNodes, redisUrl } from './env'
+
+export type StandaloneClient = RedisClientType
+export type ClusterClient = RedisClusterType
+
+/** A connected client to the suite's standalone Redis. */
+export async function connectStandalone(url = redisUrl()): Promise<StandaloneClient> {
+  const client = createClient({ url })
+  client.on('error', () => undefined) // reconnects are expected in outage tests
+  await client.connect()
+  return client
+}
+
+/** A connected client to the suite's 3-master Redis Cluster. */
+export async function connectCluster(): Promise<ClusterClient> {
+  const cluster = createCluster({ rootNodes: clusterRootNodes() })
+  cluster.on('error', () => undefined)
+  await cluster.connect()
+  return cluster
+}
+
+/** Empties every node the client reaches. */
+export async function flushAll(client: StandaloneClient | ClusterClient): Promise<void> {
+  if (!('getMasters' in client)) {
+    await client.flushAll()
+    return
+  }
+  const cluster: ClusterClient = client
+  await Promise.all(cluster.getMasters().map(async (node) => (await cluster.nodeClient(node)).flushAll()))
+}
+
+/** Polls `check` until it returns true, or fails after `timeoutMs`. */
+export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 5_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await sleep(20)
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))

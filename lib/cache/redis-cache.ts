@@ -1,0 +1,347 @@
+/**
+ * The cache on Redis: standalone, Sentinel or Cluster, one layout for all (see redis-layout.ts).
+ *
+ * Time comes from the Redis server (`TIME` inside the scripts), so app servers with drifting
+ * clocks agree on what has expired. Every reply is checked; anything unexpected is a CacheError.
+ */
+import { EventEmitter } from 'node:events'
+import { OptionError } from '../errors'
+import {
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  DEFAULT_SCAN_PAGE_SIZE,
+  DEFAULT_SHALLOW_INDEX_BUCKETS,
+  DEFAULT_TAG_DEPTH,
+} from '../defaults'
+import type { Cache, CacheEntry, PutOptions } from './cache'
+import { resolveCacheOptions, validateTtl, type CacheOptions, type ResolvedCacheOptions } from './cache-options'
+import { ANY, type CacheRecord, type Key, type KeyPart, type Match, type MatchPart } from './key'
+import { compareKeys, decodePart, encodePart, literalPrefix, normalizeKey, normalizeMatch } from './key-codec'
+import { RedisConnection, type RedisClient } from './redis-connection'
+import { toCacheError, unexpectedReply } from './redis-errors'
+import { RedisLayout, type IndexEntry } from './redis-layout'
+import { DELETE_SCRIPT } from './scripts/delete'
+import { EXISTS_EACH_SCRIPT } from './scripts/exists-each'
+import { PUT_SCRIPT, putScriptCall, type PutUnit } from './scripts/put'
+import { SCAN_INDEX_SCRIPT } from './scripts/scan-index'
+import { parseError, serializeError } from './serializer'
+import { WriteQueue } from './write-queue'
+
+export interface RedisCacheOptions extends Omit<CacheOptions, 'now'> {
+  /** A connected node-redis client: `createClient()`, `createCluster()` or `createSentinel()`. */
+  client: RedisClient
+  /**
+   * How many leading parts of `[namespace, ...key]` form the Redis Cluster hash tag. Records that
+   * share those parts share a slot, and so can be written and listed together. @default 1
+   */
+  tagDepth?: number
+  /** Buckets (cluster slots) each index shallower than `tagDepth` is spread over. @default 16 */
+  shallowIndexBuckets?: number
+  /** Milliseconds one Redis command may wait before it fails with `REDIS_UNAVAILABLE`; `0` waits forever. @default 2000 */
+  commandTimeoutMs?: number
+  /** Index members per `ZSCAN` page and keys per `MGET` in `all()`. @default 1000 */
+  scanPageSize?: number
+}
+
+interface PreparedRecord {
+  key: KeyPart[]
+  valueKey: string
+  indexes: IndexEntry[]
+  text: string
+}
+
+interface FoundKey {
+  key: KeyPart[]
+  valueKey: string
+}
+
+export class RedisCache<V = unknown> extends EventEmitter implements Cache<V> {
+  readonly namespace: string
+  private readonly options: ResolvedCacheOptions
+  private readonly connection: RedisConnection
+  private readonly layout: RedisLayout
+  private readonly writes: WriteQueue
+  private readonly scanPageSize: number
+
+  constructor(options: RedisCacheOptions) {
+    super()
+    this.options = resolveCacheOptions(options, 'RedisCache')
+    const {
+      client,
+      tagDepth = DEFAULT_TAG_DEPTH,
+      shallowIndexBuckets = DEFAULT_SHALLOW_INDEX_BUCKETS,
+      commandTimeoutMs = DEFAULT_COMMAND_TIMEOUT_MS,
+      scanPageSize = DEFAULT_SCAN_PAGE_SIZE,
+    } = options
+    if (typeof (client as { sendCommand?: unknown } | undefined)?.sendCommand !== 'function') {
+      throw new OptionError('client', 'must be a node-redis client, cluster or sentinel (from createClient, createCluster or createSentinel)')
+    }
+    requireWhole(tagDepth, 'tagDepth', 1)
+    requireWhole(shallowIndexBuckets, 'shallowIndexBuckets', 1)
+    requireWhole(commandTimeoutMs, 'commandTimeoutMs', 0)
+    requireWhole(scanPageSize, 'scanPageSize', 1)
+    this.namespace = this.options.namespace
+    this.scanPageSize = scanPageSize
+    this.connection = new RedisConnection(client, commandTimeoutMs)
+    this.layout = new RedisLayout({ namespace: this.namespace, tagDepth, shallowIndexBuckets })
+    this.writes = new WriteQueue(this.options.writes, this)
+  }
+
+  put(key: Key, value: V, options?: PutOptions): Promise<void> {
+    return this.putMany([{ key, value }], options)
+  }
+
+  putMany(entries: Iterable<CacheEntry<V>>, options: PutOptions = {}): Promise<void> {
+    let records: PreparedRecord[]
+    const ttlMs = options.ttlMs ?? this.options.ttlMs
+    try {
+      validateTtl(ttlMs, 'ttlMs')
+      records = [...entries].map(({ key, value }) => this.prepare(normalizeKey(key, 'put'), value))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    if (records.length === 0) return Promise.resolve()
+    const context = { operation: 'put', commands: ['EVALSHA put'], ...(records.length === 1 ? { key: records[0]?.key } : {}) }
+    return this.writes.run(() => this.guard(context, () => this.writeRecords(records, ttlMs)))
+  }
+
+  async get(key: Key): Promise<V | undefined> {
+    const parts = normalizeKey(key, 'get')
+    const valueKey = this.layout.valueKey(this.layout.path(parts))
+    const context = { operation: 'get', commands: ['GET'], key: parts }
+    const reply = await this.guard(context, () => this.connection.send(['GET', valueKey], valueKey, true))
+    if (reply === null) return undefined
+    return this.parse(parts, asText(reply, () => unexpectedReply(context, 'a string or nil')))
+  }
+
+  delete(key: Key): Promise<void> {
+    let parts: KeyPart[]
+    try {
+      parts = normalizeKey(key, 'delete')
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const path = this.layout.path(parts)
+    const valueKey = this.layout.valueKey(path)
+    const indexes = this.layout.indexEntries(path)
+    const context = { operation: 'delete', commands: ['EVALSHA delete'], key: parts }
+    return this.writes.run(() => this.guard(context, () => this.deleteRecord(valueKey, indexes)))
+  }
+
+  async all(match: Match): Promise<CacheRecord<V>[]> {
+    const pattern = normalizeMatch(match, 'all')
+    const found = await this.find(pattern, 'all')
+    const context = { operation: 'all', commands: ['MGET'] }
+    const texts = await this.guard(context, () => this.readValues(found.map((item) => item.valueKey)))
+    const records: CacheRecord<V>[] = []
+    found.forEach((item, i) => {
+      const text = texts[i]
+      if (text !== null && text !== undefined) records.push({ key: item.key, value: this.parse(item.key, text) })
+    })
+    return records
+  }
+
+  async keys(match: Match): Promise<KeyPart[][]> {
+    const pattern = normalizeMatch(match, 'keys')
+    const found = await this.find(pattern, 'keys')
+    const context = { operation: 'keys', commands: ['EVALSHA exists-each'] }
+    const exists = await this.guard(context, () => this.checkExistence(found.map((item) => item.valueKey)))
+    return found.filter((_, i) => exists[i]).map((item) => item.key)
+  }
+
+  flush(): Promise<void> {
+    return this.writes.flush()
+  }
+
+  private prepare(key: KeyPart[], value: V): PreparedRecord {
+    let text: string
+    try {
+      text = this.options.serializer.stringify(value)
+    } catch (error) {
+      throw serializeError(key, error)
+    }
+    const path = this.layout.path(key)
+    return { key, valueKey: this.layout.valueKey(path), indexes: this.layout.indexEntries(path), text }
+  }
+
+  /**
+   * Index members first, then values. On one server: one atomic script call. On a cluster:
+   * first the shallow index buckets, then each slot's values with their deep indexes.
+   */
+  private async writeRecords(records: PreparedRecord[], ttlMs: number): Promise<void> {
+    if (!this.connection.isCluster) {
+      await this.runPut(records.map((record) => ({ ttlMs, indexes: record.indexes, value: record })))
+      return
+    }
+    const shallow = records.flatMap((record) =>
+      record.indexes.filter((entry) => !entry.deep).map((entry): PutUnit => ({ ttlMs, indexes: [entry] })),
+    )
+    await this.runPutBySlot(shallow)
+    await this.runPutBySlot(
+      records.map((record) => ({ ttlMs, indexes: record.indexes.filter((entry) => entry.deep), value: record })),
+    )
+  }
+
+  private async runPutBySlot(units: PutUnit[]): Promise<void> {
+    const groups = this.connection.groupBySlot(units, firstKeyOfUnit)
+    await Promise.all(groups.map((group) => this.runPut(group)))
+  }
+
+  private async runPut(units: PutUnit[]): Promise<void> {
+    const { keys, args } = putScriptCall(units)
+    const reply = await this.connection.evalScript(PUT_SCRIPT, keys, args)
+    if (typeof reply !== 'number') throw unexpectedReply({ operation: 'put', commands: ['EVALSHA put'] }, 'the server time')
+  }
+
+  /** The value first, then its index members; on a cluster the shallow buckets come last. */
+  private async deleteRecord(valueKey: string, indexes: IndexEntry[]): Promise<void> {
+    const near = this.connection.isCluster ? indexes.filter((entry) => entry.deep) : indexes
+    await this.runDelete([valueKey], near)
+    if (!this.connection.isCluster) return
+    const far = this.connection.groupBySlot(
+      indexes.filter((entry) => !entry.deep),
+      (entry) => entry.indexKey,
+    )
+    await Promise.all(far.map((group) => this.runDelete([], group)))
+  }
+
+  private async runDelete(valueKeys: string[], indexes: IndexEntry[]): Promise<void> {
+    const keys = [...valueKeys, ...indexes.map((entry) => entry.indexKey)]
+    const args = [String(valueKeys.length), ...indexes.map((entry) => entry.member)]
+    const reply = await this.connection.evalScript(DELETE_SCRIPT, keys, args)
+    if (reply !== keys.length) throw unexpectedReply({ operation: 'delete', commands: ['EVALSHA delete'] }, 'the count of keys touched')
+  }
+
+  /**
+   * The live keys that match: scans only the index of the literal prefix before the first ANY
+   * (every bucket of it, if shallow), pruning it first, de-duplicating and sorting.
+   */
+  private async find(pattern: MatchPart[], operation: string): Promise<FoundKey[]> {
+    if (!pattern.includes(ANY)) {
+      const key = pattern as KeyPart[]
+      return [{ key, valueKey: this.layout.valueKey(this.layout.path(key)) }]
+    }
+    const prefix = literalPrefix(pattern)
+    const prefixPath = this.layout.path(prefix)
+    const rest = pattern.slice(prefix.length).map((part) => (part === ANY ? ANY : encodePart(part)))
+    const context = { operation, commands: ['EVALSHA scan-index', 'ZSCAN'] }
+    const pages = await this.guard(context, () =>
+      Promise.all(this.layout.indexKeysOf(prefixPath).map((indexKey) => this.scanIndex(indexKey, context))),
+    )
+    const found = new Map<string, FoundKey>()
+    for (const members of pages) {
+      for (const member of members) {
+        if (found.has(member)) continue
+        const segments = member.split(':')
+        if (segments.length !== rest.length || !rest.every((part, i) => part === ANY || part === segments[i])) continue
+        const key = [...prefix, ...segments.map((segment) => decodePart(segment, operation))]
+        found.set(member, { key, valueKey: this.layout.valueKey([...prefixPath, ...segments]) })
+      }
+    }
+    return [...found.values()].sort((a, b) => compareKeys(a.key, b.key))
+  }
+
+  /** Every live member of one index: the first page comes with the pruning, the rest by ZSCAN. */
+  private async scanIndex(indexKey: string, context: { operation: string; commands: string[] }): Promise<string[]> {
+    const first = await this.connection.evalScript(SCAN_INDEX_SCRIPT, [indexKey], [String(this.scanPageSize)])
+    if (!Array.isArray(first) || first.length !== 3 || typeof first[0] !== 'number') {
+      throw unexpectedReply(context, 'the server time and a ZSCAN page')
+    }
+    const now = first[0]
+    const members: string[] = []
+    let page: unknown = [first[1], first[2]]
+    for (;;) {
+      const [cursor, items] = zscanPage(page, context)
+      for (let i = 0; i + 1 < items.length; i += 2) {
+        if (Number(items[i + 1]) > now) members.push(items[i] as string)
+      }
+      if (cursor === '0') return members
+      page = await this.connection.send(['ZSCAN', indexKey, cursor, 'COUNT', String(this.scanPageSize)], indexKey, true)
+    }
+  }
+
+  private async readValues(valueKeys: string[]): Promise<(string | null)[]> {
+    const texts = new Map<string, string | null>()
+    await Promise.all(
+      this.batches(valueKeys).map(async (batch) => {
+        const reply = await this.connection.send(['MGET', ...batch], batch[0], true)
+        if (!Array.isArray(reply) || reply.length !== batch.length) {
+          throw unexpectedReply({ operation: 'all', commands: ['MGET'] }, 'one value or nil per key')
+        }
+        batch.forEach((valueKey, i) => {
+          const text: unknown = reply[i]
+          texts.set(valueKey, text === null ? null : asText(text, () => unexpectedReply({ operation: 'all', commands: ['MGET'] }, 'a string')))
+        })
+      }),
+    )
+    return valueKeys.map((valueKey) => texts.get(valueKey) ?? null)
+  }
+
+  private async checkExistence(valueKeys: string[]): Promise<boolean[]> {
+    const found = new Set<string>()
+    await Promise.all(
+      this.batches(valueKeys).map(async (batch) => {
+        const reply = await this.connection.evalScript(EXISTS_EACH_SCRIPT, batch, [])
+        if (!Array.isArray(reply) || reply.length !== batch.length) {
+          throw unexpectedReply({ operation: 'keys', commands: ['EVALSHA exists-each'] }, 'one flag per key')
+        }
+        batch.forEach((valueKey, i) => reply[i] === 1 && found.add(valueKey))
+      }),
+    )
+    return valueKeys.map((valueKey) => found.has(valueKey))
+  }
+
+  /** Keys grouped by cluster slot, then cut into batches of `scanPageSize`. */
+  private batches(keys: string[]): string[][] {
+    return this.connection.groupBySlot(keys, (key) => key).flatMap((group) => chunk(group, this.scanPageSize))
+  }
+
+  private parse(key: KeyPart[], text: string): V {
+    try {
+      return this.options.serializer.parse(text) as V
+    } catch (error) {
+      throw parseError(key, error)
+    }
+  }
+
+  private async guard<T>(context: { operation: string; commands?: string[]; key?: KeyPart[] | undefined }, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run()
+    } catch (error) {
+      const { key, ...rest } = context
+      throw toCacheError(error, key ? { ...rest, key } : rest)
+    }
+  }
+}
+
+function firstKeyOfUnit(unit: PutUnit): string {
+  return unit.indexes[0]?.indexKey ?? unit.value?.valueKey ?? ''
+}
+
+function zscanPage(page: unknown, context: { operation: string; commands: string[] }): [string, unknown[]] {
+  if (Array.isArray(page) && page.length === 2 && Array.isArray(page[1])) {
+    const cursor: unknown = page[0]
+    if (typeof cursor === 'string' || Buffer.isBuffer(cursor)) {
+      const items = (page[1] as unknown[]).map((item) => (Buffer.isBuffer(item) ? item.toString() : item))
+      if (items.every((item) => typeof item === 'string' || typeof item === 'number')) return [String(cursor), items.map(String)]
+    }
+  }
+  throw unexpectedReply(context, 'a ZSCAN page')
+}
+
+function asText(reply: unknown, fail: () => Error): string {
+  if (typeof reply === 'string') return reply
+  if (Buffer.isBuffer(reply)) return reply.toString('utf8')
+  throw fail()
+}
+
+function chunk<T>(items: T[], size: number): T[][] {
+  const chunks: T[][] = []
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size))
+  return chunks
+}
+
+function requireWhole(value: unknown, option: string, min: number): void {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new OptionError(option, `must be a whole number of at least ${min}`)
+  }
+}

@@ -1,0 +1,29 @@
+import { CacheError, type CacheErrorContext } from '../errors'
+
+/**
+ * Turns whatever a Redis call threw into a CacheError. An error reply (OOM, WRONGTYPE, a script
+ * error) is `REDIS_ERROR`; anything else (a timeout, a closed or unreachable client) is
+ * `REDIS_UNAVAILABLE`. Redis's own message is kept: it names commands and keys, never arguments.
+ */
+export function toCacheError(error: unknown, context: CacheErrorContext): CacheError {
+  if (error instanceof CacheError) return error
+  const message = error instanceof Error ? error.message : String(error)
+  if (isErrorReply(error)) return new CacheError('REDIS_ERROR', `Redis replied: ${message}`, { ...context, cause: error })
+  return new CacheError('REDIS_UNAVAILABLE', `Redis is unavailable: ${errorName(error)}: ${message}`, { ...context, cause: error })
+}
+
+export function unexpectedReply(context: CacheErrorContext, expected: string): CacheError {
+  return new CacheError('UNEXPECTED_REPLY', `Redis sent a reply that is not ${expected}`, context)
+}
+
+/** node-redis's error replies are instances of its `ErrorReply`; matched by name so any copy of the package fits. */
+function isErrorReply(error: unknown): boolean {
+  for (let proto = Object.getPrototypeOf(error); proto; proto = Object.getPrototypeOf(proto)) {
+    if ((proto as { constructor?: { name?: string } }).constructor?.name === 'ErrorReply') return true
+  }
+  return false
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.constructor.name : typeof error
+}

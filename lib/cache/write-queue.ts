@@ -1,0 +1,42 @@
+import type { EventEmitter } from 'node:events'
+import type { WriteMode } from './cache-options'
+
+/**
+ * Runs a cache's writes. Sync writes run at once and reject their caller. Async writes resolve
+ * at once, run one after another in call order, and report failures on the cache's `error`
+ * event, so no rejection is ever left unhandled.
+ */
+export class WriteQueue {
+  private tail: Promise<void> = Promise.resolve()
+  private readonly inFlight = new Set<Promise<void>>()
+
+  constructor(
+    private readonly mode: WriteMode,
+    private readonly events: EventEmitter,
+  ) {}
+
+  run(write: () => Promise<void>): Promise<void> {
+    if (this.mode === 'sync') return this.track(write())
+    const done = this.tail.then(write)
+    this.tail = done.catch((error: unknown) => this.report(error))
+    return Promise.resolve()
+  }
+
+  /** Resolves once every write issued so far has finished, whatever its outcome. */
+  async flush(): Promise<void> {
+    await Promise.all([this.tail, ...[...this.inFlight].map((write) => write.catch(() => undefined))])
+  }
+
+  private track(write: Promise<void>): Promise<void> {
+    this.inFlight.add(write)
+    const forget = () => this.inFlight.delete(write)
+    write.then(forget, forget)
+    return write
+  }
+
+  private report(error: unknown): void {
+    const reported = error instanceof Error ? error : new Error(String(error))
+    if (this.events.listenerCount('error') > 0) this.events.emit('error', reported)
+    else process.emitWarning(reported)
+  }
+}

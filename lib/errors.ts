@@ -1,0 +1,87 @@
+/**
+ * Every error sessionvault throws. Messages name the operation and the key, never a stored
+ * value: values hold user data and error messages end up in logs.
+ */
+
+export type ErrorCode =
+  | 'INVALID_OPTION'
+  | 'MALFORMED_KEY'
+  | 'UNDECODABLE_VALUE'
+  | 'REDIS_ERROR'
+  | 'UNEXPECTED_REPLY'
+  | 'REDIS_UNAVAILABLE'
+
+export interface SessionVaultErrorOptions {
+  cause?: unknown
+}
+
+/** Base class: every sessionvault error has a `name`, a literal `code` and, where one exists, a `cause`. */
+export class SessionVaultError extends Error {
+  override name = 'SessionVaultError'
+  readonly code: ErrorCode
+
+  constructor(code: ErrorCode, message: string, options: SessionVaultErrorOptions = {}) {
+    super(message, 'cause' in options ? { cause: options.cause } : undefined)
+    this.code = code
+  }
+}
+
+/** A bad option, thrown by a constructor or factory before anything runs. */
+export class OptionError extends SessionVaultError {
+  override name = 'OptionError'
+  /** The option at fault, e.g. `ttlMs` or `store.ttl`. */
+  readonly option: string
+
+  constructor(option: string, message: string) {
+    super('INVALID_OPTION', `option \`${option}\` ${message}`)
+    this.option = option
+  }
+}
+
+export type CacheErrorCode = Exclude<ErrorCode, 'INVALID_OPTION'>
+
+export interface CacheErrorContext extends SessionVaultErrorOptions {
+  /** The cache operation that failed: `put`, `get`, `delete`, `all`… */
+  operation: string
+  /** The Redis commands involved (names only, never their arguments). */
+  commands?: readonly string[]
+  /** The cache key involved, when there is one. */
+  key?: readonly unknown[]
+}
+
+/** A cache operation failed: an unexpected Redis reply, Redis out of reach, a malformed key or an undecodable value. */
+export class CacheError extends SessionVaultError {
+  override name = 'CacheError'
+  declare readonly code: CacheErrorCode
+  readonly operation: string
+  readonly commands: readonly string[]
+  readonly key: readonly unknown[] | undefined
+
+  constructor(code: CacheErrorCode, detail: string, context: CacheErrorContext) {
+    const where = [
+      context.commands?.length ? `(${context.commands.join(', ')})` : '',
+      context.key ? `for key ${describeKey(context.key)}` : '',
+    ].filter(Boolean).join(' ')
+    super(code, `cache ${context.operation} failed${where ? ' ' + where : ''}: ${detail}`, context)
+    this.operation = context.operation
+    this.commands = context.commands ?? []
+    this.key = context.key
+  }
+}
+
+export function isSessionVaultError(error: unknown): error is SessionVaultError {
+  return error instanceof SessionVaultError
+}
+
+export function isCacheError(error: unknown): error is CacheError {
+  return error instanceof CacheError
+}
+
+export function isOptionError(error: unknown): error is OptionError {
+  return error instanceof OptionError
+}
+
+/** Keys are identifiers (`['user', 42]`), safe to log; anything else is summarised by its type. */
+function describeKey(key: readonly unknown[]): string {
+  return `[${key.map((part) => (typeof part === 'string' || typeof part === 'number' ? JSON.stringify(part) : `<${typeof part}>`)).join(', ')}]`
+}

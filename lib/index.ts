@@ -1,0 +1,23 @@
+// The public API of sessionvault: everything a user may import, listed by hand.
+
+export { ANY } from './cache/key'
+export type { Key, KeyPart, Match, MatchPart, CacheRecord, Wildcard } from './cache/key'
+export type { Cache, CacheEntry, PutOptions } from './cache/cache'
+export type { CacheOptions, WriteMode } from './cache/cache-options'
+export { jsonSerializer } from './cache/serializer'
+export type { Serializer } from './cache/serializer'
+export { MemoryCache } from './cache/memory-cache'
+export type { MemoryCacheOptions } from './cache/memory-cache'
+export { RedisCache } from './cache/redis-cache'
+export type { RedisCacheOptions } from './cache/redis-cache'
+export type { RedisClient, RedisStandaloneClient, RedisClusterClient, RedisSentinelClient } from './cache/redis-connection'
+
+export {
+  SessionVaultError,
+  OptionError,
+  CacheError,
+  isSessionVaultError,
+  isCacheError,
+  isOptionError,
+} from './errors'
+export type { ErrorCode, CacheErrorCode } from './errors'
