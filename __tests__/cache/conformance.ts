@@ -212,6 +212,34 @@ export function describeCacheConformance(name: string, factory: CacheFactory): v
       expect(await asyncCache.get('gone')).toBeUndefined()
     })
 
+    test('putIf absent writes only the first time and says so', async () => {
+      expect(await cache.putIf(['lock', 1], 'first', { absent: true, ttlMs: 60_000 })).toBe(true)
+      expect(await cache.putIf(['lock', 1], 'second', { absent: true })).toBe(false)
+      expect(await cache.get(['lock', 1])).toBe('first')
+      expect(await cache.keys(['lock', ANY])).toEqual([['lock', 1]])
+    })
+
+    test('putIf absent succeeds again once the record has expired', async () => {
+      expect(await cache.putIf('lease', 1, { absent: true, ttlMs: 300 })).toBe(true)
+      await advance(700)
+      expect(await cache.putIf('lease', 2, { absent: true })).toBe(true)
+      expect(await cache.get('lease')).toBe(2)
+    })
+
+    test('putIf unlessExists refuses to write while the guard key lives', async () => {
+      await cache.put(['sess', 'a', 'tombstone'], true)
+      expect(await cache.putIf(['sess', 'a'], 'revived', { unlessExists: ['sess', 'a', 'tombstone'] })).toBe(false)
+      expect(await cache.get(['sess', 'a'])).toBeUndefined()
+      expect(await cache.keys(['sess', ANY])).toEqual([])
+      expect(await cache.putIf(['sess', 'b'], 'fresh', { unlessExists: ['sess', 'b', 'tombstone'] })).toBe(true)
+      expect(await cache.get(['sess', 'b'])).toBe('fresh')
+    })
+
+    test('putIf needs exactly one condition', async () => {
+      await expect(cache.putIf('k', 1, {})).rejects.toThrow(OptionError)
+      await expect(cache.putIf('k', 1, { absent: true, unlessExists: 'g' })).rejects.toThrow(/exactly one condition/)
+    })
+
     test('the constructor requires ttlMs, naming it', async () => {
       await expect(factory({} as CacheOptions)).rejects.toThrow(/`ttlMs` is required/)
       await expect(factory({ ttlMs: 0 })).rejects.toThrow(OptionError)

@@ -3,6 +3,9 @@
  */
 import { OptionError } from '../errors'
 import { DEFAULT_NAMESPACE } from '../defaults'
+import type { PutIfOptions } from './cache'
+import type { KeyPart } from './key'
+import { normalizeKey } from './key-codec'
 import { jsonSerializer, type Serializer } from './serializer'
 
 export type WriteMode = 'sync' | 'async'
@@ -57,4 +60,18 @@ export function validateTtl(ttlMs: unknown, option: string): asserts ttlMs is nu
 
 function describe(value: unknown): string {
   return typeof value === 'number' ? String(value) : typeof value
+}
+
+export type PutCondition = { absent: true } | { unlessExists: KeyPart[] }
+
+/** Checks a putIf's options: a valid TTL and exactly one condition. */
+export function resolvePutIf(options: PutIfOptions, defaultTtlMs: number): { ttlMs: number; condition: PutCondition } {
+  const ttlMs = options.ttlMs ?? defaultTtlMs
+  validateTtl(ttlMs, 'ttlMs')
+  const hasGuard = options.unlessExists !== undefined
+  if (options.absent === true && !hasGuard) return { ttlMs, condition: { absent: true } }
+  if (hasGuard && options.absent !== true) {
+    return { ttlMs, condition: { unlessExists: normalizeKey(options.unlessExists as KeyPart[], 'putIf') } }
+  }
+  throw new OptionError('absent', 'putIf needs exactly one condition: `absent: true` or `unlessExists: key`')
 }

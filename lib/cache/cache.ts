@@ -5,6 +5,16 @@ export interface PutOptions {
   ttlMs?: number
 }
 
+export interface PutIfOptions extends PutOptions {
+  /** Write only if the key holds no live record yet (a lock, a first write). */
+  absent?: boolean
+  /**
+   * Write only if this other key holds no live record (a tombstone that keeps a destroyed record
+   * destroyed). On Redis Cluster it must share the record's hash tag (its first `tagDepth` parts).
+   */
+  unlessExists?: Key
+}
+
 export interface CacheEntry<V> {
   key: Key
   value: V
@@ -18,6 +28,12 @@ export interface CacheEntry<V> {
 export interface Cache<V = unknown> {
   readonly namespace: string
   put(key: Key, value: V, options?: PutOptions): Promise<void>
+  /**
+   * Writes one record only if a condition holds, atomically; resolves to whether it was written.
+   * Always waits for the answer, even with `writes: 'async'`. Exactly one of `absent` and
+   * `unlessExists` must be given.
+   */
+  putIf(key: Key, value: V, options: PutIfOptions): Promise<boolean>
   /** Writes several records; on a standalone Redis, atomically and in one round trip. */
   putMany(entries: Iterable<CacheEntry<V>>, options?: PutOptions): Promise<void>
   get(key: Key): Promise<V | undefined>

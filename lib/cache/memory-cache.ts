@@ -4,8 +4,8 @@
  * same things (a stored object is a copy, never shared with the caller).
  */
 import { EventEmitter } from 'node:events'
-import type { Cache, CacheEntry, PutOptions } from './cache'
-import { resolveCacheOptions, validateTtl, type CacheOptions, type ResolvedCacheOptions } from './cache-options'
+import type { Cache, CacheEntry, PutIfOptions, PutOptions } from './cache'
+import { resolveCacheOptions, resolvePutIf, validateTtl, type CacheOptions, type ResolvedCacheOptions } from './cache-options'
 import type { CacheRecord, Key, KeyPart, Match } from './key'
 import { compareKeys, keyId, keyMatches, normalizeKey, normalizeMatch } from './key-codec'
 import { parseError, serializeError } from './serializer'
@@ -38,6 +38,23 @@ export class MemoryCache<V = unknown> extends EventEmitter implements Cache<V> {
 
   put(key: Key, value: V, options?: PutOptions): Promise<void> {
     return this.putMany([{ key, value }], options)
+  }
+
+  putIf(key: Key, value: V, options: PutIfOptions): Promise<boolean> {
+    try {
+      const { ttlMs, condition } = resolvePutIf(options, this.options.ttlMs)
+      const parts = normalizeKey(key, 'putIf')
+      const text = this.serialize(parts, value)
+      return this.writes.runAndWait(async () => {
+        const now = this.options.now()
+        const blocker = 'absent' in condition ? parts : condition.unlessExists
+        if (this.live(keyId(blocker), now)) return false
+        this.records.set(keyId(parts), { key: parts, text, expiresAt: now + ttlMs })
+        return true
+      })
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
 
   putMany(entries: Iterable<CacheEntry<V>>, options: PutOptions = {}): Promise<void> {

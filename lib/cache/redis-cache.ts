@@ -12,8 +12,8 @@ import {
   DEFAULT_SHALLOW_INDEX_BUCKETS,
   DEFAULT_TAG_DEPTH,
 } from '../defaults'
-import type { Cache, CacheEntry, PutOptions } from './cache'
-import { resolveCacheOptions, validateTtl, type CacheOptions, type ResolvedCacheOptions } from './cache-options'
+import type { Cache, CacheEntry, PutIfOptions, PutOptions } from './cache'
+import { resolveCacheOptions, resolvePutIf, validateTtl, type CacheOptions, type ResolvedCacheOptions } from './cache-options'
 import { ANY, type CacheRecord, type Key, type KeyPart, type Match, type MatchPart } from './key'
 import { compareKeys, decodePart, encodePart, literalPrefix, normalizeKey, normalizeMatch } from './key-codec'
 import { RedisConnection, type RedisClient } from './redis-connection'
@@ -22,6 +22,7 @@ import { RedisLayout, type IndexEntry } from './redis-layout'
 import { DELETE_SCRIPT } from './scripts/delete'
 import { EXISTS_EACH_SCRIPT } from './scripts/exists-each'
 import { PUT_SCRIPT, putScriptCall, type PutUnit } from './scripts/put'
+import { PUT_IF_SCRIPT } from './scripts/put-if'
 import { SCAN_INDEX_SCRIPT } from './scripts/scan-index'
 import { parseError, serializeError } from './serializer'
 import { WriteQueue } from './write-queue'
@@ -102,6 +103,33 @@ export class RedisCache<V = unknown> extends EventEmitter implements Cache<V> {
     if (records.length === 0) return Promise.resolve()
     const context = { operation: 'put', commands: ['EVALSHA put'], ...(records.length === 1 ? { key: records[0]?.key } : {}) }
     return this.writes.run(() => this.guard(context, () => this.writeRecords(records, ttlMs)))
+  }
+
+  putIf(key: Key, value: V, options: PutIfOptions): Promise<boolean> {
+    let record: PreparedRecord
+    let resolved: ReturnType<typeof resolvePutIf>
+    try {
+      resolved = resolvePutIf(options, this.options.ttlMs)
+      record = this.prepare(normalizeKey(key, 'putIf'), value)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const { ttlMs, condition } = resolved
+    const guardKey = 'absent' in condition ? undefined : this.layout.valueKey(this.layout.path(condition.unlessExists))
+    const context = { operation: 'putIf', commands: ['EVALSHA put-if'], key: record.key }
+    return this.writes.runAndWait(() =>
+      this.guard(context, async () => {
+        const cluster = this.connection.isCluster
+        // On a cluster the shallow buckets live in other slots: written first, like put's.
+        if (cluster) await this.runPutBySlot(record.indexes.filter((entry) => !entry.deep).map((entry) => ({ ttlMs, indexes: [entry] })))
+        const indexes = cluster ? record.indexes.filter((entry) => entry.deep) : record.indexes
+        const keys = [record.valueKey, ...(guardKey ? [guardKey] : []), ...indexes.map((entry) => entry.indexKey)]
+        const args = [guardKey ? 'guard' : 'absent', String(ttlMs), record.text, ...indexes.map((entry) => entry.member)]
+        const reply = await this.connection.evalScript(PUT_IF_SCRIPT, keys, args)
+        if (reply !== 0 && reply !== 1) throw unexpectedReply(context, '1 or 0')
+        return reply === 1
+      }),
+    )
   }
 
   async get(key: Key): Promise<V | undefined> {

@@ -22,15 +22,29 @@ export class WriteQueue {
     return Promise.resolve()
   }
 
-  /** Resolves once every write issued so far has finished, whatever its outcome. */
-  async flush(): Promise<void> {
-    await Promise.all([this.tail, ...[...this.inFlight].map((write) => write.catch(() => undefined))])
+  /** A write whose caller needs its outcome: it rejects its caller and, in async mode, still waits its turn. */
+  runAndWait<T>(write: () => Promise<T>): Promise<T> {
+    if (this.mode === 'sync') return this.track(write())
+    const done = this.tail.then(write)
+    this.tail = done.then(
+      () => undefined,
+      () => undefined,
+    )
+    return done
   }
 
-  private track(write: Promise<void>): Promise<void> {
-    this.inFlight.add(write)
-    const forget = () => this.inFlight.delete(write)
-    write.then(forget, forget)
+  /** Resolves once every write issued so far has finished, whatever its outcome. */
+  async flush(): Promise<void> {
+    await Promise.all([this.tail, ...this.inFlight])
+  }
+
+  private track<T>(write: Promise<T>): Promise<T> {
+    const settled = write.then(
+      () => undefined,
+      () => undefined,
+    )
+    this.inFlight.add(settled)
+    void settled.then(() => this.inFlight.delete(settled))
     return write
   }
 
