@@ -1,0 +1,148 @@
+/**
+ * The seven tests of the Redis cache guide this layer grew from, ported to RedisCache. They run
+ * on a private redis-server because one of them fills its memory.
+ */
+import { createClient } from 'redis'
+import { ANY, CacheError, RedisCache, type RedisCacheOptions } from '../../lib'
+import { sleep, type StandaloneClient } from '../helpers/clients'
+import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server'
+import { decodeTestSegments, encodeTestKey } from './layout-spec'
+
+let server: RedisServerHandle
+let redis: StandaloneClient
+
+const defaults = { namespace: 'test', ttlMs: 3_600_000 }
+const cacheWith = (options: Partial<RedisCacheOptions> = {}) => new RedisCache({ ...defaults, client: redis, ...options })
+
+beforeAll(async () => {
+  server = await startRedisServer()
+  redis = createClient({ url: server.url })
+  await redis.connect()
+})
+afterAll(async () => {
+  await redis.close()
+  await server.stop()
+})
+beforeEach(() => redis.flushAll())
+
+/** The decoded members of `_index:<[namespace, ...prefix]>`, read straight from Redis. */
+async function indexMembers(prefix: (string | number)[]): Promise<unknown[]> {
+  const members = await redis.zRangeByScore(`_index:${encodeTestKey(['test', ...prefix], 1)}`, '-inf', '+inf')
+  return members.map((member) => {
+    const parts = decodeTestSegments(member)
+    return parts.length === 1 ? parts[0] : parts
+  })
+}
+
+test('can put, get and delete records', async () => {
+  const cache = cacheWith()
+  expect(await cache.get('key')).toBeUndefined()
+  await cache.put('key', 'value')
+  expect(await cache.get('key')).toBe('value')
+  await cache.delete('key')
+  expect(await cache.get('key')).toBeUndefined()
+})
+
+test('with writes: async, put and delete return before Redis has them', async () => {
+  const writer = createClient({ url: server.url })
+  await writer.connect()
+  const cache = cacheWith({ writes: 'async', client: writer })
+  const reader = cacheWith()
+  try {
+    // Redis holds the writer's writes while paused, and the reader's reads go on: "not yet" is
+    // observable without racing a timer.
+    await redis.sendCommand(['CLIENT', 'PAUSE', '300', 'WRITE'])
+    await cache.put('key', 'value')
+    expect(await reader.get('key')).toBeUndefined()
+    await cache.flush()
+    expect(await reader.get('key')).toBe('value')
+
+    await redis.sendCommand(['CLIENT', 'PAUSE', '300', 'WRITE'])
+    await cache.delete('key')
+    expect(await reader.get('key')).toBe('value')
+    await cache.flush()
+    expect(await reader.get('key')).toBeUndefined()
+  } finally {
+    await writer.close()
+  }
+})
+
+test('delete removes from redis sets', async () => {
+  const cache = cacheWith()
+  await cache.put(['namespace', 'key1'], 'value')
+  await cache.put(['namespace', 'key2'], 'value')
+  expect(await indexMembers(['namespace'])).toEqual(['key1', 'key2'])
+  await cache.delete(['namespace', 'key1'])
+  expect(await indexMembers(['namespace'])).toEqual(['key2'])
+})
+
+describe('with redis errors', () => {
+  let maxmemory: string
+  beforeEach(async () => {
+    maxmemory = (await redis.configGet('maxmemory'))['maxmemory'] ?? '0'
+    await redis.configSet('maxmemory', '10')
+  })
+  afterEach(() => redis.configSet('maxmemory', maxmemory))
+
+  test('raises error', async () => {
+    const put = cacheWith().put('key', 'value')
+    await expect(put).rejects.toBeInstanceOf(CacheError)
+    await expect(put).rejects.toMatchObject({ code: 'REDIS_ERROR', operation: 'put' })
+    await expect(put).rejects.toThrow("OOM command not allowed when used memory > 'maxmemory'.")
+  })
+})
+
+test('can put multiple records at once', async () => {
+  const cache = cacheWith()
+  await cache.putMany([
+    { key: 'key1', value: '1' },
+    { key: 'key2', value: '2' },
+  ])
+  expect(await cache.get('key1')).toBe('1')
+  expect(await cache.get('key2')).toBe('2')
+})
+
+test('can match fetch all', async () => {
+  const cache = cacheWith()
+  expect(await cache.all(ANY)).toEqual([])
+  for (let number = 1; number <= 11; number++) await cache.put(`key${number}`, 'value')
+  const items = await cache.all(ANY)
+  expect(items).toContainEqual({ key: ['key1'], value: 'value' })
+  expect(items).toContainEqual({ key: ['key2'], value: 'value' })
+  expect(items).toHaveLength(11)
+  await cache.put(['namespace', 'key'], 'value')
+  await cache.put(['namespace', 'key', 'key2'], 'value')
+  expect(await cache.all(['namespace', ANY])).toEqual([{ key: ['namespace', 'key'], value: 'value' }])
+})
+
+test('records auto purge', async () => {
+  // The guide's timings (50/100/150 ms) scaled up so the assertions keep wide margins.
+  const ttl = 300
+  const cache = cacheWith({ ttlMs: ttl })
+  await cache.put('key', 'value')
+  await cache.putMany([
+    { key: 'key1', value: '1' },
+    { key: ['namespace', 'key2'], value: '2' },
+  ])
+  expect(await cache.get('key')).toBe('value')
+  expect(await cache.get('key1')).toBe('1')
+  expect(await cache.get(['namespace', 'key2'])).toBe('2')
+  expect(await indexMembers(['namespace'])).toEqual(['key2'])
+  await cache.put(['namespace', 'key3'], '3', { ttlMs: 3 * ttl })
+  expect(await indexMembers(['namespace'])).toEqual(['key2', 'key3'])
+
+  await sleep(2 * ttl)
+  expect(await cache.get('key')).toBeUndefined()
+  expect(await cache.get('key1')).toBeUndefined()
+  expect(await cache.get(['namespace', 'key2'])).toBeUndefined()
+  expect(await cache.get(['namespace', 'key3'])).toBe('3')
+  // A put prunes the expired key2 from the index it writes to.
+  await cache.put(['namespace', 'key4'], '4', { ttlMs: ttl })
+  expect(await indexMembers(['namespace'])).toEqual(['key3', 'key4'])
+
+  await sleep(2 * ttl)
+  expect(await cache.get(['namespace', 'key3'])).toBeUndefined()
+  // all() prunes the index it scans.
+  expect(await cache.all(['namespace', ANY])).toEqual([])
+  expect(await indexMembers(['namespace'])).toEqual([])
+})

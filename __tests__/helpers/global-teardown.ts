@@ -1,0 +1,9 @@
+// Jest globalTeardown: stop whatever global-setup.ts started.
+import { SHARED_REDIS_KEY, SharedRedis } from './global-setup';
+
+export default async function globalTeardown(): Promise<void> {
+  const shared = (globalThis as Record<string, unknown>)[SHARED_REDIS_KEY] as SharedRedis | undefined;
+  if (!shared) return;
+  await Promise.all([shared.standalone?.stop(), shared.cluster?.stop()]);
+  delete (globalThis as Record<string, unknown>)[SHARED_REDIS_KEY];
+}
