@@ -1,0 +1,145 @@
+/**
+ * How RedisCache fails: a CacheError for every unexpected reply, with the operation and Redis's
+ * own message, never a stored value; an unreachable Redis fails within the command timeout.
+ */
+import { inspect } from 'node:util'
+import { createClient } from 'redis'
+import { CacheError, OptionError, RedisCache, type RedisClient } from '../../lib'
+import { eventually, type StandaloneClient } from '../helpers/clients'
+import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server'
+import { encodeTestKey } from './layout-spec'
+
+const SECRET = 'hunter2-session-secret-7f3a'
+
+let server: RedisServerHandle
+let redis: StandaloneClient
+
+beforeAll(async () => {
+  server = await startRedisServer()
+  redis = createClient({ url: server.url })
+  redis.on('error', () => undefined)
+  await redis.connect()
+})
+afterAll(async () => {
+  await redis.close()
+  await server.stop()
+})
+beforeEach(() => redis.flushAll())
+
+const cacheWith = (options: Partial<ConstructorParameters<typeof RedisCache>[0]> = {}) =>
+  new RedisCache({ client: redis, ttlMs: 60_000, namespace: 'test', ...options })
+
+/** Everything a logger could print of an error: message, stack, cause chain, own properties. */
+function printed(error: unknown): string {
+  return inspect(error, { depth: 10 }) + String((error as Error).stack)
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<CacheError> {
+  const error = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  )
+  expect(error).toBeInstanceOf(CacheError)
+  return error as CacheError
+}
+
+describe('a stored value never appears in an error', () => {
+  test('when Redis is out of memory', async () => {
+    await redis.configSet('maxmemory', '10')
+    try {
+      const error = await failureOf(cacheWith().put(['user', 1], { token: SECRET }))
+      expect(error).toMatchObject({ code: 'REDIS_ERROR', operation: 'put' })
+      expect(error.message).toMatch(/OOM command not allowed/)
+      expect(error.message).toContain('["user", 1]')
+      expect(printed(error)).not.toContain(SECRET)
+    } finally {
+      await redis.configSet('maxmemory', '0')
+    }
+  })
+
+  test('when a stored value is corrupt', async () => {
+    await redis.set(encodeTestKey(['test', 'user', 1], 1), `{"token": "${SECRET}"`)
+    const error = await failureOf(cacheWith().get(['user', 1]))
+    expect(error).toMatchObject({ code: 'UNDECODABLE_VALUE', operation: 'get', key: ['user', 1] })
+    expect(error.message).toBe('cache get failed for key ["user", 1]: the stored value could not be parsed (SyntaxError)')
+    expect(printed(error)).not.toContain(SECRET)
+  })
+
+  test('when a script fails on a key of the wrong type', async () => {
+    await redis.set(`_index:${encodeTestKey(['test', 'user'], 1)}`, 'not a sorted set')
+    const error = await failureOf(cacheWith().put(['user', 1], { token: SECRET }))
+    expect(error).toMatchObject({ code: 'REDIS_ERROR', operation: 'put', commands: ['EVALSHA put'] })
+    expect(error.message).toMatch(/WRONGTYPE/)
+    expect(printed(error)).not.toContain(SECRET)
+  })
+
+  test('when all() meets a corrupt value', async () => {
+    const cache = cacheWith()
+    await cache.put(['user', 1], { token: 'fine' })
+    await redis.set(encodeTestKey(['test', 'user', 1], 1), `not json ${SECRET}`)
+    const error = await failureOf(cache.all(['user', 1]))
+    expect(error.code).toBe('UNDECODABLE_VALUE')
+    expect(printed(error)).not.toContain(SECRET)
+  })
+})
+
+test('a malformed index member is a CacheError naming the segment, not a crash', async () => {
+  const cache = cacheWith()
+  await cache.put(['user', 1], 1)
+  await redis.zAdd(`_index:${encodeTestKey(['test', 'user'], 1)}`, { score: Date.now() + 60_000, value: 'not*base64' })
+  const error = await failureOf(cache.all(['user', Symbol.for('sessionvault.ANY') as unknown as string]))
+  expect(error).toMatchObject({ code: 'MALFORMED_KEY', operation: 'all' })
+  expect(error.message).toMatch(/"not\*base64" is not base64url/)
+})
+
+test('async write errors reach the error event, never an unhandled rejection', async () => {
+  const cache = cacheWith({ writes: 'async' })
+  const errors: Error[] = []
+  cache.on('error', (error) => errors.push(error))
+  await redis.set(`_index:${encodeTestKey(['test', 'user'], 1)}`, 'not a sorted set')
+  await cache.put(['user', 1], { token: SECRET }) // resolves: the failure comes later
+  await cache.flush()
+  expect(errors).toHaveLength(1)
+  expect(errors[0]).toMatchObject({ name: 'CacheError', code: 'REDIS_ERROR', operation: 'put' })
+  expect(printed(errors[0])).not.toContain(SECRET)
+})
+
+test('a bad client is refused at construction, naming the option', () => {
+  expect(() => new RedisCache({ client: {} as RedisClient, ttlMs: 1000 })).toThrow(OptionError)
+  expect(() => new RedisCache({ client: {} as RedisClient, ttlMs: 1000 })).toThrow(/`client`/)
+  expect(() => cacheWith({ tagDepth: 0 })).toThrow(/`tagDepth`/)
+  expect(() => cacheWith({ commandTimeoutMs: -1 })).toThrow(/`commandTimeoutMs`/)
+  expect(() => cacheWith({ serializer: { parse: JSON.parse } as never })).toThrow(/`serializer`/)
+})
+
+describe('when Redis is unreachable', () => {
+  let own: RedisServerHandle
+  let client: StandaloneClient
+
+  beforeAll(async () => {
+    own = await startRedisServer()
+    client = createClient({ url: own.url, socket: { reconnectStrategy: () => 50 } })
+    client.on('error', () => undefined)
+    await client.connect()
+  })
+  afterAll(async () => {
+    client.destroy()
+    await own.stop()
+  })
+
+  test('every operation fails within commandTimeoutMs, then works again once Redis is back', async () => {
+    const cache = new RedisCache({ client, ttlMs: 60_000, commandTimeoutMs: 300 })
+    await cache.put('k', 'before')
+    await own.stop()
+    for (const operation of [() => cache.get('k'), () => cache.put('k', 'during'), () => cache.all(['k'])]) {
+      const started = Date.now()
+      const error = await failureOf(operation())
+      expect(error.code).toBe('REDIS_UNAVAILABLE')
+      expect(Date.now() - started).toBeLessThan(1_500)
+    }
+    await own.restart()
+    await eventually(async () => (await cache.get('k').catch(() => 'down')) !== 'down', 10_000, 'the cache to recover')
+    await cache.put('k', 'after')
+    expect(await cache.get('k')).toBe('after')
+  })
+})
