@@ -17,10 +17,12 @@ const HOUR = 3_600_000
 export function describeCacheConformance(name: string, factory: CacheFactory): void {
   describe(`${name} conformance`, () => {
     let cache: Cache
-    let advance: (ms: number) => Promise<void>
+    let harness: CacheHarness
+    const advance = (ms: number) => harness.advance(ms)
 
     beforeEach(async () => {
-      ;({ cache, advance } = await factory({ ttlMs: HOUR, namespace: 'test' }))
+      harness = await factory({ ttlMs: HOUR, namespace: 'test' })
+      cache = harness.cache
     })
 
     test('get of a missing key is undefined', async () => {
@@ -167,7 +169,7 @@ export function describeCacheConformance(name: string, factory: CacheFactory): v
     })
 
     test('a value that cannot be serialized is a CacheError and nothing is written', async () => {
-      await expect(cache.put('fn', (() => 1) as unknown)).rejects.toMatchObject({ code: 'UNDECODABLE_VALUE', operation: 'put' })
+      await expect(cache.put('fn', (() => 1))).rejects.toMatchObject({ code: 'UNDECODABLE_VALUE', operation: 'put' })
       expect(await cache.get('fn')).toBeUndefined()
     })
 

@@ -101,7 +101,7 @@ test('async write errors reach the error event, never an unhandled rejection', a
   await cache.flush()
   expect(errors).toHaveLength(1)
   expect(errors[0]).toMatchObject({ name: 'CacheError', code: 'REDIS_ERROR', operation: 'put' })
-  expect(printed(errors[0])).not.toContain(SECRET)
+  expect(printed(errors[0] as Error)).not.toContain(SECRET)
 })
 
 test('a bad client is refused at construction, naming the option', () => {

@@ -2,7 +2,7 @@
 // and a server restarted by a test comes back on the same port.
 import { createClient, createCluster } from 'redis';
 import { clusterRootNodes, redisUrl } from './env';
-import { redisCli, startRedisServer, RedisServerHandle } from './redis-server';
+import { redisCli, startRedisServer, type RedisServerHandle } from './redis-server';
 
 describe('redis test harness', () => {
   test('standalone server from globalSetup answers PING', async () => {
@@ -22,8 +22,8 @@ describe('redis test harness', () => {
     const cluster = createCluster({ rootNodes });
     await cluster.connect();
     try {
-      const info = await cluster.sendCommand(undefined, true, ['CLUSTER', 'INFO']);
-      expect(String(info)).toContain('cluster_state:ok');
+      const info = await cluster.sendCommand<string>(undefined, true, ['CLUSTER', 'INFO']);
+      expect(info).toContain('cluster_state:ok');
 
       // Keys in different slots end up on different masters.
       const keys = ['harness:a', 'harness:b', 'harness:c', 'harness:d'];

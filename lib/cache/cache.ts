@@ -15,6 +15,12 @@ export interface PutIfOptions extends PutOptions {
   unlessExists?: Key
 }
 
+/** The events a cache emits. */
+export interface CacheEvents {
+  /** A `writes: 'async'` write failed; there is no caller left to reject. */
+  error: [Error]
+}
+
 export interface CacheEntry<V> {
   key: Key
   value: V

@@ -4,7 +4,7 @@
  * same things (a stored object is a copy, never shared with the caller).
  */
 import { EventEmitter } from 'node:events'
-import type { Cache, CacheEntry, PutIfOptions, PutOptions } from './cache'
+import type { Cache, CacheEntry, CacheEvents, PutIfOptions, PutOptions } from './cache'
 import { resolveCacheOptions, resolvePutIf, validateTtl, type CacheOptions, type ResolvedCacheOptions } from './cache-options'
 import type { CacheRecord, Key, KeyPart, Match } from './key'
 import { compareKeys, keyId, keyMatches, normalizeKey, normalizeMatch } from './key-codec'
@@ -22,7 +22,7 @@ interface StoredRecord {
 /** Sweep expired records at most this often, so keys nobody reads again do not pile up. */
 const SWEEP_INTERVAL_MS = 1_000
 
-export class MemoryCache<V = unknown> extends EventEmitter implements Cache<V> {
+export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implements Cache<V> {
   readonly namespace: string
   private readonly options: ResolvedCacheOptions
   private readonly records = new Map<string, StoredRecord>()

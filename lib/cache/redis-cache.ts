@@ -12,7 +12,7 @@ import {
   DEFAULT_SHALLOW_INDEX_BUCKETS,
   DEFAULT_TAG_DEPTH,
 } from '../defaults'
-import type { Cache, CacheEntry, PutIfOptions, PutOptions } from './cache'
+import type { Cache, CacheEntry, CacheEvents, PutIfOptions, PutOptions } from './cache'
 import { resolveCacheOptions, resolvePutIf, validateTtl, type CacheOptions, type ResolvedCacheOptions } from './cache-options'
 import { ANY, type CacheRecord, type Key, type KeyPart, type Match, type MatchPart } from './key'
 import { compareKeys, decodePart, encodePart, literalPrefix, normalizeKey, normalizeMatch } from './key-codec'
@@ -55,7 +55,7 @@ interface FoundKey {
   valueKey: string
 }
 
-export class RedisCache<V = unknown> extends EventEmitter implements Cache<V> {
+export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implements Cache<V> {
   readonly namespace: string
   private readonly options: ResolvedCacheOptions
   private readonly connection: RedisConnection

@@ -18,7 +18,7 @@ export function unexpectedReply(context: CacheErrorContext, expected: string): C
 
 /** node-redis's error replies are instances of its `ErrorReply`; matched by name so any copy of the package fits. */
 function isErrorReply(error: unknown): boolean {
-  for (let proto = Object.getPrototypeOf(error); proto; proto = Object.getPrototypeOf(proto)) {
+  for (let proto: unknown = Object.getPrototypeOf(error); proto; proto = Object.getPrototypeOf(proto)) {
     if ((proto as { constructor?: { name?: string } }).constructor?.name === 'ErrorReply') return true
   }
   return false

@@ -17,7 +17,7 @@ export const jsonSerializer: Serializer = {
     if (text === undefined) throw new TypeError(`a ${typeof value} cannot be stored as JSON`)
     return text
   },
-  parse: (text) => (text.includes('"__proto__"') ? JSON.parse(text, dropProto) : JSON.parse(text)),
+  parse: (text): unknown => (text.includes('"__proto__"') ? JSON.parse(text, dropProto) : JSON.parse(text)),
 }
 
 function dropProto(key: string, value: unknown): unknown {

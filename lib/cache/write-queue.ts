@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events'
+import type { CacheEvents } from './cache'
 import type { WriteMode } from './cache-options'
 
 /**
@@ -12,7 +13,7 @@ export class WriteQueue {
 
   constructor(
     private readonly mode: WriteMode,
-    private readonly events: EventEmitter,
+    private readonly events: EventEmitter<CacheEvents>,
   ) {}
 
   run(write: () => Promise<void>): Promise<void> {
