@@ -1,7 +1,7 @@
 // Jest globalSetup: provide a standalone Redis (REDIS_URL) and a Redis cluster
 // (REDIS_CLUSTER_NODES) to every test worker, starting local servers for
 // whichever of the two is not already given in the environment.
-import { startRedisCluster, startRedisServer, RedisClusterHandle, RedisServerHandle } from './redis-server';
+import { startRedisCluster, startRedisServer, type RedisClusterHandle, type RedisServerHandle } from './redis-server';
 
 export interface SharedRedis {
   standalone?: RedisServerHandle;

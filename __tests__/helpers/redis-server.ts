@@ -1,6 +1,6 @@
 // Throwaway redis-server processes for tests: one standalone server or a small
 // cluster, each on free ports with its own temp dir and no persistence.
-import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
