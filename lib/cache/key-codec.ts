@@ -9,6 +9,8 @@ import { CacheError } from '../errors'
 import { ANY, type Key, type KeyPart, type Match, type MatchPart } from './key'
 
 const BASE64URL_SEGMENT = /^[A-Za-z0-9_-]+$/
+/** A lone UTF-16 surrogate: UTF-8 cannot carry it, so two such strings would collide as one key. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
 export function normalizeKey(key: Key, operation: string): KeyPart[] {
   const parts = Array.isArray(key) ? [...(key as readonly KeyPart[])] : [key as KeyPart]
@@ -17,6 +19,7 @@ export function normalizeKey(key: Key, operation: string): KeyPart[] {
     if (!isKeyPart(part)) {
       throw malformedKey(operation, parts, 'a key part must be a string or a finite number')
     }
+    if (typeof part === 'string' && LONE_SURROGATE.test(part)) throw malformedKey(operation, [], LONE_SURROGATE_MESSAGE)
   }
   return parts.map((part) => (Object.is(part, -0) ? 0 : part))
 }
@@ -28,9 +31,12 @@ export function normalizeMatch(match: Match, operation: string): MatchPart[] {
     if (part !== ANY && !isKeyPart(part)) {
       throw malformedKey(operation, parts, 'a match part must be a string, a finite number or ANY')
     }
+    if (typeof part === 'string' && LONE_SURROGATE.test(part)) throw malformedKey(operation, [], LONE_SURROGATE_MESSAGE)
   }
   return parts.map((part) => (Object.is(part, -0) ? 0 : part))
 }
+
+const LONE_SURROGATE_MESSAGE = 'a key part must be well-formed UTF-16 text (it holds a lone surrogate)'
 
 function isKeyPart(part: unknown): part is KeyPart {
   return typeof part === 'string' || (typeof part === 'number' && Number.isFinite(part))
