@@ -2,7 +2,6 @@
 // its own, so test files may flush them without disturbing a file running in another worker.
 // Servers given in the environment (REDIS_URL, REDIS_CLUSTER_NODES) are used instead, by every
 // worker: jest.config.js then runs the files one at a time.
-import type { Config } from 'jest'
 import { startRedisCluster, startRedisServer, type RedisClusterHandle, type RedisServerHandle } from './redis-server'
 
 export interface SharedRedis {
@@ -13,7 +12,7 @@ export interface SharedRedis {
 // globalSetup and globalTeardown run in the same process and share globalThis.
 export const SHARED_REDIS_KEY = '__sessionvaultSharedRedis'
 
-export default async function globalSetup(globalConfig: Config.GlobalConfig): Promise<void> {
+export default async function globalSetup(globalConfig: { maxWorkers: number }): Promise<void> {
   const workers = Math.max(1, globalConfig.maxWorkers)
   const shared: SharedRedis = { standalone: [], clusters: [] }
   ;(globalThis as Record<string, unknown>)[SHARED_REDIS_KEY] = shared
