@@ -12,6 +12,11 @@ export { RedisCache } from './cache/redis-cache'
 export type { RedisCacheOptions } from './cache/redis-cache'
 export type { RedisClient, RedisStandaloneClient, RedisClusterClient, RedisSentinelClient } from './cache/redis-connection'
 
+export { sessions } from './middleware/sessions'
+export type { SessionsMiddleware } from './middleware/sessions'
+export type { SessionsOptions, SessionCookieOptions, UnavailableHandler } from './middleware/options'
+export type { SessionContext, SessionInfo, DeviceSession, LoginOptions, LoginResult, SessionMetadata } from './middleware/context'
+
 export {
   SessionVaultError,
   OptionError,

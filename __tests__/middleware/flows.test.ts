@@ -1,0 +1,177 @@
+// Two app instances on one Redis, standalone and Cluster: what a user of a load-balanced app sees.
+import type { Express } from 'express'
+import request from 'supertest'
+import { encodePart } from '../../lib/cache/key-codec'
+import type { SessionsMiddleware } from '../../lib/middleware/sessions'
+import { hashToken } from '../../lib/middleware/token'
+import { Clock, login, sessionCookie, setCookieLines, statusWith, testApp, withCookie, type DeviceMeta, type TestUser } from './helpers'
+import { clusterBackend, standaloneBackend, type RedisBackend } from './redis-backends'
+
+describeFlows('standalone Redis', standaloneBackend)
+describeFlows('a 3-master Redis Cluster', clusterBackend)
+
+function describeFlows(name: string, start: () => Promise<RedisBackend>): void {
+  describe(`two app instances on ${name}`, () => {
+    let backend: RedisBackend
+    let a: Express
+    let b: Express
+    let authB: SessionsMiddleware<TestUser, DeviceMeta>
+
+    beforeAll(async () => {
+      backend = await start()
+      a = testApp(await backend.cache()).app
+      ;({ app: b, auth: authB } = testApp(await backend.cache()))
+    })
+    afterAll(() => backend.stop())
+    beforeEach(() => backend.flush())
+
+    test('a login on one instance is authenticated on the other', async () => {
+      const token = await login(a, { id: 'alice', name: 'Alice' })
+      const res = await request(b).get('/me').set(...withCookie(token)).expect(200)
+      expect(res.body.user).toEqual({ id: 'alice', name: 'Alice' })
+      expect(res.body.session).toMatchObject({ userId: 'alice', id: expect.any(String), fingerprint: expect.any(String) })
+    })
+
+    test('a request without a session is not logged in', async () => {
+      await request(b).get('/me').expect(401)
+    })
+
+    test('a logout on one instance is rejected on both, and clears the cookie', async () => {
+      const token = await login(a)
+      const res = await request(b).post('/logout').set(...withCookie(token)).expect(200)
+      expect(sessionCookie(res)).toBe('')
+      expect(await statusWith(a, token)).toBe(401)
+      expect(await statusWith(b, token)).toBe(401)
+    })
+
+    test('the cookie is HttpOnly, SameSite=Lax, Path=/, lives as long as the session, and is Secure by default', async () => {
+      const secure = testApp(await backend.cache(), { cookie: {} }).app
+      const [line] = setCookieLines(await request(secure).post('/login').send({}).expect(200))
+      const attributes = (line as string).split('; ').slice(1)
+      expect(attributes.sort()).toEqual(['HttpOnly', 'Max-Age=1800', 'Path=/', 'SameSite=Lax', 'Secure'])
+      const [plain] = setCookieLines(await request(a).post('/login').send({}).expect(200))
+      expect(plain).not.toMatch(/Secure/)
+    })
+
+    test('an API client logs in without a cookie and sends its token as a Bearer token', async () => {
+      const res = await request(a).post('/login').send({ cookie: 'no' }).expect(200)
+      expect(setCookieLines(res)).toEqual([])
+      const { token } = res.body as { token: string }
+      await request(b).get('/me').set('Authorization', `Bearer ${token}`).expect(200)
+      await request(b).get('/me').set('Authorization', `Bearer ${token.slice(0, -2)}xx`).expect(401)
+    })
+
+    test('Redis holds no raw token, before or after a renewal: only SHA-256 hashes of them', async () => {
+      const clock = new Clock()
+      const timed = testApp(await backend.cache(), { now: clock.now, ttlMs: 60_000, renewAfterMs: 30_000 }).app
+      const tokens = [await login(timed, { id: 'alice' }), await login(b, { id: 'bob' })]
+      const api = await request(a).post('/login').send({ id: 'carol', cookie: 'no' }).expect(200)
+      tokens.push((api.body as { token: string }).token)
+      clock.advance(30_000)
+      tokens.push(sessionCookie(await request(timed).get('/me').set(...withCookie(tokens[0] as string)).expect(200)) as string)
+
+      const dump = await backend.dump()
+      const stored = dump.flatMap((item) => [item.key, ...item.texts]).join('\n')
+      expect(dump.length).toBeGreaterThan(10)
+      for (const signed of tokens) {
+        const raw = signed.slice(0, 43)
+        const bytes = Buffer.from(raw, 'base64url')
+        const forms = [raw, signed, signed.slice(44), encodePart(raw), bytes.toString('hex'), bytes.toString('base64'), bytes.toString('latin1')]
+        for (const form of forms) expect(stored).not.toContain(form)
+        // The scan does see the records: each token's hash is there, at least in its record's key.
+        expect(stored).toContain(encodePart(hashToken(raw)))
+      }
+    })
+
+    test('a session renewed on one instance works on the other, and a logout there ends it', async () => {
+      const clock = new Clock()
+      const timed = { now: clock.now, ttlMs: 60_000, renewAfterMs: 30_000 }
+      const [c, d] = [testApp(await backend.cache(), timed).app, testApp(await backend.cache(), timed).app]
+      const token = await login(c)
+      clock.advance(30_000)
+      const renewed = sessionCookie(await request(d).get('/me').set(...withCookie(token)).expect(200)) as string
+      expect(renewed).not.toBe(token)
+      expect(await statusWith(c, renewed)).toBe(200)
+      await request(c).post('/logout').set(...withCookie(renewed)).expect(200)
+      expect(await statusWith(d, renewed)).toBe(401)
+      expect(await statusWith(d, token)).toBe(401)
+    })
+
+    describe('devices', () => {
+      test('two logins of one user list two sessions with their metadata', async () => {
+        const laptop = await login(a, { device: 'laptop' })
+        await login(b, { device: 'phone' })
+        const res = await request(b).get('/sessions').set(...withCookie(laptop)).expect(200)
+        const list = res.body as { metadata: DeviceMeta; current: boolean; id: string; fingerprint: string }[]
+        expect(list.map((item) => [item.metadata.device, item.current])).toEqual([
+          ['laptop', true],
+          ['phone', false],
+        ])
+        expect(new Set(list.map((item) => item.fingerprint)).size).toBe(2)
+      })
+
+      test("revoking one session from another device's instance takes effect on its next request", async () => {
+        const laptop = await login(a, { device: 'laptop' })
+        const phone = await login(b, { device: 'phone' })
+        const phoneId = (await request(b).get('/me').set(...withCookie(phone))).body.session.id as string
+        const res = await request(a).delete(`/sessions/${phoneId}`).set(...withCookie(laptop)).expect(200)
+        expect(res.body).toEqual({ revoked: true })
+        expect(await statusWith(b, phone)).toBe(401)
+        expect(await statusWith(a, phone)).toBe(401)
+        expect(await statusWith(b, laptop)).toBe(200)
+      })
+
+      test("a user cannot revoke another user's session", async () => {
+        const alice = await login(a, { id: 'alice' })
+        const bob = await login(a, { id: 'bob' })
+        const bobId = (await request(a).get('/me').set(...withCookie(bob))).body.session.id as string
+        expect((await request(b).delete(`/sessions/${bobId}`).set(...withCookie(alice))).body).toEqual({ revoked: false })
+        expect(await statusWith(b, bob)).toBe(200)
+      })
+
+      test('revoking the other sessions, from any instance, keeps only the current one', async () => {
+        const laptop = await login(a, { device: 'laptop' })
+        const phone = await login(b, { device: 'phone' })
+        const tablet = await login(a, { device: 'tablet' })
+        const res = await request(b).post('/sessions/revoke-others').set(...withCookie(phone)).expect(200)
+        expect(res.body).toEqual({ revoked: 2 })
+        for (const app of [a, b]) {
+          expect(await statusWith(app, laptop)).toBe(401)
+          expect(await statusWith(app, tablet)).toBe(401)
+          expect(await statusWith(app, phone)).toBe(200)
+        }
+      })
+
+      test("revokeAllSessions ends every session of that user, from any instance, and no one else's", async () => {
+        const tokens = [await login(a, { id: 'alice' }), await login(b, { id: 'alice' })]
+        const bob = await login(a, { id: 'bob' })
+        expect(await authB.revokeAllSessions('alice')).toBe(2)
+        for (const app of [a, b]) {
+          for (const token of tokens) expect(await statusWith(app, token)).toBe(401)
+          expect(await statusWith(app, bob)).toBe(200)
+        }
+      })
+
+      test('a login with the fingerprint of an existing session replaces it', async () => {
+        const first = await login(a, { fingerprint: 'my-laptop', device: 'laptop' })
+        const second = await login(b, { fingerprint: 'my-laptop', device: 'laptop, again' })
+        expect(await statusWith(a, first)).toBe(401)
+        const list = (await request(a).get('/sessions').set(...withCookie(second))).body as { metadata: DeviceMeta }[]
+        expect(list.map((item) => item.metadata.device)).toEqual(['laptop, again'])
+      })
+
+      test('logging in again on a session issues a fresh token and replaces the session, keeping the fingerprint', async () => {
+        const first = await login(a)
+        const before = (await request(a).get('/me').set(...withCookie(first))).body.session
+        const res = await request(b).post('/login').set(...withCookie(first)).send({}).expect(200)
+        const second = sessionCookie(res) as string
+        expect(second).not.toBe(first)
+        expect(await statusWith(a, first)).toBe(401)
+        const after = (await request(a).get('/me').set(...withCookie(second)).expect(200)).body.session
+        expect(after.fingerprint).toBe(before.fingerprint)
+        expect(after.id).not.toBe(before.id)
+        expect((await request(a).get('/sessions').set(...withCookie(second))).body).toHaveLength(1)
+      })
+    })
+  })
+}

@@ -1,0 +1,100 @@
+/**
+ * Test apps for the token-session middleware: a few routes that exercise `req.auth`, and the
+ * cookie plumbing a browser would do.
+ */
+import express, { type Express } from 'express'
+import request from 'supertest'
+import type { Cache } from '../../lib/cache/cache'
+import { sessions, type SessionsMiddleware } from '../../lib/middleware/sessions'
+import type { SessionsOptions } from '../../lib/middleware/options'
+
+export const SECRET = 'test-secret-0123456789abcdefghijklmnopqrstuvwxyz'
+export const OLD_SECRET = 'old-secret-0123456789abcdefghijklmnopqrstuvwxyz'
+
+export interface TestUser {
+  id: string
+  name: string
+}
+
+export interface DeviceMeta {
+  device?: string
+}
+
+export interface TestApp {
+  app: Express
+  auth: SessionsMiddleware<TestUser, DeviceMeta>
+}
+
+/** A fake clock the middleware reads; tests move it by hand. */
+export class Clock {
+  constructor(public time = Date.UTC(2030, 0, 1)) {}
+  now = (): number => this.time
+  advance(ms: number): void {
+    this.time += ms
+  }
+}
+
+export function testApp(cache: Cache, options: Partial<SessionsOptions<TestUser>> = {}): TestApp {
+  const auth = sessions<TestUser, DeviceMeta>({ cache, secret: SECRET, cookie: { secure: false }, ...options })
+  const app = express()
+  app.use(express.json())
+  app.use(auth)
+
+  app.post('/login', async (req, res) => {
+    const { id, name, device, fingerprint, cookie } = req.body as Record<string, string | undefined>
+    const result = await auth.of(req).login(
+      { id: id ?? 'alice', name: name ?? 'Alice' },
+      { metadata: { ...(device === undefined ? {} : { device }) }, ...(fingerprint === undefined ? {} : { fingerprint }), cookie: cookie !== 'no' },
+    )
+    res.json(result)
+  })
+  app.get('/me', (req, res) => {
+    const { user, session } = auth.of(req)
+    if (user === undefined) res.status(401).json({ user: null })
+    else res.json({ user, session })
+  })
+  app.post('/logout', async (req, res) => {
+    await req.auth.logout()
+    res.json({ ok: true })
+  })
+  app.get('/sessions', async (req, res) => {
+    res.json(await auth.of(req).listSessions())
+  })
+  app.delete('/sessions/:id', async (req, res) => {
+    res.json({ revoked: await req.auth.revokeSession(String(req.params['id'])) })
+  })
+  app.post('/sessions/revoke-others', async (req, res) => {
+    res.json({ revoked: await req.auth.revokeOtherSessions() })
+  })
+  app.use(auth.errorHandler)
+  return { app, auth }
+}
+
+/** The session cookie's value in a response's `Set-Cookie`, `''` when it clears it, `undefined` when absent. */
+export function sessionCookie(res: request.Response, name = 'session'): string | undefined {
+  const line = setCookieLines(res).find((item) => item.startsWith(`${name}=`))
+  return line === undefined ? undefined : decodeURIComponent(line.slice(name.length + 1).split(';')[0] as string)
+}
+
+export function setCookieLines(res: request.Response): string[] {
+  const header: unknown = res.headers['set-cookie']
+  return Array.isArray(header) ? (header as string[]) : typeof header === 'string' ? [header] : []
+}
+
+/** Logs in through `app` and returns the signed token from the cookie. */
+export async function login(app: Express, body: Record<string, string> = {}): Promise<string> {
+  const res = await request(app).post('/login').send(body).expect(200)
+  const token = sessionCookie(res)
+  if (!token) throw new Error('login set no session cookie')
+  return token
+}
+
+export function withCookie(token: string, name = 'session'): [string, string] {
+  return ['Cookie', `${name}=${token}`]
+}
+
+/** GET /me with a token; resolves to the HTTP status. */
+export async function statusWith(app: Express, token: string): Promise<number> {
+  const res = await request(app).get('/me').set(...withCookie(token))
+  return res.status
+}

@@ -1,0 +1,71 @@
+// Option validation: every bad option fails at construction and names itself.
+import { MemoryCache } from '../../lib/cache/memory-cache'
+import { OptionError } from '../../lib/errors'
+import { resolveSessionsOptions } from '../../lib/middleware/options'
+import { sessions } from '../../lib/middleware/sessions'
+import { SECRET } from './helpers'
+
+const cache = new MemoryCache({ ttlMs: 60_000 })
+const base = { cache, secret: SECRET }
+
+function optionAtFault(build: () => unknown): string | undefined {
+  try {
+    build()
+  } catch (error) {
+    if (error instanceof OptionError) return error.option
+    throw error
+  }
+  return undefined
+}
+
+test('defaults: 30 min sessions renewed after 15, 10 s of grace, a Secure HttpOnly-only Lax cookie', () => {
+  const resolved = resolveSessionsOptions(base)
+  expect(resolved.timing).toEqual({ ttlMs: 1_800_000, renewAfterMs: 900_000, rotationGraceMs: 10_000 })
+  expect(resolved.cookie).toEqual({ name: 'session', secure: true, sameSite: 'lax', domain: undefined, path: '/' })
+  expect(resolved.secrets).toEqual([SECRET])
+  expect(resolved.timeoutMs).toBe(3_000)
+  expect(resolved.unavailableStatus).toBe(503)
+})
+
+test('renewAfterMs defaults to half of the ttlMs given', () => {
+  expect(resolveSessionsOptions({ ...base, ttlMs: 60_000 }).timing.renewAfterMs).toBe(30_000)
+})
+
+test('0 means 0: no grace, renewal on every request, no timeout of our own', () => {
+  const resolved = resolveSessionsOptions({ ...base, rotationGraceMs: 0, renewAfterMs: 0, timeoutMs: 0 })
+  expect(resolved.timing.rotationGraceMs).toBe(0)
+  expect(resolved.timing.renewAfterMs).toBe(0)
+  expect(resolved.timeoutMs).toBe(0)
+})
+
+test('a list of secrets: the first signs, all verify', () => {
+  expect(resolveSessionsOptions({ ...base, secret: [SECRET, `${SECRET}-old`] }).secrets).toEqual([SECRET, `${SECRET}-old`])
+})
+
+test.each([
+  ['cache', { secret: SECRET }],
+  ['cache', { cache: {}, secret: SECRET }],
+  ['secret', { cache }],
+  ['secret', { cache, secret: 'short' }],
+  ['secret', { cache, secret: [] }],
+  ['secret[1]', { cache, secret: [SECRET, 'short'] }],
+  ['ttlMs', { ...base, ttlMs: 0 }],
+  ['ttlMs', { ...base, ttlMs: 1.5 }],
+  ['renewAfterMs', { ...base, renewAfterMs: -1 }],
+  ['renewAfterMs', { ...base, ttlMs: 1_000, renewAfterMs: 1_000 }],
+  ['rotationGraceMs', { ...base, rotationGraceMs: -1 }],
+  ['rotationGraceMs', { ...base, ttlMs: 1_000, rotationGraceMs: 2_000 }],
+  ['cookie.name', { ...base, cookie: { name: 'a b' } }],
+  ['cookie.sameSite', { ...base, cookie: { sameSite: 'none' } }],
+  ['cookie.path', { ...base, cookie: { path: 'x' } }],
+  ['cookie.secure', { ...base, cookie: { name: '__Secure-s', secure: false } }],
+  ['cookie.name', { ...base, cookie: { name: '__Host-s', domain: 'example.com' } }],
+  ['renewedTokenHeader', { ...base, renewedTokenHeader: 'bad header' }],
+  ['bearer', { ...base, bearer: 'yes' }],
+  ['userId', { ...base, userId: 'id' }],
+  ['timeoutMs', { ...base, timeoutMs: -5 }],
+  ['unavailableStatus', { ...base, unavailableStatus: 200 }],
+  ['now', { ...base, now: 5 }],
+])('option `%s` is refused at construction: %j', (option, options) => {
+  expect(optionAtFault(() => sessions(options as never))).toBe(option)
+})

@@ -1,0 +1,128 @@
+// Renewal and token rotation, on an injected clock: in memory, and on a real Redis shared by two
+// app instances (where concurrency is real).
+import type { Express } from 'express'
+import request from 'supertest'
+import type { Cache } from '../../lib/cache/cache'
+import { MemoryCache } from '../../lib/cache/memory-cache'
+import { Clock, login, sessionCookie, setCookieLines, statusWith, testApp, withCookie } from './helpers'
+import { standaloneBackend, type RedisBackend } from './redis-backends'
+
+const MINUTE = 60_000
+const timing = { ttlMs: 30 * MINUTE, renewAfterMs: 15 * MINUTE, rotationGraceMs: 10_000 }
+
+let redis: RedisBackend
+beforeAll(async () => {
+  redis = await standaloneBackend()
+})
+afterAll(() => redis.stop())
+
+describeRenewal('in memory', async (clock) => {
+  const cache = new MemoryCache({ ttlMs: MINUTE, now: clock.now })
+  return [cache, cache]
+})
+describeRenewal('on Redis, two instances', async () => {
+  await redis.flush()
+  return [await redis.cache(), await redis.cache()]
+})
+
+function describeRenewal(name: string, caches: (clock: Clock) => Promise<[Cache, Cache]>): void {
+  describe(`renewal ${name}`, () => {
+    let clock: Clock
+    let a: Express
+    let b: Express
+
+    beforeEach(async () => {
+      clock = new Clock()
+      const [first, second] = await caches(clock)
+      a = testApp(first, { ...timing, now: clock.now }).app
+      b = testApp(second, { ...timing, now: clock.now }).app
+    })
+
+    async function me(app: Express, token: string) {
+      const res = await request(app).get('/me').set(...withCookie(token))
+      return { status: res.status, session: res.body.session as { id: string; fingerprint: string; renewedAt: number }, cookie: sessionCookie(res) }
+    }
+
+    test('before renewAfterMs a request keeps its token and sets no cookie', async () => {
+      const token = await login(a)
+      clock.advance(15 * MINUTE - 1)
+      expect(await me(b, token)).toMatchObject({ status: 200, cookie: undefined })
+    })
+
+    test('after renewAfterMs the token changes, and the session keeps its id and fingerprint', async () => {
+      const token = await login(a)
+      const before = (await me(a, token)).session
+      clock.advance(15 * MINUTE)
+      const renewed = await me(b, token)
+      expect(renewed.status).toBe(200)
+      expect(renewed.cookie).toEqual(expect.any(String))
+      expect(renewed.cookie).not.toBe(token)
+      expect(renewed.session).toMatchObject({ id: before.id, fingerprint: before.fingerprint, renewedAt: clock.time })
+      expect(await me(a, renewed.cookie as string)).toMatchObject({ status: 200, cookie: undefined, session: { id: before.id } })
+    })
+
+    test('the old token works for the grace period, without a new cookie, then is rejected', async () => {
+      const token = await login(a)
+      clock.advance(15 * MINUTE)
+      const renewed = (await me(a, token)).cookie as string
+      clock.advance(9_999)
+      expect(await me(b, token)).toMatchObject({ status: 200, cookie: undefined })
+      clock.advance(1)
+      expect(await statusWith(b, token)).toBe(401)
+      expect(await statusWith(b, renewed)).toBe(200)
+    })
+
+    test('with rotationGraceMs 0 the old token is rejected as soon as it is replaced', async () => {
+      const strict = testApp((await caches(clock))[0], { ...timing, rotationGraceMs: 0, now: clock.now }).app
+      const token = await login(strict)
+      clock.advance(15 * MINUTE)
+      const renewed = (await me(strict, token)).cookie as string
+      expect(await statusWith(strict, token)).toBe(401)
+      expect(await statusWith(strict, renewed)).toBe(200)
+    })
+
+    test('a session with no request for ttlMs has expired', async () => {
+      const token = await login(a)
+      clock.advance(30 * MINUTE)
+      expect(await statusWith(b, token)).toBe(401)
+    })
+
+    test('a session renewed in time lives on past its first ttlMs', async () => {
+      const token = await login(a)
+      clock.advance(20 * MINUTE)
+      const renewed = (await me(b, token)).cookie as string
+      clock.advance(20 * MINUTE)
+      expect(await statusWith(a, renewed)).toBe(200)
+    })
+
+    test('a bearer client gets its renewed token in the Session-Token header', async () => {
+      const { token } = (await request(a).post('/login').send({ cookie: 'no' }).expect(200)).body as { token: string }
+      clock.advance(15 * MINUTE)
+      const res = await request(b).get('/me').set('Authorization', `Bearer ${token}`).expect(200)
+      const renewed = res.headers['session-token'] as string
+      expect(renewed).toEqual(expect.any(String))
+      expect(renewed).not.toBe(token)
+      expect(setCookieLines(res)).toEqual([])
+      await request(a).get('/me').set('Authorization', `Bearer ${renewed}`).expect(200)
+    })
+
+    test('20 concurrent requests with the old token at renewal time all succeed, and exactly one renews', async () => {
+      const token = await login(a)
+      const fingerprint = (await me(a, token)).session.fingerprint
+      clock.advance(15 * MINUTE)
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => me(i % 2 === 0 ? a : b, token)))
+      expect(results.map((result) => result.status)).toEqual(Array(20).fill(200))
+      const issued = results.flatMap((result) => (result.cookie ? [result.cookie] : []))
+      expect(issued).toHaveLength(1)
+      const renewed = issued[0] as string
+      expect(renewed).not.toBe(token)
+
+      const devices = (await request(b).get('/sessions').set(...withCookie(renewed))).body as { fingerprint: string }[]
+      expect(devices).toHaveLength(1)
+      expect(devices[0]?.fingerprint).toBe(fingerprint)
+      clock.advance(10_000)
+      expect(await statusWith(a, token)).toBe(401)
+      expect(await statusWith(b, renewed)).toBe(200)
+    })
+  })
+}

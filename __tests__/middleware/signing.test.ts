@@ -1,0 +1,74 @@
+// Token signing and hashing: pure functions, no Redis.
+import fc from 'fast-check'
+import { SIGNED_TOKEN_LENGTH, signToken, verifyToken } from '../../lib/middleware/signing'
+import { createId, createToken, hashToken, TOKEN_LENGTH } from '../../lib/middleware/token'
+
+const CURRENT = 'current-secret-0123456789abcdefghijklmnop'
+const PREVIOUS = 'previous-secret-0123456789abcdefghijklmno'
+
+describe('tokens', () => {
+  test('a token is 256 random bits in base64url, never the same twice', () => {
+    const tokens = new Set(Array.from({ length: 100 }, createToken))
+    expect(tokens.size).toBe(100)
+    for (const token of tokens) {
+      expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/)
+      expect(Buffer.from(token, 'base64url')).toHaveLength(32)
+    }
+    expect(TOKEN_LENGTH).toBe(43)
+  })
+
+  test('the stored form is the SHA-256 of the token, and reveals nothing of it', () => {
+    const token = createToken()
+    expect(hashToken(token)).toBe(hashToken(token))
+    expect(hashToken(token)).not.toContain(token)
+    expect(Buffer.from(hashToken(token), 'base64url')).toHaveLength(32)
+  })
+
+  test('ids are 128 random bits in base64url', () => {
+    expect(createId()).toMatch(/^[A-Za-z0-9_-]{22}$/)
+  })
+})
+
+describe('signing', () => {
+  const token = createToken()
+  const signed = signToken(token, CURRENT)
+
+  test('a signed token verifies and gives back the token and the secret that signed it', () => {
+    expect(signed).toHaveLength(SIGNED_TOKEN_LENGTH)
+    expect(verifyToken(signed, [CURRENT])).toEqual({ token, secretIndex: 0 })
+    expect(verifyToken(signToken(token, PREVIOUS), [CURRENT, PREVIOUS])).toEqual({ token, secretIndex: 1 })
+  })
+
+  test('a token signed with a secret not in the list is refused', () => {
+    expect(verifyToken(signToken(token, PREVIOUS), [CURRENT])).toBeUndefined()
+  })
+
+  test('truncated, extended, empty and oversized values are refused', () => {
+    expect(verifyToken(signed.slice(0, -1), [CURRENT])).toBeUndefined()
+    expect(verifyToken(signed + 'A', [CURRENT])).toBeUndefined()
+    expect(verifyToken('', [CURRENT])).toBeUndefined()
+    expect(verifyToken(signed.repeat(1200), [CURRENT])).toBeUndefined()
+  })
+
+  test('a signature from another token is refused', () => {
+    const other = signToken(createToken(), CURRENT)
+    expect(verifyToken(token + other.slice(TOKEN_LENGTH), [CURRENT])).toBeUndefined()
+  })
+
+  test('changing any one character of a signed token makes it invalid', () => {
+    fc.assert(
+      fc.property(fc.nat({ max: SIGNED_TOKEN_LENGTH - 1 }), fc.constantFrom(...'AZaz09-_.=+/ '.split('')), (at, char) => {
+        fc.pre(signed[at] !== char)
+        const forged = signed.slice(0, at) + char + signed.slice(at + 1)
+        return verifyToken(forged, [CURRENT, PREVIOUS]) === undefined
+      }),
+    )
+  })
+
+  test('no arbitrary string verifies', () => {
+    fc.assert(fc.property(fc.string({ maxLength: 200 }), (text) => verifyToken(text, [CURRENT]) === undefined))
+    fc.assert(
+      fc.property(fc.stringMatching(/^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/), (text) => verifyToken(text, [CURRENT]) === undefined),
+    )
+  })
+})

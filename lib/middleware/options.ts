@@ -1,0 +1,223 @@
+/**
+ * The middleware's options, resolved once into a normalized form.
+ */
+import type { NextFunction, Request, Response } from 'express'
+import type { Cache } from '../cache/cache'
+import type { KeyPart } from '../cache/key'
+import { OptionError, type CacheError } from '../errors'
+import {
+  DEFAULT_COOKIE_NAME,
+  DEFAULT_COOKIE_PATH,
+  DEFAULT_RENEWED_TOKEN_HEADER,
+  DEFAULT_ROTATION_GRACE_MS,
+  DEFAULT_SESSION_TIMEOUT_MS,
+  DEFAULT_SESSION_TTL_MS,
+  DEFAULT_UNAVAILABLE_STATUS,
+  MIN_SECRET_LENGTH,
+} from './defaults'
+import type { SessionTiming } from './timing'
+
+/** Answers a request whose session could not be resolved because the cache is out of reach. */
+export type UnavailableHandler = (error: CacheError, req: Request, res: Response, next: NextFunction) => void
+
+export interface SessionCookieOptions {
+  /** The cookie's name. A `__Host-` name also requires `secure`, path `/` and no domain. @default 'session' */
+  name?: string
+  /** Send the cookie over HTTPS only. Turn it off for plain-HTTP development only. @default true */
+  secure?: boolean
+  /**
+   * `'lax'`: sent on top-level navigations from other sites, not on their subrequests or form
+   * posts. `'strict'`: never sent from another site. (`'none'` is not offered: a cookie sent on
+   * cross-site requests invites CSRF; cross-site clients should use `Authorization: Bearer`.)
+   * @default 'lax'
+   */
+  sameSite?: 'lax' | 'strict'
+  /** The cookie's `Domain`. @default none: only the host that set it */
+  domain?: string
+  /** The cookie's `Path`. @default '/' */
+  path?: string
+}
+
+export interface SessionsOptions<User = unknown> {
+  /**
+   * Where sessions live: a `RedisCache` (shared by every server) or a `MemoryCache` (one process).
+   * Give sessions a cache of their own (its own `namespace`) and, on Redis Cluster, `tagDepth: 3`
+   * so that each user's records share a slot.
+   */
+  cache: Cache
+  /**
+   * The HMAC secret that signs tokens, at least 32 characters; or a list of them: the first
+   * signs, every one verifies. To rotate, put the new secret first and keep the old one second
+   * until every token it signed has expired (`ttlMs`).
+   */
+  secret: string | readonly string[]
+  /** Milliseconds a session lives without a renewal; also the cookie's `Max-Age`. @default 1_800_000 (30 minutes) */
+  ttlMs?: number
+  /**
+   * Milliseconds after which a request renews its session: a new token, the same fingerprint, a
+   * fresh `ttlMs`. Less than `ttlMs`; `0` renews on every request. @default half of `ttlMs` (15 minutes)
+   */
+  renewAfterMs?: number
+  /**
+   * Milliseconds a token replaced by a renewal is still accepted, for requests that were already
+   * on their way with it. `0` rejects it as soon as the renewal is stored. @default 10_000
+   */
+  rotationGraceMs?: number
+  /** The session cookie's name and attributes; it is always `HttpOnly`. */
+  cookie?: SessionCookieOptions
+  /** Accept `Authorization: Bearer <token>` (the token `login` returns). @default true */
+  bearer?: boolean
+  /** Response header that carries a renewed token to a client that sent `Authorization: Bearer`. @default 'Session-Token' */
+  renewedTokenHeader?: string
+  /** The user's id: a string or finite number, stable for the user's life. @default `user.id` */
+  userId?: (user: User) => KeyPart
+  /** What is stored of a user, as JSON (keep it small: it is copied into each session). @default the user itself */
+  serializeUser?: (user: User) => unknown
+  /** The user back from what `serializeUser` stored; `undefined` treats the request as logged out. @default the stored value itself */
+  deserializeUser?: (stored: unknown) => User | undefined
+  /**
+   * Milliseconds resolving a request's session (a read, and a renewal when one is due) may take
+   * before the request is answered by `onUnavailable`. `0`: no bound here, only the cache's own
+   * (`RedisCache`'s `commandTimeoutMs`). @default 3_000
+   */
+  timeoutMs?: number
+  /** HTTP status of the default `onUnavailable` answer (400 to 599). @default 503 */
+  unavailableStatus?: number
+  /**
+   * Answers a request when the cache is out of reach. @default a `unavailableStatus` answer with
+   * `Retry-After: 1`, JSON or HTML as the request's `Accept` prefers
+   */
+  onUnavailable?: UnavailableHandler
+  /** The clock for renewal, grace and expiry decisions, in milliseconds since the epoch. For tests. @default Date.now */
+  now?: () => number
+}
+
+export interface ResolvedCookie {
+  name: string
+  secure: boolean
+  sameSite: 'lax' | 'strict'
+  domain: string | undefined
+  path: string
+}
+
+export interface ResolvedSessionsOptions<User> {
+  cache: Cache
+  secrets: readonly string[]
+  timing: SessionTiming
+  cookie: ResolvedCookie
+  bearer: boolean
+  renewedTokenHeader: string
+  userId: (user: User) => unknown
+  serializeUser: (user: User) => unknown
+  deserializeUser: (stored: unknown) => User | undefined
+  timeoutMs: number
+  unavailableStatus: number
+  onUnavailable: UnavailableHandler | undefined
+  now: () => number
+}
+
+// RFC 9110 token characters: what a cookie or header name may contain.
+const TOKEN_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+const CACHE_METHODS = ['get', 'put', 'putIf', 'putMany', 'delete', 'all', 'flush'] as const
+
+export function resolveSessionsOptions<User>(options: SessionsOptions<User>): ResolvedSessionsOptions<User> {
+  if (options === null || typeof options !== 'object') throw new OptionError('cache', 'is required: sessions() needs options with a cache and a secret')
+  const {
+    cache,
+    secret,
+    ttlMs = DEFAULT_SESSION_TTL_MS,
+    rotationGraceMs = DEFAULT_ROTATION_GRACE_MS,
+    cookie = {},
+    bearer = true,
+    renewedTokenHeader = DEFAULT_RENEWED_TOKEN_HEADER,
+    userId = defaultUserId,
+    serializeUser = (user: User): unknown => user,
+    deserializeUser = (stored: unknown) => stored as User,
+    timeoutMs = DEFAULT_SESSION_TIMEOUT_MS,
+    unavailableStatus = DEFAULT_UNAVAILABLE_STATUS,
+    onUnavailable,
+    now = Date.now,
+  } = options
+
+  if (cache === null || typeof cache !== 'object' || CACHE_METHODS.some((method) => typeof cache[method] !== 'function')) {
+    throw new OptionError('cache', 'must be a Cache (a RedisCache or a MemoryCache)')
+  }
+  const secrets = resolveSecrets(secret)
+  requireWhole(ttlMs, 'ttlMs', 1)
+  const renewAfterMs = options.renewAfterMs ?? Math.floor(ttlMs / 2)
+  requireWhole(renewAfterMs, 'renewAfterMs', 0)
+  if (renewAfterMs >= ttlMs) throw new OptionError('renewAfterMs', `must be less than ttlMs (${ttlMs}), or sessions would expire before they renew`)
+  requireWhole(rotationGraceMs, 'rotationGraceMs', 0)
+  if (rotationGraceMs > ttlMs) throw new OptionError('rotationGraceMs', `must not exceed ttlMs (${ttlMs})`)
+  if (typeof bearer !== 'boolean') throw new OptionError('bearer', 'must be true or false')
+  if (typeof renewedTokenHeader !== 'string' || !TOKEN_NAME.test(renewedTokenHeader)) {
+    throw new OptionError('renewedTokenHeader', 'must be a valid HTTP header name')
+  }
+  requireFunction(userId, 'userId')
+  requireFunction(serializeUser, 'serializeUser')
+  requireFunction(deserializeUser, 'deserializeUser')
+  requireWhole(timeoutMs, 'timeoutMs', 0)
+  if (!Number.isInteger(unavailableStatus) || unavailableStatus < 400 || unavailableStatus > 599) {
+    throw new OptionError('unavailableStatus', 'must be an HTTP error status, 400 to 599')
+  }
+  if (onUnavailable !== undefined) requireFunction(onUnavailable, 'onUnavailable')
+  requireFunction(now, 'now')
+
+  return {
+    cache,
+    secrets,
+    timing: { ttlMs, renewAfterMs, rotationGraceMs },
+    cookie: resolveCookie(cookie),
+    bearer,
+    renewedTokenHeader,
+    userId,
+    serializeUser,
+    deserializeUser,
+    timeoutMs,
+    unavailableStatus,
+    onUnavailable,
+    now,
+  }
+}
+
+function resolveSecrets(secret: unknown): string[] {
+  const secrets: unknown[] = Array.isArray(secret) ? secret : [secret]
+  if (secrets.length === 0 || secret === undefined) throw new OptionError('secret', 'is required: a string of at least 32 characters, or a list of them')
+  secrets.forEach((item, index) => {
+    if (typeof item !== 'string' || item.length < MIN_SECRET_LENGTH) {
+      const which = Array.isArray(secret) ? `secret[${index}]` : 'secret'
+      throw new OptionError(which, `must be a string of at least ${MIN_SECRET_LENGTH} characters (e.g. randomBytes(32).toString('base64url'))`)
+    }
+  })
+  return secrets as string[]
+}
+
+function resolveCookie(cookie: SessionCookieOptions): ResolvedCookie {
+  if (cookie === null || typeof cookie !== 'object') throw new OptionError('cookie', 'must be an object')
+  const { name = DEFAULT_COOKIE_NAME, secure = true, sameSite = 'lax', domain, path = DEFAULT_COOKIE_PATH } = cookie
+  if (typeof name !== 'string' || !TOKEN_NAME.test(name)) throw new OptionError('cookie.name', 'must be a valid cookie name')
+  if (typeof secure !== 'boolean') throw new OptionError('cookie.secure', 'must be true or false')
+  if (sameSite !== 'lax' && sameSite !== 'strict') throw new OptionError('cookie.sameSite', "must be 'lax' or 'strict'")
+  if (domain !== undefined && (typeof domain !== 'string' || domain === '')) throw new OptionError('cookie.domain', 'must be a non-empty string')
+  if (typeof path !== 'string' || !path.startsWith('/')) throw new OptionError('cookie.path', "must start with '/'")
+  // Browsers drop prefixed cookies that break their rules: fail here instead.
+  if (name.startsWith('__Secure-') && !secure) throw new OptionError('cookie.secure', 'must be true for a __Secure- cookie')
+  if (name.startsWith('__Host-') && (!secure || path !== '/' || domain !== undefined)) {
+    throw new OptionError('cookie.name', "a __Host- cookie needs secure: true, path '/' and no domain")
+  }
+  return { name, secure, sameSite, domain, path }
+}
+
+function defaultUserId(user: unknown): unknown {
+  return typeof user === 'object' && user !== null ? (user as { id?: unknown }).id : undefined
+}
+
+function requireWhole(value: unknown, option: string, min: number): asserts value is number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new OptionError(option, `must be a whole number of milliseconds, at least ${min}`)
+  }
+}
+
+function requireFunction(value: unknown, option: string): void {
+  if (typeof value !== 'function') throw new OptionError(option, 'must be a function')
+}

@@ -1,0 +1,110 @@
+/**
+ * `sessions(options)`: the token-session middleware (Pow's session plug, for Express).
+ *
+ * Per request: read the token (bearer header or cookie), verify its signature (a bad one costs
+ * no cache access), read its session (one cache read), renew it when due, and expose it all as
+ * `req.auth`. The cache out of reach means a bounded wait and a 503, never a hang or a crash.
+ */
+import type { ErrorRequestHandler, NextFunction, Request, Response } from 'express'
+import type { KeyPart } from '../cache/key'
+import { OptionError } from '../errors'
+import type { SessionContext, SessionMetadata } from './context'
+import { CredentialsCache, type AuthenticatedSession } from './credentials-cache'
+import { resolveSessionsOptions, type SessionsOptions } from './options'
+import { isUserId } from './records'
+import { RequestSession } from './request-session'
+import { signToken, verifyToken } from './signing'
+import { cookieMaxAgeSeconds } from './timing'
+import { clearTokenCookie, deliverToken, presentedToken } from './transport'
+import { isUnavailable, unavailableResponder, withDeadline } from './unavailable'
+
+export interface SessionsMiddleware<User = unknown, Meta = SessionMetadata> {
+  (req: Request, res: Response, next: NextFunction): Promise<void>
+  /** `req.auth`, typed with this middleware's `User` and metadata. Throws for a request it has not seen. */
+  of(req: Request): SessionContext<User, Meta>
+  /** Ends every session of a user, from any server ("sign out everywhere", an admin's ban); resolves to how many ended. */
+  revokeAllSessions(userId: KeyPart): Promise<number>
+  /** Replaces the stored user; each of their sessions picks it up at its next renewal (within `renewAfterMs`). */
+  updateUser(user: User): Promise<void>
+  /**
+   * An Express error handler, to `app.use()` after the routes: a cache outage inside a route
+   * (a `login` or `logout` while Redis is down) gets the same answer as one in the middleware.
+   */
+  readonly errorHandler: ErrorRequestHandler
+}
+
+export function sessions<User = unknown, Meta = SessionMetadata>(options: SessionsOptions<User>): SessionsMiddleware<User, Meta> {
+  const resolved = resolveSessionsOptions(options)
+  const { cache, secrets, timing, cookie, bearer, renewedTokenHeader, timeoutMs, now } = resolved
+  const credentials = new CredentialsCache(cache, timing, now)
+  const onUnavailable = resolved.onUnavailable ?? unavailableResponder(resolved.unavailableStatus)
+  const contexts = new WeakMap<Request, RequestSession<User, Meta>>()
+
+  async function sessionsMiddleware(req: Request, res: Response, next: NextFunction): Promise<void> {
+    const context = new RequestSession<User, Meta>(req, res, credentials, resolved)
+    contexts.set(req, context)
+    req.auth = context as SessionContext
+    const presented = presentedToken(req, cookie, bearer)
+    if (presented === undefined) return next()
+    const verified = verifyToken(presented.value, secrets)
+    if (verified === undefined) return loggedOut()
+
+    let found: AuthenticatedSession | undefined
+    try {
+      found = await withDeadline(credentials.authenticate(verified.token), timeoutMs, 'sessions')
+    } catch (error) {
+      if (isUnavailable(error)) return onUnavailable(error, req, res, next)
+      return next(error)
+    }
+    if (found === undefined) return loggedOut()
+    let user: User | undefined
+    try {
+      user = resolved.deserializeUser(found.record.user)
+    } catch (error) {
+      return next(error)
+    }
+    if (user === undefined) return loggedOut()
+    context.attach(found, user)
+
+    // A renewed token, or the same token re-signed with the current secret. Never to a graced
+    // request: the new token belongs to the request that renewed.
+    const token = found.renewedToken ?? (verified.secretIndex > 0 && !found.graced ? verified.token : undefined)
+    if (token !== undefined) {
+      const maxAge = cookieMaxAgeSeconds(found.record.renewedAt, now(), timing)
+      deliverToken(res, presented.source, signToken(token, secrets[0] as string), maxAge, cookie, renewedTokenHeader)
+    }
+    next()
+
+    function loggedOut(): void {
+      // A cookie that opens nothing is dropped, so the browser stops sending it.
+      if (presented?.source === 'cookie') clearTokenCookie(res, cookie)
+      next()
+    }
+  }
+
+  function of(req: Request): SessionContext<User, Meta> {
+    const context = contexts.get(req)
+    if (context === undefined) throw new Error('sessions: of(req) was given a request this middleware has not seen; app.use() it before the routes')
+    return context
+  }
+
+  async function revokeAllSessions(userId: KeyPart): Promise<number> {
+    if (!isUserId(userId)) throw new OptionError('userId', 'must be a non-empty string or a finite number')
+    const ended = await credentials.revokeAll(userId)
+    await credentials.deleteUser(userId)
+    return ended
+  }
+
+  async function updateUser(user: User): Promise<void> {
+    const userId: unknown = resolved.userId(user)
+    if (!isUserId(userId)) throw new OptionError('userId', 'must return a non-empty string or a finite number')
+    await credentials.putUser(userId, resolved.serializeUser(user))
+  }
+
+  const errorHandler: ErrorRequestHandler = function sessionsErrorHandler(error, req, res, next) {
+    if (isUnavailable(error) && !res.headersSent) return onUnavailable(error, req, res, next)
+    next(error)
+  }
+
+  return Object.assign(sessionsMiddleware, { of, revokeAllSessions, updateUser, errorHandler })
+}

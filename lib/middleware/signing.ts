@@ -1,0 +1,48 @@
+/**
+ * Signing of the token a client holds: pure, no I/O.
+ *
+ * What a client holds is `<token>.<HMAC-SHA256(secret, token)>`, both base64url. Every accepted
+ * secret verifies, so a secret can be rotated without logging anyone out; only the first signs.
+ * Anything of the wrong length or alphabet is refused before any HMAC is computed, and the
+ * signature is compared in constant time.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import { isBase64url, TOKEN_LENGTH } from './token'
+
+/** Binds a signature to this use, so an HMAC the app computes elsewhere with the same secret cannot pass as one. */
+const CONTEXT = 'sessionvault/session-token/v1\0'
+const SIGNATURE_LENGTH = 43 // base64url of a 32-byte HMAC-SHA256
+
+/** Length of a signed token: token, `.`, signature. Anything longer is refused unread. */
+export const SIGNED_TOKEN_LENGTH = TOKEN_LENGTH + 1 + SIGNATURE_LENGTH
+
+export interface VerifiedToken {
+  /** The raw token, as it was issued. */
+  token: string
+  /** Which secret signed it: 0 is the current one; more means it should be re-signed. */
+  secretIndex: number
+}
+
+export function signToken(token: string, secret: string): string {
+  return `${token}.${signature(token, secret)}`
+}
+
+/** The token inside a signed value, or `undefined` for anything forged, malformed or oversized. */
+export function verifyToken(signed: string, secrets: readonly string[]): VerifiedToken | undefined {
+  if (signed.length !== SIGNED_TOKEN_LENGTH || signed[TOKEN_LENGTH] !== '.') return undefined
+  const token = signed.slice(0, TOKEN_LENGTH)
+  const given = signed.slice(TOKEN_LENGTH + 1)
+  if (!isBase64url(token) || !isBase64url(given)) return undefined
+  const givenBytes = Buffer.from(given, 'latin1')
+  // Every secret is tried, even after a match, so timing says nothing about which one signed.
+  let found = -1
+  secrets.forEach((secret, index) => {
+    const expected = Buffer.from(signature(token, secret), 'latin1')
+    if (timingSafeEqual(givenBytes, expected) && found === -1) found = index
+  })
+  return found === -1 ? undefined : { token, secretIndex: found }
+}
+
+function signature(token: string, secret: string): string {
+  return createHmac('sha256', secret).update(CONTEXT + token, 'utf8').digest('base64url')
+}
