@@ -4,13 +4,14 @@
  * scripts or RESP version.
  */
 import calculateSlot from 'cluster-key-slot'
+import { CommandDeadlines } from './command-deadline'
 import type { LuaScript } from './lua-script'
 
 export type RedisArgument = string | Buffer
 
 export interface RedisCommandOptions {
-  /** Milliseconds before an unsent or unanswered command is rejected. */
-  timeout?: number
+  /** Rejects the command if it is still unsent when the signal aborts. */
+  abortSignal?: AbortSignal
 }
 
 /** A `createClient()` result. */
@@ -47,22 +48,28 @@ export function isSentinelClient(client: RedisClient): client is RedisSentinelCl
 
 export class RedisConnection {
   readonly isCluster: boolean
-  private readonly commandOptions: RedisCommandOptions
+  private readonly deadlines: CommandDeadlines | undefined
 
   constructor(
     private readonly client: RedisClient,
     commandTimeoutMs: number,
   ) {
     this.isCluster = isClusterClient(client)
-    this.commandOptions = commandTimeoutMs > 0 ? { timeout: commandTimeoutMs } : {}
+    this.deadlines = commandTimeoutMs > 0 ? new CommandDeadlines(commandTimeoutMs) : undefined
   }
 
-  /** Sends one command; on a cluster, to the node that owns `routingKey`. */
+  /** Sends one command, bounded by the command timeout; on a cluster, to the node that owns `routingKey`. */
   send(args: readonly RedisArgument[], routingKey: string | undefined, readonly: boolean): Promise<unknown> {
+    if (!this.deadlines) return this.dispatch(args, routingKey, readonly, {})
+    const deadline = this.deadlines.next()
+    return Promise.race([this.dispatch(args, routingKey, readonly, { abortSignal: deadline.signal }), deadline.expired])
+  }
+
+  private dispatch(args: readonly RedisArgument[], routingKey: string | undefined, readonly: boolean, options: RedisCommandOptions): Promise<unknown> {
     const client = this.client
-    if (isClusterClient(client)) return client.sendCommand(routingKey, readonly, args, this.commandOptions)
-    if (isSentinelClient(client)) return client.sendCommand(readonly, args, this.commandOptions)
-    return client.sendCommand(args, this.commandOptions)
+    if (isClusterClient(client)) return client.sendCommand(routingKey, readonly, args, options)
+    if (isSentinelClient(client)) return client.sendCommand(readonly, args, options)
+    return client.sendCommand(args, options)
   }
 
   /** EVALSHA, falling back to EVAL (which also caches the script) on a server that lacks it. */
