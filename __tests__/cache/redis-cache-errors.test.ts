@@ -143,3 +143,33 @@ describe('when Redis is unreachable', () => {
     expect(await cache.get('k')).toBe('after')
   })
 })
+
+describe('when Redis stops answering', () => {
+  let own: RedisServerHandle
+  let client: StandaloneClient
+
+  beforeAll(async () => {
+    own = await startRedisServer()
+    client = createClient({ url: own.url })
+    client.on('error', () => undefined)
+    await client.connect()
+  })
+  afterAll(async () => {
+    process.kill(own.pid, 'SIGCONT')
+    client.destroy()
+    await own.stop()
+  })
+
+  test('a command already sent fails within commandTimeoutMs, then the cache works again', async () => {
+    const cache = new RedisCache({ client, ttlMs: 60_000, commandTimeoutMs: 300 })
+    await cache.put('k', 'before')
+    // Connected but silent: the command is written, no reply ever comes.
+    process.kill(own.pid, 'SIGSTOP')
+    const started = Date.now()
+    const error = await failureOf(cache.get('k'))
+    expect(error.code).toBe('REDIS_UNAVAILABLE')
+    expect(Date.now() - started).toBeLessThan(1_500)
+    process.kill(own.pid, 'SIGCONT')
+    expect(await cache.get('k')).toBe('before')
+  })
+})

@@ -4,19 +4,21 @@
  * scripts or RESP version.
  */
 import calculateSlot from 'cluster-key-slot'
-import { CommandDeadlines } from './command-deadline'
+import { Deadlines } from './deadlines'
 import type { LuaScript } from './lua-script'
 
 export type RedisArgument = string | Buffer
 
 export interface RedisCommandOptions {
-  /** Rejects the command if it is still unsent when the signal aborts. */
-  abortSignal?: AbortSignal
+  /** node-redis: milliseconds before a command not yet written is dropped and rejected; `0` never. */
+  timeout?: number
 }
 
 /** A `createClient()` result. */
 export interface RedisStandaloneClient {
   sendCommand(args: ReadonlyArray<RedisArgument>, options?: RedisCommandOptions): Promise<unknown>
+  /** False while (re)connecting, when node-redis queues commands instead of writing them. */
+  readonly isReady?: boolean
 }
 
 /** A `createCluster()` result. */
@@ -46,26 +48,36 @@ export function isSentinelClient(client: RedisClient): client is RedisSentinelCl
   return typeof (client as Partial<RedisSentinelClient>).getSentinelNode === 'function'
 }
 
+// `timeout: 0` also overrides node-redis's default (5 s), which `{}` would leave armed.
+const NO_TIMEOUT: RedisCommandOptions = { timeout: 0 }
+
 export class RedisConnection {
   readonly isCluster: boolean
-  private readonly deadlines: CommandDeadlines | undefined
+  private readonly deadlines: Deadlines | undefined
+  private readonly offlineOptions: RedisCommandOptions
 
   constructor(
     private readonly client: RedisClient,
     commandTimeoutMs: number,
   ) {
     this.isCluster = isClusterClient(client)
-    this.deadlines = commandTimeoutMs > 0 ? new CommandDeadlines(commandTimeoutMs) : undefined
+    this.deadlines = commandTimeoutMs > 0 ? new Deadlines(commandTimeoutMs) : undefined
+    this.offlineOptions = { timeout: commandTimeoutMs }
   }
 
-  /** Sends one command, bounded by the command timeout; on a cluster, to the node that owns `routingKey`. */
+  /**
+   * Sends one command; on a cluster, to the node that owns `routingKey`. It fails after
+   * `commandTimeoutMs` without a reply, written or not. While the client is not ready, node-redis's
+   * own timeout is armed too, so a command that timed out in its offline queue is dropped from it
+   * rather than run after the caller was told it failed.
+   */
   send(args: readonly RedisArgument[], routingKey: string | undefined, readonly: boolean): Promise<unknown> {
-    if (!this.deadlines) return this.dispatch(args, routingKey, readonly, {})
-    const deadline = this.deadlines.next()
-    return Promise.race([this.dispatch(args, routingKey, readonly, { abortSignal: deadline.signal }), deadline.expired])
+    const options = (this.client as { isReady?: boolean }).isReady === false ? this.offlineOptions : NO_TIMEOUT
+    const sent = this.sendWith(args, routingKey, readonly, options)
+    return this.deadlines ? this.deadlines.watch(sent) : sent
   }
 
-  private dispatch(args: readonly RedisArgument[], routingKey: string | undefined, readonly: boolean, options: RedisCommandOptions): Promise<unknown> {
+  private sendWith(args: readonly RedisArgument[], routingKey: string | undefined, readonly: boolean, options: RedisCommandOptions): Promise<unknown> {
     const client = this.client
     if (isClusterClient(client)) return client.sendCommand(routingKey, readonly, args, options)
     if (isSentinelClient(client)) return client.sendCommand(readonly, args, options)
