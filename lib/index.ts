@@ -12,6 +12,21 @@ export { RedisCache } from './cache/redis-cache'
 export type { RedisCacheOptions } from './cache/redis-cache'
 export type { RedisClient, RedisStandaloneClient, RedisClusterClient, RedisSentinelClient } from './cache/redis-connection'
 
+export { RedisSessionStore } from './store/redis-session-store'
+export type { SessionWithId, UserSession } from './store/redis-session-store'
+export type {
+  RedisSessionStoreOptions,
+  ClientStoreOptions,
+  CacheStoreOptions,
+  CommonStoreOptions,
+  SessionSerializer,
+  UserOf,
+  WhenUnavailable,
+} from './store/store-options'
+export type { TtlOption } from './store/session-ttl'
+export type { StoreCallback } from './store/callback'
+export { STORE_TAG_DEPTH } from './store/session-keys'
+
 export { sessions } from './middleware/sessions'
 export type { SessionsMiddleware } from './middleware/sessions'
 export type { SessionsOptions, SessionCookieOptions, UnavailableHandler } from './middleware/options'

@@ -1,0 +1,75 @@
+// A small express-session app, as the store tests and users would write it.
+import express, { type ErrorRequestHandler, type Express } from 'express'
+import session, { type Store } from 'express-session'
+import type { Response } from 'supertest'
+import { isCacheError } from '../../lib/errors'
+import './session-data'
+
+export interface AppOptions {
+  /** cookie.maxAge in ms; none: a browser-session cookie. */
+  maxAgeMs?: number
+  rolling?: boolean
+  /** Awaited by POST /views-slowly between loading the session and changing it: a slow request. */
+  gate?: () => Promise<void>
+}
+
+export function sessionApp(store: Store, { maxAgeMs = 3_600_000, rolling = false, gate }: AppOptions = {}): Express {
+  const app = express()
+  app.use(
+    session({
+      store,
+      secret: 'test secret',
+      resave: false,
+      saveUninitialized: false,
+      rolling,
+      cookie: maxAgeMs === undefined ? {} : { maxAge: maxAgeMs },
+    }),
+  )
+  app.post('/login/:user', (req, res, next) => {
+    req.session.userId = req.params.user
+    // Saved before answering, as express-session advises for logins: a failed save then reaches
+    // the error handler instead of following a response already sent.
+    req.session.save((error: unknown) => (error ? next(error) : res.json({ userId: req.params.user })))
+  })
+  app.get('/me', (req, res) => {
+    // With whenUnavailable: 'skip', express-session may serve a request with no session at all.
+    if (req.session === undefined) {
+      res.json({ userId: null, session: false })
+      return
+    }
+    res.json({ userId: req.session.userId ?? null, views: req.session.views ?? 0, session: true })
+  })
+  app.post('/views', (req, res) => {
+    req.session.views = (req.session.views ?? 0) + 1
+    res.json({ views: req.session.views })
+  })
+  app.post('/views-slowly', async (req, res) => {
+    await gate?.()
+    req.session.views = (req.session.views ?? 0) + 1
+    res.json({ views: req.session.views })
+  })
+  app.post('/logout', (req, res, next) => {
+    req.session.destroy((error: unknown) => (error ? next(error) : res.json({ ok: true })))
+  })
+  const onError: ErrorRequestHandler = (error: unknown, _req, res, _next) => {
+    const unavailable = isCacheError(error) && error.code === 'REDIS_UNAVAILABLE'
+    res.status(unavailable ? 503 : 500).json({ error: error instanceof Error ? error.message : String(error) })
+  }
+  app.use(onError)
+  return app
+}
+
+/** The session cookie a response set, to send back as a browser would. */
+export function cookieOf(response: Response): string {
+  const header = response.headers['set-cookie'] as unknown
+  const cookies = Array.isArray(header) ? (header as string[]) : []
+  const cookie = cookies.find((line) => line.startsWith('connect.sid='))
+  if (cookie === undefined) throw new Error(`no session cookie in the response (status ${response.status})`)
+  return cookie.split(';')[0] as string
+}
+
+/** The session id inside a `connect.sid=s:<sid>.<signature>` cookie. */
+export function sidOf(cookie: string): string {
+  const value = decodeURIComponent(cookie.slice('connect.sid='.length))
+  return value.slice(2, value.lastIndexOf('.'))
+}

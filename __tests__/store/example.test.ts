@@ -1,0 +1,45 @@
+// The express-session example works as its README says, on two instances sharing one Redis.
+import type { SessionData } from 'express-session'
+import request from 'supertest'
+import { createApp } from '../../examples/express-session/app'
+import { RedisSessionStore } from '../../lib/store/redis-session-store'
+import { cookieOf } from './apps'
+import { privateStandalone, uniquePrefix, type PrivateStandalone } from './servers'
+
+let redis: PrivateStandalone
+beforeAll(async () => {
+  redis = await privateStandalone()
+})
+afterAll(() => redis?.stop())
+
+async function instance(name: string, prefix: string) {
+  const store = new RedisSessionStore({
+    client: await redis.connect(),
+    prefix,
+    userOf: (session: SessionData) => session.user?.id,
+    touchAfter: 60,
+  })
+  return createApp({ store, secret: 'example secret', secureCookie: false, instance: name })
+}
+
+test('a login on one instance lists its sessions on the other, and signing out everywhere ends them all', async () => {
+  const prefix = uniquePrefix()
+  const [one, two] = await Promise.all([instance('one', prefix), instance('two', prefix)])
+
+  const laptop = cookieOf(await request(one).post('/login').type('form').send({ name: 'Ada' }).set('User-Agent', 'laptop').expect(303))
+  const phone = cookieOf(await request(two).post('/login').type('form').send({ name: 'Ada' }).set('User-Agent', 'phone').expect(303))
+
+  const page = await request(two).get('/').set('Cookie', laptop).expect(200)
+  expect(page.text).toContain('Answered by <b>two</b>')
+  expect(page.text).toContain('Signed in as <b>Ada</b>')
+  expect(page.text).toMatch(/laptop \(this one\)/)
+  expect(page.text).toContain('<li>phone,')
+
+  await request(one).post('/logout-everywhere').set('Cookie', phone).expect(303)
+  for (const cookie of [laptop, phone]) expect((await request(two).get('/').set('Cookie', cookie)).text).toContain('Sign in')
+})
+
+test('a name that is not one is refused', async () => {
+  const app = await instance('one', uniquePrefix())
+  await request(app).post('/login').type('form').send({ name: '<script>' }).expect(400)
+})

@@ -1,0 +1,82 @@
+// Option checking: bad options fail at construction, naming the option; `??`, never `||`.
+import { createClient } from 'redis'
+import { MemoryCache } from '../../lib/cache/memory-cache'
+import { OptionError } from '../../lib/errors'
+import { RedisSessionStore } from '../../lib/store/redis-session-store'
+import { resolveStoreOptions, type RedisSessionStoreOptions } from '../../lib/store/store-options'
+
+const cache = new MemoryCache({ ttlMs: 60_000 })
+// Never connected: construction must not need Redis.
+const client = createClient()
+
+function optionAtFault(options: unknown): string | undefined {
+  try {
+    new RedisSessionStore(options as RedisSessionStoreOptions)
+    return undefined
+  } catch (error) {
+    if (!(error instanceof OptionError)) throw error
+    return error.option
+  }
+}
+
+describe('RedisSessionStore options', () => {
+  test('defaults are connect-redis’s', () => {
+    expect(resolveStoreOptions({ client })).toMatchObject({
+      prefix: 'sess:',
+      ttl: 86_400,
+      disableTTL: false,
+      disableTouch: false,
+      serializer: JSON,
+      touchAfterMs: 0,
+      tombstoneTtlMs: 3_600_000,
+      timeoutMs: 2_000,
+      whenUnavailable: 'fail',
+    })
+  })
+
+  test('0 means 0, not the default', () => {
+    expect(resolveStoreOptions({ cache, ttl: 0, touchAfter: 0, tombstoneTtl: 0, timeoutMs: 0 })).toMatchObject({
+      ttl: 0,
+      touchAfterMs: 0,
+      tombstoneTtlMs: 0,
+      timeoutMs: 0,
+    })
+  })
+
+  test('a store is built with a client or with a cache', () => {
+    expect(new RedisSessionStore({ client }).cache.namespace).toBe('sess:')
+    expect(new RedisSessionStore({ client, prefix: 'shop:' }).cache.namespace).toBe('shop:')
+    expect(new RedisSessionStore({ cache }).cache).toBe(cache)
+  })
+
+  test.each([
+    { what: 'nothing', options: undefined, option: 'client' },
+    { what: 'neither client nor cache', options: {}, option: 'client' },
+    { what: 'both client and cache', options: { client, cache }, option: 'cache' },
+    { what: 'a client that is not one', options: { client: {} }, option: 'client' },
+    { what: 'a cache that is not one', options: { cache: {} }, option: 'cache' },
+    { what: 'prefix with a cache', options: { cache, prefix: 'x:' }, option: 'prefix' },
+    { what: 'legacyPrefix with a cache', options: { cache, legacyPrefix: 'sess:' }, option: 'legacyPrefix' },
+    { what: 'an empty prefix', options: { client, prefix: '' }, option: 'prefix' },
+    { what: 'a negative ttl', options: { cache, ttl: -1 }, option: 'ttl' },
+    { what: 'a ttl that is not a number', options: { cache, ttl: '1d' }, option: 'ttl' },
+    { what: 'an infinite ttl', options: { cache, ttl: Infinity }, option: 'ttl' },
+    { what: 'disableTTL not a boolean', options: { cache, disableTTL: 'yes' }, option: 'disableTTL' },
+    { what: 'disableTouch not a boolean', options: { cache, disableTouch: 1 }, option: 'disableTouch' },
+    { what: 'a serializer without parse', options: { cache, serializer: { stringify: JSON.stringify } }, option: 'serializer' },
+    { what: 'userOf not a function', options: { cache, userOf: 'userId' }, option: 'userOf' },
+    { what: 'a negative touchAfter', options: { cache, touchAfter: -1 }, option: 'touchAfter' },
+    { what: 'a negative tombstoneTtl', options: { cache, tombstoneTtl: -1 }, option: 'tombstoneTtl' },
+    { what: 'a fractional timeoutMs', options: { cache, timeoutMs: 1.5 }, option: 'timeoutMs' },
+    { what: 'an unknown whenUnavailable', options: { cache, whenUnavailable: 'retry' }, option: 'whenUnavailable' },
+  ])('$what is an OptionError naming $option', ({ options, option }) => {
+    expect(optionAtFault(options)).toBe(option)
+  })
+
+  test('client and cache together, or prefix with a cache, do not compile', () => {
+    // @ts-expect-error one of client and cache, not both
+    expect(optionAtFault({ client, cache } satisfies RedisSessionStoreOptions)).toBe('cache')
+    // @ts-expect-error the cache's namespace plays prefix's role
+    expect(optionAtFault({ cache, prefix: 'x:' } satisfies RedisSessionStoreOptions)).toBe('prefix')
+  })
+})

@@ -1,0 +1,409 @@
+/**
+ * What every RedisSessionStore does, whatever it keeps sessions in. Called once per backend
+ * (MemoryCache, RedisCache on standalone Redis, on Redis Cluster) with a factory; `advance` lets
+ * time pass for the backend (a fake clock for MemoryCache, real time for Redis).
+ */
+import type { SessionData } from 'express-session'
+import { CacheError, OptionError } from '../../lib/errors'
+import type { RedisSessionStore } from '../../lib/store/redis-session-store'
+import type { CommonStoreOptions } from '../../lib/store/store-options'
+import { sessionData } from './session-data'
+
+export interface StoreHarness {
+  store: RedisSessionStore
+  /** Another store object on the same data, as on another app server. */
+  twin: () => RedisSessionStore
+  /** Lets `ms` milliseconds pass for the backend. */
+  advance: (ms: number) => Promise<void>
+  /** Writes raw text where the store keeps session `sid`. */
+  corrupt: (sid: string, text: string) => Promise<void>
+}
+
+export type StoreFactory = (options: CommonStoreOptions) => Promise<StoreHarness>
+
+const HOUR = 3_600_000
+
+/** Resolves to the (error, value) a store method hands its callback. */
+function viaCallback<T>(call: (callback: (error: unknown, value?: T) => void) => void): Promise<[unknown, T | undefined]> {
+  return new Promise((resolve) => call((error, value) => resolve([error, value])))
+}
+
+export function describeStoreContract(name: string, factory: StoreFactory): void {
+  describe(`${name}: the express-session Store contract`, () => {
+    let store: RedisSessionStore
+    let harness: StoreHarness
+    beforeEach(async () => {
+      harness = await factory({})
+      store = harness.store
+    })
+
+    test('get of an unknown session is null', async () => {
+      expect(await store.get('nobody')).toBeNull()
+    })
+
+    test('set then get returns the session', async () => {
+      await store.set('s1', sessionData({ views: 3 }, HOUR))
+      expect(await store.get('s1')).toMatchObject({ views: 3, cookie: { originalMaxAge: HOUR, path: '/' } })
+    })
+
+    test('a second store object on the same data sees the session', async () => {
+      await store.set('s1', sessionData({ userId: 'ada' }, HOUR))
+      expect(await harness.twin().get('s1')).toMatchObject({ userId: 'ada' })
+    })
+
+    test('destroy removes the session for every store object', async () => {
+      await store.set('s1', sessionData({}, HOUR))
+      await harness.twin().destroy('s1')
+      expect(await store.get('s1')).toBeNull()
+    })
+
+    test('every method also answers through a callback', async () => {
+      expect(await viaCallback<void>((cb) => store.set('s1', sessionData({ views: 1 }, HOUR), cb))).toEqual([null, undefined])
+      const [getError, read] = await viaCallback<SessionData | null>((cb) => store.get('s1', cb))
+      expect(getError).toBeNull()
+      expect(read).toMatchObject({ views: 1 })
+      expect(await viaCallback<void>((cb) => store.touch('s1', sessionData({ views: 1 }, HOUR), cb))).toEqual([null, undefined])
+      expect(await viaCallback<number>((cb) => store.length(cb))).toEqual([null, 1])
+      expect(await viaCallback<string[]>((cb) => store.ids(cb))).toEqual([null, ['s1']])
+      const [allError, all] = await viaCallback<SessionData[]>((cb) => store.all(cb))
+      expect(allError).toBeNull()
+      expect(all).toHaveLength(1)
+      expect(await viaCallback<void>((cb) => store.destroy('s1', cb))).toEqual([null, undefined])
+      expect(await viaCallback<void>((cb) => store.clear(cb))).toEqual([null, undefined])
+      expect(await viaCallback<SessionData | null>((cb) => store.get('s1', cb))).toEqual([null, null])
+    })
+
+    test('a callback gets the error instead of a rejected promise', async () => {
+      await harness.corrupt('bad', 'not a stored session')
+      const [error] = await viaCallback<SessionData | null>((cb) => store.get('bad', cb))
+      expect(error).toBeInstanceOf(CacheError)
+    })
+
+    test('a value the store did not write is a CacheError naming the key, not a crash', async () => {
+      await harness.corrupt('bad', 'not a stored session')
+      await expect(store.get('bad')).rejects.toMatchObject({ code: 'UNDECODABLE_VALUE', key: ['sess', 'bad'] })
+    })
+
+    test('all, length and ids list the live sessions, each with its id', async () => {
+      await store.set('a', sessionData({ views: 1 }, HOUR))
+      await store.set('b', sessionData({ views: 2 }, HOUR))
+      await store.set('c', sessionData({ views: 3 }, HOUR))
+      await store.destroy('b')
+      expect(await store.length()).toBe(2)
+      expect((await store.ids()).sort()).toEqual(['a', 'c'])
+      const all = await store.all()
+      expect(all.map((session) => [session.id, session.views]).sort()).toEqual([
+        ['a', 1],
+        ['c', 3],
+      ])
+    })
+
+    test('clear destroys every session', async () => {
+      await store.set('a', sessionData({}, HOUR))
+      await store.set('b', sessionData({}, HOUR))
+      await store.clear()
+      expect(await store.length()).toBe(0)
+      expect(await store.get('a')).toBeNull()
+    })
+
+    test('a session expires when its cookie does', async () => {
+      await store.set('s1', sessionData({}, 800))
+      await harness.advance(500)
+      expect(await store.get('s1')).not.toBeNull()
+      await harness.advance(400)
+      expect(await store.get('s1')).toBeNull()
+    })
+
+    test('a cookie that has already expired destroys the session instead of storing it', async () => {
+      await store.set('s1', sessionData({}, HOUR))
+      await store.set('s1', sessionData({}, -1_000))
+      expect(await store.get('s1')).toBeNull()
+    })
+
+    test('touch renews the TTL', async () => {
+      await store.set('s1', sessionData({}, 500))
+      await store.touch('s1', sessionData({}, HOUR))
+      await harness.advance(700)
+      expect(await store.get('s1')).not.toBeNull()
+    })
+
+    test("touch keeps the stored data: it does not undo another server's save", async () => {
+      await store.set('s1', sessionData({ views: 1 }, HOUR))
+      const loadedBefore = (await store.get('s1')) as SessionData
+      await harness.twin().set('s1', sessionData({ views: 2 }, HOUR))
+      await store.touch('s1', loadedBefore)
+      expect(await store.get('s1')).toMatchObject({ views: 2 })
+    })
+
+    test('touch of a session that is gone does not bring it back', async () => {
+      await store.touch('ghost', sessionData({}, HOUR))
+      expect(await store.get('ghost')).toBeNull()
+    })
+  })
+
+  describe(`${name}: connect-redis's options`, () => {
+    test('ttl applies to sessions whose cookie has no expiry, in seconds', async () => {
+      const { store, advance } = await factory({ ttl: 0.5 })
+      await store.set('s1', sessionData({}))
+      await advance(250)
+      expect(await store.get('s1')).not.toBeNull()
+      await advance(400)
+      expect(await store.get('s1')).toBeNull()
+    })
+
+    test('ttl: 0 means 0 (not the default): a session without a cookie expiry is not stored', async () => {
+      const { store } = await factory({ ttl: 0 })
+      await store.set('s1', sessionData({ views: 1 }))
+      expect(await store.get('s1')).toBeNull()
+    })
+
+    test('ttl: 0 still stores a session whose cookie expires, for as long as the cookie lives', async () => {
+      const { store } = await factory({ ttl: 0 })
+      await store.set('s1', sessionData({ views: 1 }, HOUR))
+      expect(await store.get('s1')).toMatchObject({ views: 1 })
+    })
+
+    test('a ttl function of the session wins over the cookie expiry', async () => {
+      const seen: unknown[] = []
+      const { store, advance } = await factory({
+        ttl: (session) => {
+          seen.push(session.views)
+          return session.views === 1 ? 0.5 : 3_600
+        },
+      })
+      await store.set('short', sessionData({ views: 1 }, HOUR))
+      await store.set('long', sessionData({ views: 2 }, 300))
+      await advance(700)
+      expect(await store.get('short')).toBeNull()
+      expect(await store.get('long')).not.toBeNull()
+      expect(seen).toEqual([1, 2])
+    })
+
+    test('a ttl function returning 0 destroys the session on set', async () => {
+      const { store } = await factory({ ttl: (session) => (session.userId === undefined ? 0 : 60) })
+      await store.set('s1', sessionData({ userId: 'ada' }))
+      await store.set('s1', sessionData({}))
+      expect(await store.get('s1')).toBeNull()
+    })
+
+    test('a ttl function returning no number is an OptionError naming ttl', async () => {
+      const { store } = await factory({ ttl: (() => 'soon') as unknown as () => number })
+      await expect(store.set('s1', sessionData({}))).rejects.toMatchObject({ name: 'OptionError', option: 'ttl' })
+    })
+
+    test('disableTTL keeps a session past its cookie expiry', async () => {
+      const { store, advance } = await factory({ disableTTL: true })
+      await store.set('s1', sessionData({ views: 1 }, 300))
+      await advance(500)
+      expect(await store.get('s1')).toMatchObject({ views: 1 })
+    })
+
+    test('disableTouch: touch does not renew the TTL', async () => {
+      const { store, advance } = await factory({ disableTouch: true })
+      await store.set('s1', sessionData({}, 500))
+      await store.touch('s1', sessionData({}, HOUR))
+      await advance(700)
+      expect(await store.get('s1')).toBeNull()
+    })
+
+    test('a custom serializer writes and reads sessions', async () => {
+      const { store } = await factory({
+        serializer: {
+          stringify: (session) => Buffer.from(JSON.stringify(session)).toString('base64'),
+          parse: (text) => JSON.parse(Buffer.from(text, 'base64').toString()) as SessionData,
+        },
+      })
+      await store.set('s1', sessionData({ views: 7 }, HOUR))
+      expect(await store.get('s1')).toMatchObject({ views: 7 })
+    })
+
+    test('an async parse is awaited in get and in all (connect-redis forgets in all)', async () => {
+      const { store } = await factory({
+        serializer: { stringify: (session) => JSON.stringify(session), parse: async (text) => JSON.parse(text) as SessionData },
+      })
+      await store.set('s1', sessionData({ views: 1 }, HOUR))
+      expect(await store.get('s1')).toMatchObject({ views: 1 })
+      expect(await store.all()).toEqual([expect.objectContaining({ id: 's1', views: 1 })])
+    })
+
+    test('a serializer that throws is a CacheError naming the key, not the value', async () => {
+      const { store } = await factory({
+        serializer: {
+          stringify: (session) => JSON.stringify(session),
+          parse: () => {
+            throw new SyntaxError('secret-data')
+          },
+        },
+      })
+      await store.set('s1', sessionData({ views: 1 }, HOUR))
+      const error = (await store.get('s1').catch((e: unknown) => e)) as CacheError
+      expect(error).toMatchObject({ code: 'UNDECODABLE_VALUE', key: ['sess', 's1'] })
+      expect(error.message).not.toContain('secret-data')
+    })
+  })
+
+  describe(`${name}: touchAfter`, () => {
+    test('a touch inside the window writes nothing', async () => {
+      const { store, advance } = await factory({ touchAfter: 60 })
+      await store.set('s1', sessionData({}, 500))
+      const loaded = (await store.get('s1')) as SessionData
+      loaded.cookie.expires = new Date(Date.now() + 1_500)
+      await store.touch('s1', loaded)
+      await advance(700)
+      expect(await store.get('s1')).toBeNull()
+    })
+
+    test('a touch once the stored expiry has aged past the window writes', async () => {
+      const { store, advance } = await factory({ touchAfter: 0.5 })
+      await store.set('s1', sessionData({}, 500))
+      const loaded = (await store.get('s1')) as SessionData
+      loaded.cookie.expires = new Date(Date.now() + 1_500)
+      await store.touch('s1', loaded)
+      await advance(700)
+      expect(await store.get('s1')).not.toBeNull()
+    })
+
+    test('the window also applies to session objects the store did not hand out', async () => {
+      const { store, advance } = await factory({ touchAfter: 60 })
+      await store.set('s1', sessionData({}, 500))
+      await store.touch('s1', sessionData({}, 1_500))
+      await advance(700)
+      expect(await store.get('s1')).toBeNull()
+    })
+  })
+
+  describe(`${name}: a destroyed session stays destroyed`, () => {
+    test('a late set of a destroyed session is ignored', async () => {
+      const { store, twin } = await factory({})
+      await store.set('s1', sessionData({ userId: 'ada' }, HOUR))
+      const slowRequest = (await store.get('s1')) as SessionData
+      await twin().destroy('s1')
+      await store.set('s1', { ...slowRequest, views: 99 })
+      expect(await store.get('s1')).toBeNull()
+    })
+
+    test('a late touch of a destroyed session is ignored', async () => {
+      const { store } = await factory({})
+      await store.set('s1', sessionData({}, HOUR))
+      const slowRequest = (await store.get('s1')) as SessionData
+      await store.destroy('s1')
+      await store.touch('s1', slowRequest)
+      expect(await store.get('s1')).toBeNull()
+    })
+
+    test('tombstoneTtl: 0 writes no tombstone, so a late set comes back (connect-redis behaviour)', async () => {
+      const { store } = await factory({ tombstoneTtl: 0 })
+      await store.set('s1', sessionData({}, HOUR))
+      await store.destroy('s1')
+      await store.set('s1', sessionData({ views: 1 }, HOUR))
+      expect(await store.get('s1')).toMatchObject({ views: 1 })
+    })
+
+    test('once the tombstone expires, the id can be used again', async () => {
+      const { store, advance } = await factory({ tombstoneTtl: 0.3 })
+      await store.destroy('s1')
+      await advance(500)
+      await store.set('s1', sessionData({ views: 1 }, HOUR))
+      expect(await store.get('s1')).toMatchObject({ views: 1 })
+    })
+
+    test('tombstones are not sessions: all, length and ids leave them out', async () => {
+      const { store } = await factory({})
+      await store.set('a', sessionData({}, HOUR))
+      await store.set('b', sessionData({}, HOUR))
+      await store.destroy('a')
+      expect(await store.ids()).toEqual(['b'])
+      expect(await store.length()).toBe(1)
+    })
+  })
+
+  describe(`${name}: per-user sessions`, () => {
+    const userOf = (session: SessionData) => session.userId
+
+    test("listUserSessions lists one user's sessions and nobody else's", async () => {
+      const { store } = await factory({ userOf })
+      await store.set('a1', sessionData({ userId: 'ada', views: 1 }, HOUR))
+      await store.set('a2', sessionData({ userId: 'ada', views: 2 }, HOUR))
+      await store.set('b1', sessionData({ userId: 'bob' }, HOUR))
+      await store.set('anon', sessionData({}, HOUR))
+      const sessions = await store.listUserSessions('ada')
+      expect(sessions.map((entry) => [entry.id, entry.session.views])).toEqual([
+        ['a1', 1],
+        ['a2', 2],
+      ])
+      expect(sessions[0]?.expiresAt.getTime()).toBeGreaterThan(Date.now() + HOUR - 60_000)
+    })
+
+    test('numeric and string user ids are the same user', async () => {
+      const { store } = await factory({ userOf })
+      await store.set('s1', sessionData({ userId: 42 }, HOUR))
+      expect((await store.listUserSessions('42')).map((entry) => entry.id)).toEqual(['s1'])
+      expect((await store.listUserSessions(42)).map((entry) => entry.id)).toEqual(['s1'])
+    })
+
+    test('another store object on the same data lists them too', async () => {
+      const { store, twin } = await factory({ userOf })
+      await store.set('a1', sessionData({ userId: 'ada' }, HOUR))
+      const other = twin()
+      expect((await other.listUserSessions('ada')).map((entry) => entry.id)).toEqual(['a1'])
+    })
+
+    test('a destroyed session leaves the list', async () => {
+      const { store } = await factory({ userOf })
+      await store.set('a1', sessionData({ userId: 'ada' }, HOUR))
+      await store.set('a2', sessionData({ userId: 'ada' }, HOUR))
+      await store.destroy('a1')
+      expect((await store.listUserSessions('ada')).map((entry) => entry.id)).toEqual(['a2'])
+    })
+
+    test('a session that changed hands is listed only under its new user', async () => {
+      const { store } = await factory({ userOf })
+      await store.set('s1', sessionData({ userId: 'ada' }, HOUR))
+      await store.set('s1', sessionData({ userId: 'bob' }, HOUR))
+      expect(await store.listUserSessions('ada')).toEqual([])
+      expect((await store.listUserSessions('bob')).map((entry) => entry.id)).toEqual(['s1'])
+    })
+
+    test('an expired session leaves the list', async () => {
+      const { store, advance } = await factory({ userOf })
+      await store.set('a1', sessionData({ userId: 'ada' }, 300))
+      await store.set('a2', sessionData({ userId: 'ada' }, HOUR))
+      await advance(500)
+      expect((await store.listUserSessions('ada')).map((entry) => entry.id)).toEqual(['a2'])
+    })
+
+    test("destroyUserSessions destroys all of one user's sessions, for good", async () => {
+      const { store, twin } = await factory({ userOf })
+      await store.set('a1', sessionData({ userId: 'ada' }, HOUR))
+      await store.set('a2', sessionData({ userId: 'ada' }, HOUR))
+      await store.set('b1', sessionData({ userId: 'bob' }, HOUR))
+      const slowRequest = (await store.get('a1')) as SessionData
+      expect(await twin().destroyUserSessions('ada')).toBe(2)
+      expect(await store.get('a1')).toBeNull()
+      expect(await store.get('a2')).toBeNull()
+      expect(await store.get('b1')).not.toBeNull()
+      await store.set('a1', slowRequest)
+      expect(await store.get('a1')).toBeNull()
+      expect(await store.listUserSessions('ada')).toEqual([])
+    })
+
+    test('clear empties the per-user index too', async () => {
+      const { store } = await factory({ userOf })
+      await store.set('a1', sessionData({ userId: 'ada' }, HOUR))
+      await store.clear()
+      expect(await store.listUserSessions('ada')).toEqual([])
+    })
+
+    test('without userOf, listing by user is an OptionError naming userOf', async () => {
+      const { store } = await factory({})
+      await expect(store.listUserSessions('ada')).rejects.toThrow(OptionError)
+      await expect(store.destroyUserSessions('ada')).rejects.toMatchObject({ option: 'userOf' })
+    })
+
+    test('a userOf that returns something that is not an id fails the save, naming userOf', async () => {
+      const { store } = await factory({ userOf: () => ({ id: 1 }) as unknown as string })
+      await expect(store.set('s1', sessionData({}, HOUR))).rejects.toMatchObject({ name: 'OptionError', option: 'userOf' })
+      expect(await store.get('s1')).toBeNull()
+    })
+  })
+}

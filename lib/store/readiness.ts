@@ -1,0 +1,47 @@
+/**
+ * The `disconnect` and `connect` events express-session listens for (with `whenUnavailable:
+ * 'skip'`). express-session serves requests without a session between the two, so the store
+ * itself must notice when Redis is back: it probes with a cheap read until one succeeds.
+ */
+import type { EventEmitter } from 'node:events'
+import { isCacheError } from '../errors'
+
+export class Readiness {
+  private down = false
+  private timer: NodeJS.Timeout | undefined
+
+  constructor(
+    private readonly events: EventEmitter,
+    private readonly probe: () => Promise<unknown>,
+    private readonly intervalMs: number,
+  ) {}
+
+  /** A store call failed: if Redis is out of reach, say so once and start probing. */
+  failed(error: unknown): void {
+    if (this.down || !isCacheError(error) || error.code !== 'REDIS_UNAVAILABLE') return
+    this.down = true
+    this.events.emit('disconnect')
+    this.schedule()
+  }
+
+  /** Stops probing (the store is being closed). */
+  stop(): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => {
+      this.probe().then(
+        () => {
+          this.timer = undefined
+          this.down = false
+          this.events.emit('connect')
+        },
+        () => this.schedule(),
+      )
+    }, this.intervalMs)
+    // A store waiting for Redis must not keep the process alive.
+    this.timer.unref()
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * The options of `RedisSessionStore`: connect-redis's, with the same names and meanings (but
+ * resolved with `??`, so `ttl: 0` means 0), plus what connect-redis cannot do. Resolved once.
+ */
+import type { SessionData } from 'express-session'
+import { DEFAULT_COMMAND_TIMEOUT_MS } from '../defaults'
+import { OptionError } from '../errors'
+import type { Cache } from '../cache/cache'
+import type { RedisClient } from '../cache/redis-connection'
+import { secondsToMs, type TtlOption } from './session-ttl'
+import { DEFAULT_STORE_PREFIX, DEFAULT_STORE_TTL_SECONDS, DEFAULT_TOMBSTONE_TTL_SECONDS } from './store-defaults'
+
+/** connect-redis's serializer: `parse` may be async (and is awaited everywhere, `all()` included). */
+export interface SessionSerializer {
+  parse(text: string): SessionData | Promise<SessionData>
+  stringify(session: SessionData): string | Promise<string>
+}
+
+/** Which user a session belongs to; `undefined` or `null` for none. Numbers and strings are the same id (`42` is `'42'`). */
+export type UserOf = (session: SessionData) => string | number | null | undefined
+
+/**
+ * What the store does while Redis cannot be reached:
+ * - `'fail'`: every call fails within `timeoutMs` with a `CacheError` (`REDIS_UNAVAILABLE`), which
+ *   express-session hands to `next(err)`, so the app's error handler answers (e.g. a 503).
+ * - `'skip'`: the first such failure also emits `disconnect`, and express-session then serves
+ *   requests without a session (`req.session` is undefined) until Redis answers again and the
+ *   store emits `connect`. Pages that need no session keep working; nobody's cookie is dropped.
+ */
+export type WhenUnavailable = 'fail' | 'skip'
+
+/** The options every store takes, whatever it keeps sessions in. */
+export interface CommonStoreOptions {
+  /**
+   * Seconds a session lives when its cookie has no `expires` (a browser-session cookie), or a
+   * function of the session returning seconds, which then wins over the cookie. `0` (or a result
+   * of 0 or less) stores nothing: `set` destroys the session, as connect-redis does.
+   * @default 86400 (one day)
+   */
+  ttl?: TtlOption
+  /**
+   * Sessions never expire in Redis (connect-redis's meaning). The cache needs a TTL on every
+   * record, so they get about 100 years instead; `touch` does nothing.
+   * @default false
+   */
+  disableTTL?: boolean
+  /** `touch` does nothing: a session's TTL is only renewed when it is saved. @default false */
+  disableTouch?: boolean
+  /** How sessions become text and back; `parse` may return a promise. @default JSON */
+  serializer?: SessionSerializer
+  /**
+   * Which user a session belongs to. When set, the store keeps a per-user index, and
+   * `listUserSessions(userId)` and `destroyUserSessions(userId)` work.
+   * @default undefined (no per-user index)
+   */
+  userOf?: UserOf
+  /**
+   * Seconds: a touch writes only when the stored expiry is at least this much older than the
+   * one it would write, so most requests of an active session write nothing. `0` writes on
+   * every touch (connect-redis's behaviour).
+   * @default 0
+   */
+  touchAfter?: number
+  /**
+   * Seconds a destroyed session's id stays blocked: a request that loaded the session before
+   * the logout and saves or touches it afterwards, within this time, cannot bring it back. `0`
+   * writes no tombstone (connect-redis's behaviour).
+   * @default 3600 (one hour)
+   */
+  tombstoneTtl?: number
+  /**
+   * Milliseconds any one store call may take before it fails with a `CacheError`
+   * (`REDIS_UNAVAILABLE`), so an unreachable Redis cannot hang requests. `0` waits forever.
+   * @default 2000
+   */
+  timeoutMs?: number
+  /** See `WhenUnavailable`. @default 'fail' */
+  whenUnavailable?: WhenUnavailable
+}
+
+export interface ClientStoreOptions extends CommonStoreOptions {
+  /** A connected node-redis client, cluster or sentinel; the store builds its own `RedisCache` on it. */
+  client: RedisClient
+  cache?: never
+  /**
+   * Separates this app's sessions from others' on the same Redis: the namespace of the cache the
+   * store builds (a key prefix, as in connect-redis, though keys are encoded). Must not be empty.
+   * @default 'sess:'
+   */
+  prefix?: string
+  /**
+   * connect-redis's key prefix (its `prefix` option, `'sess:'` by default). When set, a session
+   * found only under `<legacyPrefix><sid>` is moved into this store on first access and the old
+   * key removed, so switching from connect-redis logs nobody out. Costs one extra read per miss.
+   * @default undefined (no migration)
+   */
+  legacyPrefix?: string
+}
+
+export interface CacheStoreOptions extends CommonStoreOptions {
+  /**
+   * A cache to keep sessions in (a `MemoryCache` for tests or one process, or a `RedisCache` you
+   * built; on Redis Cluster it needs `tagDepth: STORE_TAG_DEPTH`). Its namespace plays `prefix`'s role.
+   */
+  cache: Cache
+  client?: never
+  prefix?: never
+  legacyPrefix?: never
+}
+
+/** Give `client` (connect-redis style) or `cache`, not both. */
+export type RedisSessionStoreOptions = ClientStoreOptions | CacheStoreOptions
+
+export interface ResolvedStoreOptions {
+  client: RedisClient | undefined
+  cache: Cache | undefined
+  prefix: string
+  legacyPrefix: string | undefined
+  ttl: TtlOption
+  disableTTL: boolean
+  disableTouch: boolean
+  serializer: SessionSerializer
+  userOf: UserOf | undefined
+  touchAfterMs: number
+  tombstoneTtlMs: number
+  timeoutMs: number
+  whenUnavailable: WhenUnavailable
+}
+
+export function resolveStoreOptions(options: RedisSessionStoreOptions): ResolvedStoreOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new OptionError('client', 'or `cache` is required: RedisSessionStore needs a node-redis client or a Cache')
+  }
+  // Read as the loosest shape: plain JavaScript callers may pass anything.
+  const given = options as Partial<ClientStoreOptions & Omit<CacheStoreOptions, keyof ClientStoreOptions>> & { cache?: Cache }
+  const { client, cache } = given
+  if (client !== undefined && cache !== undefined) throw new OptionError('cache', 'cannot be combined with `client`: give one')
+  if (client === undefined && cache === undefined) {
+    throw new OptionError('client', 'or `cache` is required: RedisSessionStore needs a node-redis client or a Cache')
+  }
+  if (cache !== undefined && (given.prefix !== undefined || given.legacyPrefix !== undefined)) {
+    const option = given.prefix !== undefined ? 'prefix' : 'legacyPrefix'
+    throw new OptionError(option, "cannot be combined with `cache`: the cache's namespace separates sessions, and migration needs `client`")
+  }
+  if (cache !== undefined && !isCache(cache)) throw new OptionError('cache', 'must be a Cache (a RedisCache or a MemoryCache)')
+
+  const prefix = given.prefix ?? DEFAULT_STORE_PREFIX
+  if (typeof prefix !== 'string' || prefix === '') throw new OptionError('prefix', 'must be a non-empty string')
+  const legacyPrefix = given.legacyPrefix
+  if (legacyPrefix !== undefined && typeof legacyPrefix !== 'string') throw new OptionError('legacyPrefix', 'must be a string')
+
+  const ttl = given.ttl ?? DEFAULT_STORE_TTL_SECONDS
+  if (typeof ttl !== 'function' && !isSeconds(ttl)) {
+    throw new OptionError('ttl', 'must be a number of seconds (0 or more) or a function of the session returning seconds')
+  }
+  const disableTTL = given.disableTTL ?? false
+  const disableTouch = given.disableTouch ?? false
+  requireBoolean(disableTTL, 'disableTTL')
+  requireBoolean(disableTouch, 'disableTouch')
+
+  const serializer = given.serializer ?? JSON
+  if (typeof serializer?.parse !== 'function' || typeof serializer?.stringify !== 'function') {
+    throw new OptionError('serializer', 'must have parse(text) and stringify(session) functions')
+  }
+  const userOf = given.userOf
+  if (userOf !== undefined && typeof userOf !== 'function') throw new OptionError('userOf', 'must be a function of the session returning a user id')
+
+  const touchAfter = given.touchAfter ?? 0
+  if (!isSeconds(touchAfter)) throw new OptionError('touchAfter', 'must be a finite number of seconds, 0 or more')
+  const tombstoneTtl = given.tombstoneTtl ?? DEFAULT_TOMBSTONE_TTL_SECONDS
+  if (!isSeconds(tombstoneTtl)) throw new OptionError('tombstoneTtl', 'must be a finite number of seconds, 0 or more')
+  const timeoutMs = given.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS
+  if (typeof timeoutMs !== 'number' || !Number.isSafeInteger(timeoutMs) || timeoutMs < 0) {
+    throw new OptionError('timeoutMs', 'must be a whole number of milliseconds, 0 or more')
+  }
+  const whenUnavailable = given.whenUnavailable ?? 'fail'
+  if (whenUnavailable !== 'fail' && whenUnavailable !== 'skip') throw new OptionError('whenUnavailable', "must be 'fail' or 'skip'")
+
+  return {
+    client,
+    cache,
+    prefix,
+    legacyPrefix,
+    ttl,
+    disableTTL,
+    disableTouch,
+    serializer,
+    userOf,
+    touchAfterMs: secondsToMs(touchAfter),
+    tombstoneTtlMs: secondsToMs(tombstoneTtl),
+    timeoutMs,
+    whenUnavailable,
+  }
+}
+
+function isSeconds(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0
+}
+
+function requireBoolean(value: unknown, option: string): void {
+  if (typeof value !== 'boolean') throw new OptionError(option, 'must be true or false')
+}
+
+function isCache(value: unknown): value is Cache {
+  const cache = value as Partial<Record<keyof Cache, unknown>> | null
+  return typeof cache?.get === 'function' && typeof cache.putIf === 'function' && typeof cache.keys === 'function'
+}
