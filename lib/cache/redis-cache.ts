@@ -19,6 +19,8 @@ import { compareKeys, decodePart, encodePart, literalPrefix, normalizeKey, norma
 import { RedisConnection, type RedisClient } from './redis-connection'
 import { toCacheError, unexpectedReply } from './redis-errors'
 import { RedisLayout, type IndexEntry } from './redis-layout'
+import { NearCacheMap, type NearCacheStats } from './near-cache'
+import { TrackingClient } from './tracking-client'
 import { DELETE_SCRIPT } from './scripts/delete'
 import { EXISTS_EACH_SCRIPT } from './scripts/exists-each'
 import { PUT_SCRIPT, putScriptCall, type PutUnit } from './scripts/put'
@@ -41,6 +43,17 @@ export interface RedisCacheOptions extends Omit<CacheOptions, 'now'> {
   commandTimeoutMs?: number
   /** Index members per `ZSCAN` page and keys per `MGET` in `all()`. @default 1000 */
   scanPageSize?: number
+  /**
+   * Keep recently read records in this process, kept correct by Redis (RESP3 client tracking on
+   * a connection of the cache's own): a change on any server evicts them everywhere at once.
+   * `get` of a hot record then costs no round trip. Call `close()` when done. @default off
+   */
+  nearCache?: NearCacheOptions
+}
+
+export interface NearCacheOptions {
+  /** Most records kept; the least recently used go first. */
+  maxEntries: number
 }
 
 interface PreparedRecord {
@@ -62,6 +75,8 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
   private readonly layout: RedisLayout
   private readonly writes: WriteQueue
   private readonly scanPageSize: number
+  private readonly nearMap: NearCacheMap | undefined
+  private readonly tracking: TrackingClient | undefined
 
   constructor(options: RedisCacheOptions) {
     super()
@@ -72,6 +87,7 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
       shallowIndexBuckets = DEFAULT_SHALLOW_INDEX_BUCKETS,
       commandTimeoutMs = DEFAULT_COMMAND_TIMEOUT_MS,
       scanPageSize = DEFAULT_SCAN_PAGE_SIZE,
+      nearCache,
     } = options
     if (typeof (client as { sendCommand?: unknown } | undefined)?.sendCommand !== 'function') {
       throw new OptionError('client', 'must be a node-redis client, cluster or sentinel (from createClient, createCluster or createSentinel)')
@@ -85,6 +101,22 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
     this.connection = new RedisConnection(client, commandTimeoutMs)
     this.layout = new RedisLayout({ namespace: this.namespace, tagDepth, shallowIndexBuckets })
     this.writes = new WriteQueue(this.options.writes, this)
+    if (nearCache !== undefined) {
+      requireWhole(nearCache?.maxEntries, 'nearCache.maxEntries', 1)
+      this.nearMap = new NearCacheMap(nearCache.maxEntries)
+      this.tracking = new TrackingClient(client, this.nearMap, commandTimeoutMs)
+    }
+  }
+
+  /** Hits, misses and size of the near-cache; undefined without one. */
+  get nearCacheStats(): NearCacheStats | undefined {
+    return this.nearMap?.stats()
+  }
+
+  /** Closes the near-cache's connection (the app's client stays open: it is the app's). */
+  async close(): Promise<void> {
+    await this.tracking?.close()
+    this.nearMap?.invalidate(null)
   }
 
   put(key: Key, value: V, options?: PutOptions): Promise<void> {
@@ -102,7 +134,9 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
     }
     if (records.length === 0) return Promise.resolve()
     const context = { operation: 'put', commands: ['EVALSHA put'], ...(records.length === 1 ? { key: records[0]?.key } : {}) }
-    return this.writes.run(() => this.guard(context, () => this.writeRecords(records, ttlMs)))
+    const valueKeys = records.map((record) => record.valueKey)
+    this.forgetLocally(valueKeys)
+    return this.writes.run(() => this.guard(context, () => this.writeRecords(records, ttlMs)).finally(() => this.forgetLocally(valueKeys)))
   }
 
   putIf(key: Key, value: V, options: PutIfOptions): Promise<boolean> {
@@ -117,6 +151,7 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
     const { ttlMs, condition } = resolved
     const guardKey = 'absent' in condition ? undefined : this.layout.valueKey(this.layout.path(condition.unlessExists))
     const context = { operation: 'putIf', commands: ['EVALSHA put-if'], key: record.key }
+    this.forgetLocally([record.valueKey])
     return this.writes.runAndWait(() =>
       this.guard(context, async () => {
         const cluster = this.connection.isCluster
@@ -128,17 +163,42 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
         const reply = await this.connection.evalScript(PUT_IF_SCRIPT, keys, args)
         if (reply !== 0 && reply !== 1) throw unexpectedReply(context, '1 or 0')
         return reply === 1
-      }),
+      }).finally(() => this.forgetLocally([record.valueKey])),
     )
   }
 
   async get(key: Key): Promise<V | undefined> {
     const parts = normalizeKey(key, 'get')
     const valueKey = this.layout.valueKey(this.layout.path(parts))
+    if (this.nearMap && this.tracking) {
+      const near = this.nearMap.lookup(valueKey)
+      if (near !== undefined) return this.parse(parts, near)
+      if (this.tracking.isReady) return this.getTracked(parts, valueKey, this.tracking.connection, this.nearMap)
+    }
     const context = { operation: 'get', commands: ['GET'], key: parts }
     const reply = await this.guard(context, () => this.connection.send(['GET', valueKey], valueKey, true))
     if (reply === null) return undefined
     return this.parse(parts, asText(reply, () => unexpectedReply(context, 'a string or nil')))
+  }
+
+  /** A read on the tracking connection, so Redis will tell us when the record changes; its PTTL bounds the copy's life. */
+  private async getTracked(parts: KeyPart[], valueKey: string, tracking: RedisConnection, map: NearCacheMap): Promise<V | undefined> {
+    const context = { operation: 'get', commands: ['GET', 'PTTL'], key: parts }
+    const read = map.beginRead(valueKey)
+    let text: string | null
+    try {
+      const [reply, pttl] = await this.guard(context, () =>
+        Promise.all([tracking.send(['GET', valueKey], valueKey, true), tracking.send(['PTTL', valueKey], valueKey, true)]),
+      )
+      text = reply === null ? null : asText(reply, () => unexpectedReply(context, 'a string or nil'))
+      if (typeof pttl !== 'number') throw unexpectedReply(context, 'a PTTL')
+      if (text === null) read.abandon()
+      else read.finish(text, pttl)
+    } catch (error) {
+      read.abandon()
+      throw error
+    }
+    return text === null ? undefined : this.parse(parts, text)
   }
 
   delete(key: Key): Promise<void> {
@@ -152,7 +212,8 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
     const valueKey = this.layout.valueKey(path)
     const indexes = this.layout.indexEntries(path)
     const context = { operation: 'delete', commands: ['EVALSHA delete'], key: parts }
-    return this.writes.run(() => this.guard(context, () => this.deleteRecord(valueKey, indexes)))
+    this.forgetLocally([valueKey])
+    return this.writes.run(() => this.guard(context, () => this.deleteRecord(valueKey, indexes)).finally(() => this.forgetLocally([valueKey])))
   }
 
   async all(match: Match): Promise<CacheRecord<V>[]> {
@@ -178,6 +239,15 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
 
   flush(): Promise<void> {
     return this.writes.flush()
+  }
+
+  /**
+   * Our own writes evict our copies before they are sent and again once Redis has them (which
+   * also spoils reads in flight): Redis's invalidation will come too, but a get right after the
+   * write could beat it and read the old copy.
+   */
+  private forgetLocally(valueKeys: string[]): void {
+    if (this.nearMap) for (const valueKey of valueKeys) this.nearMap.invalidate(valueKey)
   }
 
   private prepare(key: KeyPart[], value: V): PreparedRecord {

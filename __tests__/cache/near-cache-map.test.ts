@@ -1,0 +1,89 @@
+import { NearCacheMap } from '../../lib/cache/near-cache'
+
+function mapWithClock(maxEntries = 10) {
+  const clock = { now: 0 }
+  return { map: new NearCacheMap(maxEntries, () => clock.now), clock }
+}
+
+function store(map: NearCacheMap, name: string, text: string, ttlMs = 1_000) {
+  map.beginRead(name).finish(text, ttlMs)
+}
+
+test('a finished read is served until its TTL runs out', () => {
+  const { map, clock } = mapWithClock()
+  store(map, 'k', 'v', 1_000)
+  clock.now = 999
+  expect(map.lookup('k')).toBe('v')
+  clock.now = 1_000
+  expect(map.lookup('k')).toBeUndefined()
+  expect(map.stats()).toEqual({ hits: 1, misses: 1, size: 0 })
+})
+
+test('an invalidation evicts the key', () => {
+  const { map } = mapWithClock()
+  store(map, 'a', '1')
+  store(map, 'b', '2')
+  map.invalidate('a')
+  expect(map.lookup('a')).toBeUndefined()
+  expect(map.lookup('b')).toBe('2')
+})
+
+test('invalidate(null) evicts everything', () => {
+  const { map } = mapWithClock()
+  store(map, 'a', '1')
+  store(map, 'b', '2')
+  map.invalidate(null)
+  expect(map.stats().size).toBe(0)
+})
+
+test('a read overtaken by an invalidation of its key is not stored', () => {
+  const { map } = mapWithClock()
+  const read = map.beginRead('k')
+  map.invalidate('k')
+  read.finish('old', 1_000)
+  expect(map.lookup('k')).toBeUndefined()
+})
+
+test('a read overtaken by invalidate(null) is not stored', () => {
+  const { map } = mapWithClock()
+  const read = map.beginRead('k')
+  map.invalidate(null)
+  read.finish('old', 1_000)
+  expect(map.lookup('k')).toBeUndefined()
+})
+
+test('an invalidation of another key does not spoil a read', () => {
+  const { map } = mapWithClock()
+  const read = map.beginRead('k')
+  map.invalidate('other')
+  read.finish('v', 1_000)
+  expect(map.lookup('k')).toBe('v')
+})
+
+test('a read after the invalidation is stored again', () => {
+  const { map } = mapWithClock()
+  const first = map.beginRead('k')
+  map.invalidate('k')
+  first.finish('old', 1_000)
+  map.beginRead('k').finish('new', 1_000)
+  expect(map.lookup('k')).toBe('new')
+})
+
+test('a record without a TTL left (PTTL 0 or less) is not stored', () => {
+  const { map } = mapWithClock()
+  store(map, 'k', 'v', 0)
+  store(map, 'j', 'v', -2)
+  expect(map.stats().size).toBe(0)
+})
+
+test('it holds at most maxEntries, dropping the least recently used', () => {
+  const { map } = mapWithClock(2)
+  store(map, 'a', '1')
+  store(map, 'b', '2')
+  map.lookup('a') // a is now more recent than b
+  store(map, 'c', '3')
+  expect(map.lookup('b')).toBeUndefined()
+  expect(map.lookup('a')).toBe('1')
+  expect(map.lookup('c')).toBe('3')
+  expect(map.stats().size).toBe(2)
+})

@@ -1,0 +1,193 @@
+/**
+ * The near-cache on real Redis: hot reads cost no round trip, and a change made through any
+ * other connection (another app server) evicts the copy at once.
+ */
+import { createClient } from 'redis'
+import { OptionError, RedisCache, type RedisClient } from '../../lib'
+import { connectCluster, connectStandalone, flushAll, sleep, type ClusterClient, type StandaloneClient } from '../helpers/clients'
+import { clientCommands, recordCommands } from '../helpers/command-log'
+import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server'
+
+const options = { ttlMs: 60_000, namespace: 'near', tagDepth: 2 }
+
+/** Polls `read` until `done(value)`; returns how long that took. Fails after `limitMs`. */
+async function msUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, limitMs = 2_000): Promise<number> {
+  const started = performance.now()
+  while (!done(await read())) {
+    if (performance.now() - started > limitMs) throw new Error(`still not changed after ${limitMs} ms`)
+    await sleep(1)
+  }
+  return performance.now() - started
+}
+
+describe('on standalone Redis', () => {
+  let server: RedisServerHandle
+  let serverA: StandaloneClient
+  let serverB: StandaloneClient
+  let cacheA: RedisCache
+  let cacheB: RedisCache
+
+  beforeAll(async () => {
+    // A private server: one test counts commands.
+    server = await startRedisServer()
+    ;[serverA, serverB] = await Promise.all([connectStandalone(server.url), connectStandalone(server.url)])
+  })
+  afterAll(async () => {
+    await Promise.all([serverA.close(), serverB.close()])
+    await server.stop()
+  })
+  beforeEach(async () => {
+    await serverA.flushAll()
+    cacheA = new RedisCache({ ...options, client: serverA, nearCache: { maxEntries: 1_000 } })
+    cacheB = new RedisCache({ ...options, client: serverB, nearCache: { maxEntries: 1_000 } })
+  })
+  afterEach(() => Promise.all([cacheA.close(), cacheB.close()]))
+
+  /** The near-cache connects in the background; a hot read is one that follows a tracked read. */
+  async function warm(cache: RedisCache, key: (string | number)[]): Promise<void> {
+    await msUntil(async () => {
+      await cache.get(key)
+      return cache.nearCacheStats?.size ?? 0
+    }, (size) => size > 0)
+  }
+
+  test('a hot record is read from memory: no Redis command at all', async () => {
+    await cacheA.put(['user', 1], { name: 'Ada' })
+    await warm(cacheA, ['user', 1])
+    const sent = clientCommands(
+      await recordCommands(server.url, async () => {
+        for (let i = 0; i < 100; i++) expect(await cacheA.get(['user', 1])).toEqual({ name: 'Ada' })
+      }),
+    )
+    expect(sent).toEqual([])
+    expect(cacheA.nearCacheStats?.hits).toBeGreaterThanOrEqual(100)
+  })
+
+  test('each read returns its own copy: mutating it does not change the cache', async () => {
+    await cacheA.put('k', { n: 1 })
+    await warm(cacheA, ['k'])
+    const first = (await cacheA.get('k')) as { n: number }
+    first.n = 2
+    expect(await cacheA.get('k')).toEqual({ n: 1 })
+  })
+
+  test('a delete on another server is seen within 50 ms, and never a stale read after', async () => {
+    await cacheA.put(['user', 2], 'session')
+    await warm(cacheB, ['user', 2])
+    await cacheA.delete(['user', 2])
+    const elapsed = await msUntil(() => cacheB.get(['user', 2]), (value) => value === undefined)
+    expect(elapsed).toBeLessThan(50)
+    for (let i = 0; i < 50; i++) expect(await cacheB.get(['user', 2])).toBeUndefined()
+  })
+
+  test('a change on another server is seen within 50 ms', async () => {
+    await cacheA.put(['user', 3], 'v1')
+    await warm(cacheB, ['user', 3])
+    await cacheA.put(['user', 3], 'v2')
+    const elapsed = await msUntil(() => cacheB.get(['user', 3]), (value) => value === 'v2')
+    expect(elapsed).toBeLessThan(50)
+  })
+
+  test("the cache's own writes are read back at once", async () => {
+    await cacheA.put('mine', 1)
+    await warm(cacheA, ['mine'])
+    for (let i = 2; i < 50; i++) {
+      await cacheA.put('mine', i)
+      expect(await cacheA.get('mine')).toBe(i)
+    }
+    await cacheA.delete('mine')
+    expect(await cacheA.get('mine')).toBeUndefined()
+  })
+
+  test('a copy expires with its record, even before Redis says so', async () => {
+    await cacheA.put('short', 1, { ttlMs: 300 })
+    await warm(cacheA, ['short'])
+    await sleep(500)
+    expect(await cacheA.get('short')).toBeUndefined()
+  })
+
+  test('a FLUSHALL empties every near-cache', async () => {
+    await cacheA.put('k', 1)
+    await warm(cacheB, ['k'])
+    await serverA.flushAll()
+    await msUntil(() => cacheB.get('k'), (value) => value === undefined, 1_000)
+  })
+
+  test('it is bounded by maxEntries', async () => {
+    const small = new RedisCache({ ...options, client: serverA, nearCache: { maxEntries: 5 } })
+    try {
+      await small.putMany(Array.from({ length: 20 }, (_, i) => ({ key: ['n', i], value: i })))
+      await warm(small, ['n', 0])
+      for (let i = 0; i < 20; i++) await small.get(['n', i])
+      expect(small.nearCacheStats?.size).toBe(5)
+    } finally {
+      await small.close()
+    }
+  })
+
+  test('a bad nearCache option fails at construction, naming it', () => {
+    expect(() => new RedisCache({ ...options, client: serverA, nearCache: { maxEntries: 0 } })).toThrow(/`nearCache.maxEntries`/)
+    const noDuplicate = { sendCommand: serverA.sendCommand.bind(serverA) } as unknown as RedisClient
+    expect(() => new RedisCache({ ...options, client: noDuplicate, nearCache: { maxEntries: 1 } })).toThrow(OptionError)
+  })
+})
+
+describe('when the near-cache loses its connection', () => {
+  let server: RedisServerHandle
+  let client: StandaloneClient
+
+  beforeAll(async () => {
+    server = await startRedisServer({ args: ['--appendonly', 'yes'] })
+    client = createClient({ url: server.url, socket: { reconnectStrategy: () => 50 } })
+    client.on('error', () => undefined)
+    await client.connect()
+  })
+  afterAll(async () => {
+    client.destroy()
+    await server.stop()
+  })
+
+  test('copies are dropped, reads fail within the timeout, and caching resumes after Redis returns', async () => {
+    const cache = new RedisCache({ ...options, client, commandTimeoutMs: 300, nearCache: { maxEntries: 10 } })
+    try {
+      await cache.put('k', 'before')
+      await msUntil(async () => (await cache.get('k'), cache.nearCacheStats?.size ?? 0), (size) => size > 0)
+      await server.stop()
+      await expect(cache.get('k')).rejects.toMatchObject({ code: 'REDIS_UNAVAILABLE' })
+      expect(cache.nearCacheStats?.size).toBe(0)
+      await server.restart()
+      await msUntil(() => cache.get('k').catch(() => 'down'), (value) => value === 'before', 10_000)
+      await msUntil(async () => (await cache.get('k'), cache.nearCacheStats?.size ?? 0), (size) => size > 0, 10_000)
+    } finally {
+      await cache.close()
+    }
+  })
+})
+
+describe('on a 3-master Redis Cluster', () => {
+  let clusterA: ClusterClient
+  let clusterB: ClusterClient
+  beforeAll(async () => {
+    ;[clusterA, clusterB] = await Promise.all([connectCluster(), connectCluster()])
+  })
+  afterAll(() => Promise.all([clusterA.close(), clusterB.close()]))
+  beforeEach(() => flushAll(clusterA))
+
+  test('a revoke on one server is seen by the other within 50 ms, for keys on every master', async () => {
+    const cacheA = new RedisCache({ ...options, client: clusterA, nearCache: { maxEntries: 1_000 } })
+    const cacheB = new RedisCache({ ...options, client: clusterB, nearCache: { maxEntries: 1_000 } })
+    try {
+      const keys = Array.from({ length: 12 }, (_, i) => ['user', i])
+      await cacheA.putMany(keys.map((key) => ({ key, value: 'session' })))
+      for (const key of keys) {
+        await msUntil(async () => (await cacheB.get(key), cacheB.nearCacheStats?.size ?? 0), (size) => size > keys.indexOf(key))
+      }
+      for (const key of keys) {
+        await cacheA.delete(key)
+        expect(await msUntil(() => cacheB.get(key), (value) => value === undefined)).toBeLessThan(50)
+      }
+    } finally {
+      await Promise.all([cacheA.close(), cacheB.close()])
+    }
+  })
+})

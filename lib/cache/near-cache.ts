@@ -1,0 +1,100 @@
+/**
+ * The near-cache's memory: a bounded map of Redis value keys to their stored text, kept in step
+ * with Redis by invalidation messages (RESP3 `CLIENT TRACKING`, see tracking-client.ts). No I/O.
+ *
+ * Two rules keep it from serving stale data:
+ * - An entry expires by its own clock (the record's PTTL when read), because Redis sends the
+ *   invalidation for an expired key only when it gets round to deleting it.
+ * - A read that an invalidation overtakes is not stored: node-redis can deliver the invalidation
+ *   of a key before the code awaiting that key's older reply runs, so each read in flight notes
+ *   the invalidations it missed, and `finish` drops what it read.
+ */
+
+interface Entry {
+  text: string
+  /** On the `performance.now()` clock. */
+  expiresAt: number
+}
+
+export interface NearCacheStats {
+  hits: number
+  misses: number
+  size: number
+}
+
+/** A read in flight; `finish` stores what it read unless an invalidation came first. */
+export interface NearCacheRead {
+  finish(text: string, ttlMs: number): void
+  abandon(): void
+}
+
+export class NearCacheMap {
+  private readonly entries = new Map<string, Entry>()
+  /** Reads in flight, per key: flagged when an invalidation overtakes them. */
+  private readonly reads = new Map<string, Set<{ overtaken: boolean }>>()
+  private hits = 0
+  private misses = 0
+
+  constructor(
+    private readonly maxEntries: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** The stored text of a live entry, refreshed as most recently used; undefined on a miss. */
+  lookup(name: string): string | undefined {
+    const entry = this.entries.get(name)
+    if (entry === undefined || entry.expiresAt <= this.now()) {
+      if (entry) this.entries.delete(name)
+      this.misses++
+      return undefined
+    }
+    this.hits++
+    this.entries.delete(name)
+    this.entries.set(name, entry)
+    return entry.text
+  }
+
+  beginRead(name: string): NearCacheRead {
+    const read = { overtaken: false }
+    let pending = this.reads.get(name)
+    if (!pending) this.reads.set(name, (pending = new Set()))
+    pending.add(read)
+    const end = () => {
+      pending.delete(read)
+      if (pending.size === 0 && this.reads.get(name) === pending) this.reads.delete(name)
+    }
+    return {
+      finish: (text, ttlMs) => {
+        end()
+        if (!read.overtaken && ttlMs > 0) this.store(name, text, ttlMs)
+      },
+      abandon: end,
+    }
+  }
+
+  /** Forgets one key (a write by anyone), or everything (`null`: a flush, or a lost connection). */
+  invalidate(name: string | null): void {
+    if (name === null) {
+      this.entries.clear()
+      for (const pending of this.reads.values()) for (const read of pending) read.overtaken = true
+      return
+    }
+    this.entries.delete(name)
+    const pending = this.reads.get(name)
+    if (pending) for (const read of pending) read.overtaken = true
+  }
+
+  stats(): NearCacheStats {
+    return { hits: this.hits, misses: this.misses, size: this.entries.size }
+  }
+
+  private store(name: string, text: string, ttlMs: number): void {
+    this.entries.delete(name)
+    this.entries.set(name, { text, expiresAt: this.now() + ttlMs })
+    // Map iterates in insertion order and lookups re-insert, so the first key is the least recently used.
+    while (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next().value as string
+      this.entries.delete(oldest)
+    }
+  }
+}
