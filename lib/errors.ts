@@ -81,6 +81,20 @@ export function isOptionError(error: unknown): error is OptionError {
   return error instanceof OptionError
 }
 
+// Error replies that mean "try again shortly", not "this request is wrong".
+const TRANSIENT_REPLY = /^(LOADING|BUSY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY)\b/
+
+/**
+ * True for a cache error that says Redis cannot answer right now: out of reach, too slow, or
+ * busy with a restart or a failover (so the right answer is a 503, not a 500).
+ */
+export function isUnavailableError(error: unknown): error is CacheError {
+  if (!isCacheError(error)) return false
+  if (error.code === 'REDIS_UNAVAILABLE') return true
+  const reply = error.cause instanceof Error ? error.cause.message : ''
+  return error.code === 'REDIS_ERROR' && TRANSIENT_REPLY.test(reply)
+}
+
 /** Keys are identifiers (`['user', 42]`), safe to log; anything else is summarised by its type. */
 function describeKey(key: readonly unknown[]): string {
   return `[${key.map((part) => (typeof part === 'string' || typeof part === 'number' ? JSON.stringify(part) : `<${typeof part}>`)).join(', ')}]`

@@ -39,5 +39,6 @@ export {
   isSessionVaultError,
   isCacheError,
   isOptionError,
+  isUnavailableError,
 } from './errors'
 export type { ErrorCode, CacheErrorCode } from './errors'

@@ -2,7 +2,7 @@
 import express, { type ErrorRequestHandler, type Express } from 'express'
 import session, { type Store } from 'express-session'
 import type { Response } from 'supertest'
-import { isCacheError } from '../../lib/errors'
+import { isUnavailableError } from '../../lib/errors'
 import './session-data'
 
 export interface AppOptions {
@@ -52,7 +52,7 @@ export function sessionApp(store: Store, { maxAgeMs = 3_600_000, rolling = false
     req.session.destroy((error: unknown) => (error ? next(error) : res.json({ ok: true })))
   })
   const onError: ErrorRequestHandler = (error: unknown, _req, res, _next) => {
-    const unavailable = isCacheError(error) && error.code === 'REDIS_UNAVAILABLE'
+    const unavailable = isUnavailableError(error)
     res.status(unavailable ? 503 : 500).json({ error: error instanceof Error ? error.message : String(error) })
   }
   app.use(onError)

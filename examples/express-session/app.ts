@@ -5,8 +5,7 @@
  */
 import express from 'express'
 import session from 'express-session'
-import { isCacheError } from '../../lib/errors'
-import type { RedisSessionStore } from '../../lib'
+import { isUnavailableError, type RedisSessionStore } from '../../lib'
 
 // Typing the session is the usual express-session augmentation; the store needs nothing more.
 declare module 'express-session' {
@@ -80,7 +79,7 @@ export function createApp({ store, secret, secureCookie, instance = 'app' }: App
   // Redis out of reach: every store call fails within its timeoutMs with REDIS_UNAVAILABLE.
   app.use((error: unknown, _req: express.Request, res: express.Response, next: express.NextFunction) => {
     if (res.headersSent) return next(error)
-    const unavailable = isCacheError(error) && error.code === 'REDIS_UNAVAILABLE'
+    const unavailable = isUnavailableError(error)
     res.status(unavailable ? 503 : 500).send(unavailable ? 'Sessions are unavailable; try again in a moment.' : 'Something went wrong.')
   })
   return app

@@ -16,7 +16,9 @@ import { RequestSession } from './request-session'
 import { signToken, verifyToken } from './signing'
 import { cookieMaxAgeSeconds } from './timing'
 import { clearTokenCookie, deliverToken, presentedToken } from './transport'
-import { isUnavailable, unavailableResponder, withDeadline } from './unavailable'
+import { withDeadline } from '../deadline'
+import { isUnavailableError } from '../errors'
+import { unavailableResponder } from './unavailable'
 
 export interface SessionsMiddleware<User = unknown, Meta = SessionMetadata> {
   (req: Request, res: Response, next: NextFunction): Promise<void>
@@ -53,7 +55,7 @@ export function sessions<User = unknown, Meta = SessionMetadata>(options: Sessio
     try {
       found = await withDeadline(credentials.authenticate(verified.token), timeoutMs, 'sessions')
     } catch (error) {
-      if (isUnavailable(error)) return onUnavailable(error, req, res, next)
+      if (isUnavailableError(error)) return onUnavailable(error, req, res, next)
       return next(error)
     }
     if (found === undefined) return loggedOut()
@@ -102,7 +104,7 @@ export function sessions<User = unknown, Meta = SessionMetadata>(options: Sessio
   }
 
   const errorHandler: ErrorRequestHandler = function sessionsErrorHandler(error, req, res, next) {
-    if (isUnavailable(error) && !res.headersSent) return onUnavailable(error, req, res, next)
+    if (isUnavailableError(error) && !res.headersSent) return onUnavailable(error, req, res, next)
     next(error)
   }
 

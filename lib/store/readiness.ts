@@ -4,7 +4,7 @@
  * itself must notice when Redis is back: it probes with a cheap read until one succeeds.
  */
 import type { EventEmitter } from 'node:events'
-import { isCacheError } from '../errors'
+import { isUnavailableError } from '../errors'
 
 export class Readiness {
   private down = false
@@ -18,7 +18,7 @@ export class Readiness {
 
   /** A store call failed: if Redis is out of reach, say so once and start probing. */
   failed(error: unknown): void {
-    if (this.down || !isCacheError(error) || error.code !== 'REDIS_UNAVAILABLE') return
+    if (this.down || !isUnavailableError(error)) return
     this.down = true
     this.events.emit('disconnect')
     this.schedule()

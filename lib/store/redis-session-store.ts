@@ -11,7 +11,7 @@ import { RedisCache } from '../cache/redis-cache'
 import { parseError, serializeError } from '../cache/serializer'
 import { OptionError } from '../errors'
 import { settle, type StoreCallback } from './callback'
-import { withDeadline } from './deadline'
+import { withDeadline } from '../deadline'
 import { LegacySessions } from './legacy-sessions'
 import { Readiness } from './readiness'
 import {

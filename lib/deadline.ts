@@ -1,9 +1,10 @@
-import { CacheError } from '../errors'
+import { CacheError } from './errors'
 
 /**
- * Bounds a whole store call, which may take several Redis round trips: past `timeoutMs` it fails
- * with `REDIS_UNAVAILABLE` instead of hanging. Each command is also bounded by the cache's own
- * `commandTimeoutMs`, so nothing is left queued to run after the caller has given up.
+ * Bounds a whole call of the session layers, which may take several Redis round trips: past
+ * `timeoutMs` (`0`: never) it fails with `REDIS_UNAVAILABLE` instead of hanging. Each command is
+ * also bounded by the cache's own `commandTimeoutMs`, so nothing is left queued to run after the
+ * caller has given up.
  */
 export function withDeadline<T>(work: Promise<T>, timeoutMs: number, operation: string): Promise<T> {
   if (timeoutMs === 0) return work
