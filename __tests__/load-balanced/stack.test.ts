@@ -1,0 +1,141 @@
+// The load-balanced demo end to end, through nginx: three stateless instances share sessions
+// through a private persistent Redis. Each step builds on the one before, as a user's visit does.
+import { encodeParts } from '../../lib/cache/key-codec'
+import type { AuthMode } from '../../examples/load-balanced/auth'
+import { startStack, type Stack } from '../../examples/load-balanced/stack'
+import { redisCli, startRedisServer, type RedisServerHandle } from '../helpers/redis-server'
+import { Visitor, type Answer, type Me } from './visitor'
+
+jest.setTimeout(60_000)
+
+const REQUESTS = 30
+
+describe.each<AuthMode>(['token', 'express-session'])('the demo behind nginx, on %s sessions', (mode) => {
+  let stack: Stack
+  let alice: Visitor
+  /** alice's cookies as they were before she signed out. */
+  let stolen: Visitor
+
+  beforeAll(async () => {
+    stack = await startStack({ mode })
+  })
+  afterAll(async () => {
+    await stack?.stop()
+  })
+
+  async function meTimes(visitor: Visitor, count: number): Promise<(Me & Answer)[]> {
+    const answers = []
+    // One after another, as a user's clicks come.
+    for (let i = 0; i < count; i++) answers.push(await visitor.me())
+    return answers
+  }
+
+  test('a sign-in through nginx answers with a redirect and a session cookie', async () => {
+    alice = new Visitor(stack.url)
+    const answer = await alice.post('/login', { name: 'alice' })
+    expect(answer.status).toBe(303)
+    expect(answer.location).toBe('/')
+    expect(stack.instances.map((instance) => instance.name)).toContain(answer.servedBy)
+    expect(alice.cookies.size).toBe(1)
+  })
+
+  test(`${REQUESTS} requests reach all three instances and every one knows alice`, async () => {
+    const answers = await meTimes(alice, REQUESTS)
+    expect(answers.map((answer) => answer.user)).toEqual(Array(REQUESTS).fill('alice'))
+    expect(new Set(answers.map((answer) => answer.servedBy))).toEqual(new Set(['instance-1', 'instance-2', 'instance-3']))
+    // The header and the page agree on who answered.
+    for (const answer of answers) expect(answer.instance).toBe(answer.servedBy)
+  })
+
+  test(`with one instance killed, the next ${REQUESTS} requests are all signed in and none fails`, async () => {
+    const victim = stack.instances[1]!
+    await victim.kill('SIGKILL')
+    const answers = await meTimes(alice, REQUESTS)
+    expect(answers.map((answer) => answer.status)).toEqual(Array(REQUESTS).fill(200))
+    expect(answers.map((answer) => answer.user)).toEqual(Array(REQUESTS).fill('alice'))
+    expect(answers.map((answer) => answer.servedBy)).not.toContain(victim.name)
+    // nginx did meet the dead instance, and retried elsewhere: that is why nothing failed.
+    expect(answers.some((answer) => answer.upstream?.includes(`127.0.0.1:${victim.port}, `))).toBe(true)
+  })
+
+  test('while an instance is down, sign-ins (POSTs, which nginx never sends twice) all succeed', async () => {
+    for (let i = 0; i < 6; i++) {
+      const visitor = new Visitor(stack.url)
+      expect((await visitor.post('/login', { name: `visitor-${i}` })).status).toBe(303)
+      expect((await visitor.me()).user).toBe(`visitor-${i}`)
+    }
+  })
+
+  test('a restarted instance rejoins and knows alice', async () => {
+    const victim = stack.instances[1]!
+    await victim.start()
+    expect((await alice.me(victim.url)).user).toBe('alice')
+    // nginx leaves a failed instance out for 2 s, then sends it requests again.
+    let seen = false
+    for (let i = 0; i < 40 && !seen; i++) {
+      const answer = await alice.me()
+      expect(answer.user).toBe('alice')
+      seen = answer.servedBy === victim.name
+      if (!seen) await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    expect(seen).toBe(true)
+  })
+
+  test('after Redis restarts (AOF on), alice is still signed in on every instance', async () => {
+    const pidBefore = stack.redis.pid
+    await stack.redis.restart()
+    expect(stack.redis.pid).not.toBe(pidBefore)
+    await stack.waitUntilHealthy()
+    const answers = await meTimes(alice, REQUESTS)
+    expect(answers.map((answer) => answer.user)).toEqual(Array(REQUESTS).fill('alice'))
+    expect(new Set(answers.map((answer) => answer.servedBy)).size).toBe(3)
+  })
+
+  test('a sign-out through one instance is rejected by every instance', async () => {
+    stolen = alice.copy()
+    const answer = await alice.post('/logout')
+    expect(answer.status).toBe(303)
+    expect(alice.cookies.size).toBe(0)
+
+    // The old cookie, replayed through nginx until every instance has answered…
+    const answers = await meTimes(stolen, 6)
+    expect(new Set(answers.map((a) => a.servedBy)).size).toBe(3)
+    expect(answers.map((a) => a.user)).toEqual(Array(6).fill(null))
+    // …and straight to each instance.
+    for (const instance of stack.instances) expect((await stolen.copy().me(instance.url)).user).toBeNull()
+  })
+})
+
+describe('the demo on a Redis it did not start (--redis-url)', () => {
+  let redis: RedisServerHandle
+  let stack: Stack
+
+  beforeAll(async () => {
+    redis = await startRedisServer()
+    stack = await startStack({ instances: 2, redisUrl: redis.url })
+  })
+  afterAll(async () => {
+    await stack?.stop()
+    await redis?.stop()
+  })
+
+  test('sessions live in that Redis, under the demo\'s own prefix', async () => {
+    const bob = new Visitor(stack.url)
+    await bob.post('/login', { name: 'bob' })
+    const answers = [await bob.me(), await bob.me()]
+    expect(answers.map((answer) => answer.user)).toEqual(['bob', 'bob'])
+    expect(new Set(answers.map((answer) => answer.servedBy)).size).toBe(2)
+    // Every key, value or index, starts with the encoded namespace 'sessionvault-demo'.
+    const namespace = encodeParts(['sessionvault-demo'])[0] as string
+    const keys = (await redisCli(redis.port, '--scan')).split('\n').filter(Boolean)
+    expect(keys.length).toBeGreaterThan(0)
+    for (const key of keys) expect(key.replace(/^_index:/, '').replace(/^\{/, '')).toMatch(new RegExp(`^${namespace}[:#}]`))
+    expect(stack.redis).toMatchObject({ url: redis.url, private: false, dir: undefined })
+  })
+
+  test('it is not the demo\'s to restart, and stopping the demo leaves it running', async () => {
+    await expect(stack.redis.restart()).rejects.toThrow('did not start')
+    await stack.stop()
+    expect(await redisCli(redis.port, 'PING')).toBe('PONG')
+  })
+})

@@ -1,0 +1,109 @@
+/**
+ * The demo on express-session with sessionvault's RedisSessionStore: the same pages, the
+ * store's per-user index (`userOf`) for the device list.
+ */
+import type { Request, Response } from 'express'
+import session, { type SessionData } from 'express-session'
+import type { Cache } from '../../lib/cache/cache'
+import type { RedisClient } from '../../lib/cache/redis-connection'
+import { RedisSessionStore } from '../../lib/store/redis-session-store'
+import type { DemoAuth, Device, DeviceInfo } from './auth'
+
+declare module 'express-session' {
+  interface SessionData {
+    /** The demo's signed-in user. */
+    demoUser?: string
+    /** The demo's device entry, recorded at login. */
+    demoDevice?: DeviceInfo & { createdAt: number }
+  }
+}
+
+export interface ExpressSessionAuthOptions {
+  /** Redis, with a prefix that separates the demo's sessions from anything else there; or a cache (tests use a MemoryCache). */
+  backend: { client: RedisClient; prefix: string } | { cache: Cache }
+  /** Shared by every instance: a cookie signed by one must verify on the others. */
+  secret: string
+  /** Milliseconds one store call may wait for Redis. */
+  timeoutMs: number
+}
+
+const COOKIE_NAME = 'sessionvault.sid'
+const MAX_AGE_MS = 30 * 60_000
+
+export function expressSessionAuth({ backend, secret, timeoutMs }: ExpressSessionAuthOptions): DemoAuth {
+  const store = new RedisSessionStore({
+    ...backend,
+    timeoutMs,
+    userOf: (data: SessionData) => data.demoUser,
+    // A request writes its session's new expiry at most once a minute.
+    touchAfter: 60,
+  })
+  const middleware = session({
+    store,
+    secret,
+    name: COOKIE_NAME,
+    resave: false,
+    saveUninitialized: false,
+    rolling: true,
+    // Plain HTTP on 127.0.0.1: a Secure cookie would never come back.
+    cookie: { httpOnly: true, sameSite: 'lax', secure: false, maxAge: MAX_AGE_MS },
+  })
+
+  async function devices(req: Request): Promise<Device[]> {
+    const user = req.session?.demoUser
+    if (user === undefined) return []
+    const sessions = await store.listUserSessions(user)
+    return sessions
+      .map(({ id, session: data }) => ({
+        id,
+        userAgent: data.demoDevice?.userAgent ?? 'unknown',
+        ip: data.demoDevice?.ip ?? 'unknown',
+        createdAt: data.demoDevice?.createdAt ?? 0,
+        current: id === req.sessionID,
+      }))
+      .sort((a, b) => a.createdAt - b.createdAt)
+  }
+
+  async function logout(req: Request, res: Response): Promise<void> {
+    if (req.session) await call((done) => req.session.destroy(done))
+    res.clearCookie(COOKIE_NAME, { path: '/' })
+  }
+
+  return {
+    mode: 'express-session',
+    middleware,
+    errorHandler: undefined,
+    userOf: (req) => req.session?.demoUser,
+    async login(req, _res, name, device) {
+      // A new session id at login: no session fixation.
+      await call((done) => req.session.regenerate(done))
+      req.session.demoUser = name
+      req.session.demoDevice = { ...device, createdAt: Date.now() }
+      // Saved before the redirect, so the next request (on any instance) finds it.
+      await call((done) => req.session.save(done))
+    },
+    logout,
+    devices,
+    async revoke(req, res, id) {
+      if (id === req.sessionID) {
+        await logout(req, res)
+        return true
+      }
+      // Only the user's own sessions: an id from the form is not trusted.
+      if (!(await devices(req)).some((device) => device.id === id)) return false
+      await store.destroy(id)
+      return true
+    },
+    async revokeOthers(req) {
+      const others = (await devices(req)).filter((device) => !device.current)
+      await Promise.all(others.map((device) => store.destroy(device.id)))
+      return others.length
+    },
+  }
+}
+
+/** express-session's callback methods as a promise. */
+function call(method: (done: (error?: unknown) => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => method((error) => (error ? reject(error) : resolve())))
+}
+
