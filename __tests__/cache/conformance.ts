@@ -237,9 +237,38 @@ export function describeCacheConformance(name: string, factory: CacheFactory): v
       expect(await cache.get(['sess', 'b'])).toBe('fresh')
     })
 
-    test('putIf needs exactly one condition', async () => {
+    test('putIf ifValue writes only over the value it was given (compare-and-set)', async () => {
+      await cache.put(['cart', 1], { items: 1 })
+      expect(await cache.putIf(['cart', 1], { items: 2 }, { ifValue: { items: 1 } })).toBe(true)
+      expect(await cache.putIf(['cart', 1], { items: 3 }, { ifValue: { items: 1 } })).toBe(false)
+      expect(await cache.get(['cart', 1])).toEqual({ items: 2 })
+    })
+
+    test('putIf ifValue does not write a record that is gone', async () => {
+      expect(await cache.putIf(['cart', 2], 'new', { ifValue: 'old' })).toBe(false)
+      expect(await cache.get(['cart', 2])).toBeUndefined()
+    })
+
+    test('putIf conditions combine: absent and unlessExists must both hold', async () => {
+      await cache.put(['sess', 'x', 'tombstone'], true)
+      expect(await cache.putIf(['sess', 'x'], 1, { absent: true, unlessExists: ['sess', 'x', 'tombstone'] })).toBe(false)
+      expect(await cache.putIf(['sess', 'y'], 1, { absent: true, unlessExists: ['sess', 'y', 'tombstone'] })).toBe(true)
+      expect(await cache.putIf(['sess', 'y'], 2, { absent: true, unlessExists: ['sess', 'y', 'tombstone'] })).toBe(false)
+      expect(await cache.get(['sess', 'y'])).toBe(1)
+    })
+
+    test('putIf conditions combine: ifValue and unlessExists must both hold', async () => {
+      await cache.put(['sess', 'z'], 'a')
+      await cache.put(['sess', 'z', 'tombstone'], true)
+      expect(await cache.putIf(['sess', 'z'], 'b', { ifValue: 'a', unlessExists: ['sess', 'z', 'tombstone'] })).toBe(false)
+      await cache.delete(['sess', 'z', 'tombstone'])
+      expect(await cache.putIf(['sess', 'z'], 'b', { ifValue: 'a', unlessExists: ['sess', 'z', 'tombstone'] })).toBe(true)
+      expect(await cache.get(['sess', 'z'])).toBe('b')
+    })
+
+    test('putIf needs a condition, and absent excludes ifValue', async () => {
       await expect(cache.putIf('k', 1, {})).rejects.toThrow(OptionError)
-      await expect(cache.putIf('k', 1, { absent: true, unlessExists: 'g' })).rejects.toThrow(/exactly one condition/)
+      await expect(cache.putIf('k', 1, { absent: true, ifValue: 1 })).rejects.toThrow(/exclude each other/)
     })
 
     test('the constructor requires ttlMs, naming it', async () => {

@@ -155,4 +155,15 @@ describe('on a 3-master Redis Cluster', () => {
     const members = (await Promise.all(used.map((bucket) => cluster.zCard(bucket)))).reduce((a, b) => a + b, 0)
     expect(members).toBe(200)
   })
+
+  test("a putIf that fails leaves the record's shallow index scores as they were", async () => {
+    const cache = new RedisCache({ client: cluster, ttlMs: HOUR, namespace: 'test', tagDepth: 3, shallowIndexBuckets: 1 })
+    await cache.put(['user', 1, 'session', 'a'], 'v', { ttlMs: 60_000 })
+    const bucket = `_index:{${encodeTestPart('test')}:${encodeTestPart('user')}#0}`
+    const member = [1, 'session', 'a'].map(encodeTestPart).join(':')
+    const before = await cluster.zScore(bucket, member)
+    expect(await cache.putIf(['user', 1, 'session', 'a'], 'w', { absent: true, ttlMs: 1_000 })).toBe(false)
+    expect(await cluster.zScore(bucket, member)).toBe(before)
+    expect(await cache.keys(['user', ANY, 'session', ANY])).toEqual([['user', 1, 'session', 'a']])
+  })
 })

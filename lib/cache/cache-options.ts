@@ -62,16 +62,27 @@ function describe(value: unknown): string {
   return typeof value === 'number' ? String(value) : typeof value
 }
 
-export type PutCondition = { absent: true } | { unlessExists: KeyPart[] }
+/** What must hold of the record itself before a putIf writes it. */
+export type RecordCondition = { kind: 'any' } | { kind: 'absent' } | { kind: 'equals'; text: string }
 
-/** Checks a putIf's options: a valid TTL and exactly one condition. */
-export function resolvePutIf(options: PutIfOptions, defaultTtlMs: number): { ttlMs: number; condition: PutCondition } {
+export interface ResolvedPutIf {
+  ttlMs: number
+  record: RecordCondition
+  /** A key that must hold no live record. */
+  unlessExists: KeyPart[] | undefined
+}
+
+/** Checks a putIf's options: a valid TTL and a valid set of conditions. */
+export function resolvePutIf<V>(options: PutIfOptions<V>, defaultTtlMs: number, serialize: (value: V) => string): ResolvedPutIf {
   const ttlMs = options.ttlMs ?? defaultTtlMs
   validateTtl(ttlMs, 'ttlMs')
-  const hasGuard = options.unlessExists !== undefined
-  if (options.absent === true && !hasGuard) return { ttlMs, condition: { absent: true } }
-  if (hasGuard && options.absent !== true) {
-    return { ttlMs, condition: { unlessExists: normalizeKey(options.unlessExists as KeyPart[], 'putIf') } }
+  const hasValue = 'ifValue' in options
+  if (options.absent === true && hasValue) throw new OptionError('absent', 'and `ifValue` exclude each other')
+  const record: RecordCondition =
+    options.absent === true ? { kind: 'absent' } : hasValue ? { kind: 'equals', text: serialize(options.ifValue as V) } : { kind: 'any' }
+  const unlessExists = options.unlessExists === undefined ? undefined : normalizeKey(options.unlessExists, 'putIf')
+  if (record.kind === 'any' && unlessExists === undefined) {
+    throw new OptionError('absent', 'putIf needs a condition: `absent: true`, `ifValue` or `unlessExists`')
   }
-  throw new OptionError('absent', 'putIf needs exactly one condition: `absent: true` or `unlessExists: key`')
+  return { ttlMs, record, unlessExists }
 }

@@ -5,11 +5,16 @@ export interface PutOptions {
   ttlMs?: number
 }
 
-export interface PutIfOptions extends PutOptions {
+export interface PutIfOptions<V = unknown> extends PutOptions {
   /** Write only if the key holds no live record yet (a lock, a first write). */
   absent?: boolean
   /**
-   * Write only if this other key holds no live record (a tombstone that keeps a destroyed record
+   * Write only if the key's live record holds this value, compared as serialized text (a
+   * compare-and-set: nobody changed it since it was read). Not with `absent`.
+   */
+  ifValue?: V
+  /**
+   * And only if this other key holds no live record (a tombstone that keeps a destroyed record
    * destroyed). On Redis Cluster it must share the record's hash tag (its first `tagDepth` parts).
    */
   unlessExists?: Key
@@ -35,11 +40,11 @@ export interface Cache<V = unknown> {
   readonly namespace: string
   put(key: Key, value: V, options?: PutOptions): Promise<void>
   /**
-   * Writes one record only if a condition holds, atomically; resolves to whether it was written.
-   * Always waits for the answer, even with `writes: 'async'`. Exactly one of `absent` and
-   * `unlessExists` must be given.
+   * Writes one record only if its conditions hold, atomically; resolves to whether it was
+   * written. Always waits for the answer, even with `writes: 'async'`. Needs at least one of
+   * `absent`, `ifValue` and `unlessExists`; `absent` and `ifValue` exclude each other.
    */
-  putIf(key: Key, value: V, options: PutIfOptions): Promise<boolean>
+  putIf(key: Key, value: V, options: PutIfOptions<V>): Promise<boolean>
   /** Writes several records; on a standalone Redis, atomically and in one round trip. */
   putMany(entries: Iterable<CacheEntry<V>>, options?: PutOptions): Promise<void>
   get(key: Key): Promise<V | undefined>

@@ -40,15 +40,17 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
     return this.putMany([{ key, value }], options)
   }
 
-  putIf(key: Key, value: V, options: PutIfOptions): Promise<boolean> {
+  putIf(key: Key, value: V, options: PutIfOptions<V>): Promise<boolean> {
     try {
-      const { ttlMs, condition } = resolvePutIf(options, this.options.ttlMs)
       const parts = normalizeKey(key, 'putIf')
+      const { ttlMs, record, unlessExists } = resolvePutIf(options, this.options.ttlMs, (expected) => this.serialize(parts, expected))
       const text = this.serialize(parts, value)
       return this.writes.runAndWait(async () => {
         const now = this.options.now()
-        const blocker = 'absent' in condition ? parts : condition.unlessExists
-        if (this.live(keyId(blocker), now)) return false
+        const current = this.live(keyId(parts), now)
+        if (record.kind === 'absent' && current) return false
+        if (record.kind === 'equals' && current?.text !== record.text) return false
+        if (unlessExists && this.live(keyId(unlessExists), now)) return false
         this.records.set(keyId(parts), { key: parts, text, expiresAt: now + ttlMs })
         return true
       })

@@ -70,6 +70,10 @@ interface FoundKey {
 
 export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implements Cache<V> {
   readonly namespace: string
+  /** The parts of `[namespace, ...key]` that form the Cluster hash tag (see the option). */
+  readonly tagDepth: number
+  /** True on a Redis Cluster client, where a conditional write's keys must share a slot. */
+  readonly isCluster: boolean
   private readonly options: ResolvedCacheOptions
   private readonly connection: RedisConnection
   private readonly layout: RedisLayout
@@ -97,8 +101,10 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
     requireWhole(commandTimeoutMs, 'commandTimeoutMs', 0)
     requireWhole(scanPageSize, 'scanPageSize', 1)
     this.namespace = this.options.namespace
+    this.tagDepth = tagDepth
     this.scanPageSize = scanPageSize
     this.connection = new RedisConnection(client, commandTimeoutMs)
+    this.isCluster = this.connection.isCluster
     this.layout = new RedisLayout({ namespace: this.namespace, tagDepth, shallowIndexBuckets })
     this.writes = new WriteQueue(this.options.writes, this)
     if (nearCache !== undefined) {
@@ -139,27 +145,30 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
     return this.writes.run(() => this.guard(context, () => this.writeRecords(records, ttlMs)).finally(() => this.forgetLocally(valueKeys)))
   }
 
-  putIf(key: Key, value: V, options: PutIfOptions): Promise<boolean> {
+  putIf(key: Key, value: V, options: PutIfOptions<V>): Promise<boolean> {
     let record: PreparedRecord
     let resolved: ReturnType<typeof resolvePutIf>
     try {
-      resolved = resolvePutIf(options, this.options.ttlMs)
-      record = this.prepare(normalizeKey(key, 'putIf'), value)
+      const parts = normalizeKey(key, 'putIf')
+      resolved = resolvePutIf(options, this.options.ttlMs, (expected) => this.serialize(parts, expected))
+      record = this.prepare(parts, value)
     } catch (error) {
       return Promise.reject(error)
     }
-    const { ttlMs, condition } = resolved
-    const guardKey = 'absent' in condition ? undefined : this.layout.valueKey(this.layout.path(condition.unlessExists))
+    const { ttlMs, record: condition, unlessExists } = resolved
+    const guardKey = unlessExists && this.layout.valueKey(this.layout.path(unlessExists))
     const context = { operation: 'putIf', commands: ['EVALSHA put-if'], key: record.key }
     this.forgetLocally([record.valueKey])
     return this.writes.runAndWait(() =>
       this.guard(context, async () => {
         const cluster = this.connection.isCluster
         // On a cluster the shallow buckets live in other slots: written first, like put's.
-        if (cluster) await this.runPutBySlot(record.indexes.filter((entry) => !entry.deep).map((entry) => ({ ttlMs, indexes: [entry] })))
+        // Only raising their scores: if the condition fails, the record they list keeps its expiry there.
+        if (cluster) await this.runPutBySlot(record.indexes.filter((entry) => !entry.deep).map((entry) => ({ ttlMs, indexes: [entry] })), true)
         const indexes = cluster ? record.indexes.filter((entry) => entry.deep) : record.indexes
         const keys = [record.valueKey, ...(guardKey ? [guardKey] : []), ...indexes.map((entry) => entry.indexKey)]
-        const args = [guardKey ? 'guard' : 'absent', String(ttlMs), record.text, ...indexes.map((entry) => entry.member)]
+        const expected = condition.kind === 'equals' ? condition.text : ''
+        const args = [condition.kind, guardKey ? '1' : '0', String(ttlMs), record.text, expected, ...indexes.map((entry) => entry.member)]
         const reply = await this.connection.evalScript(PUT_IF_SCRIPT, keys, args)
         if (reply !== 0 && reply !== 1) throw unexpectedReply(context, '1 or 0')
         return reply === 1
@@ -251,14 +260,17 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
   }
 
   private prepare(key: KeyPart[], value: V): PreparedRecord {
-    let text: string
+    const text = this.serialize(key, value)
+    const path = this.layout.path(key)
+    return { key, valueKey: this.layout.valueKey(path), indexes: this.layout.indexEntries(path), text }
+  }
+
+  private serialize(key: KeyPart[], value: V): string {
     try {
-      text = this.options.serializer.stringify(value)
+      return this.options.serializer.stringify(value)
     } catch (error) {
       throw serializeError(key, error)
     }
-    const path = this.layout.path(key)
-    return { key, valueKey: this.layout.valueKey(path), indexes: this.layout.indexEntries(path), text }
   }
 
   /**
@@ -279,13 +291,13 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
     )
   }
 
-  private async runPutBySlot(units: PutUnit[]): Promise<void> {
+  private async runPutBySlot(units: PutUnit[], onlyRaise = false): Promise<void> {
     const groups = this.connection.groupBySlot(units, firstKeyOfUnit)
-    await Promise.all(groups.map((group) => this.runPut(group)))
+    await Promise.all(groups.map((group) => this.runPut(group, onlyRaise)))
   }
 
-  private async runPut(units: PutUnit[]): Promise<void> {
-    const { keys, args } = putScriptCall(units)
+  private async runPut(units: PutUnit[], onlyRaise = false): Promise<void> {
+    const { keys, args } = putScriptCall(units, onlyRaise)
     const reply = await this.connection.evalScript(PUT_SCRIPT, keys, args)
     if (typeof reply !== 'number') throw unexpectedReply({ operation: 'put', commands: ['EVALSHA put'] }, 'the server time')
   }

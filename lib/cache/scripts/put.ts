@@ -5,8 +5,8 @@ import { LuaScript } from '../lua-script'
  * script up front when memory is full, instead of after a pruning write has slipped through.
  *
  * KEYS, per record: its index keys, then its value key (when it has one).
- * ARGV: record count, then per record: ttl ms, index count, 1 when it has a value, the index
- * members, then the value.
+ * ARGV: record count, 'GT' to only ever raise index scores (else ''), then per record: ttl ms,
+ * index count, 1 when it has a value, the index members, then the value.
  * Index members are written before the value, so a failure between them can only leave a
  * member without a value, which readers skip and pruning removes. An index's own TTL only grows.
  * Returns the Redis server time in ms.
@@ -16,7 +16,8 @@ export const PUT_SCRIPT = new LuaScript(
   `#!lua
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local k, a = 1, 2
+local onlyRaise = ARGV[2] == 'GT'
+local k, a = 1, 3
 for _ = 1, tonumber(ARGV[1]) do
   local ttl = tonumber(ARGV[a])
   local indexCount = tonumber(ARGV[a + 1])
@@ -25,7 +26,8 @@ for _ = 1, tonumber(ARGV[1]) do
   for _ = 1, indexCount do
     local index = KEYS[k]
     redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
-    redis.call('ZADD', index, now + ttl, ARGV[a])
+    if onlyRaise then redis.call('ZADD', index, 'GT', now + ttl, ARGV[a])
+    else redis.call('ZADD', index, now + ttl, ARGV[a]) end
     if redis.call('PTTL', index) < ttl then redis.call('PEXPIRE', index, ttl) end
     k, a = k + 1, a + 1
   end
@@ -45,10 +47,13 @@ export interface PutUnit {
   value?: { valueKey: string; text: string }
 }
 
-/** The KEYS and ARGV of one PUT_SCRIPT call. */
-export function putScriptCall(units: readonly PutUnit[]): { keys: string[]; args: string[] } {
+/**
+ * The KEYS and ARGV of one PUT_SCRIPT call. `onlyRaise` keeps index scores from going down: for
+ * index members written ahead of a conditional write that may not happen.
+ */
+export function putScriptCall(units: readonly PutUnit[], onlyRaise = false): { keys: string[]; args: string[] } {
   const keys: string[] = []
-  const args: string[] = [String(units.length)]
+  const args: string[] = [String(units.length), onlyRaise ? 'GT' : '']
   for (const { ttlMs, indexes, value } of units) {
     args.push(String(ttlMs), String(indexes.length), value ? '1' : '0')
     for (const { indexKey, member } of indexes) {
