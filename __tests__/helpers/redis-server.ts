@@ -1,7 +1,7 @@
 // Throwaway redis-server processes for tests: one standalone server or a small
 // cluster, each on free ports with its own temp dir and no persistence.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -159,16 +159,19 @@ interface RunningProcess {
 
 const OUTPUT_TAIL_CHARS = 4_000;
 
-async function launch(port: number, dir: string, extraArgs: string[], watchdog: Watchdog): Promise<RunningProcess> {
-  const args = [
-    '--port', String(port),
-    '--bind', HOST,
-    '--save', '',
-    '--appendonly', 'no',
-    '--daemonize', 'no',
-    '--dir', dir,
-    ...extraArgs,
-  ];
+async function launch(port: number, dir: string, extraArgs: string[], watchdog: Watchdog, sentinelConfig?: string): Promise<RunningProcess> {
+  // A sentinel takes its (writable) config file first and knows no persistence options.
+  const args = sentinelConfig
+    ? [sentinelConfig, '--sentinel', '--port', String(port), '--bind', HOST, '--daemonize', 'no', '--dir', dir, ...extraArgs]
+    : [
+        '--port', String(port),
+        '--bind', HOST,
+        '--save', '',
+        '--appendonly', 'no',
+        '--daemonize', 'no',
+        '--dir', dir,
+        ...extraArgs,
+      ];
   const child = spawn('redis-server', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   watchdog.track(child.pid);
 
@@ -262,6 +265,31 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     async restart() {
       await terminate(current);
       current = await launch(fixedPort, dir, args, watchdog);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Sentinel
+
+/** Starts a Redis Sentinel that monitors the master on `masterPort` under `name` (quorum 1). */
+export async function startRedisSentinel(masterPort: number, name: string): Promise<RedisServerHandle> {
+  const dir = mkdtempSync(join(tmpdir(), 'sessionvault-sentinel-'));
+  const config = join(dir, 'sentinel.conf');
+  writeFileSync(config, `sentinel monitor ${name} ${HOST} ${masterPort} 1\nsentinel down-after-milliseconds ${name} 5000\n`);
+  const watchdog = new Watchdog(dir);
+  const port = await freePort();
+  let current = await launch(port, dir, [], watchdog, config);
+  return {
+    port,
+    url: `redis://${HOST}:${port}`,
+    get pid() {
+      return current.child.pid ?? -1;
+    },
+    stop: () => terminate(current),
+    async restart() {
+      await terminate(current);
+      current = await launch(port, dir, [], watchdog, config);
     },
   };
 }

@@ -1,0 +1,55 @@
+/**
+ * RedisCache through Redis Sentinel: the client asks a real sentinel for the master, and the
+ * whole conformance suite passes, with and without the near-cache.
+ */
+import { createSentinel, type RedisSentinelType } from 'redis'
+import { RedisCache } from '../../lib'
+import { eventually, sleep } from '../helpers/clients'
+import { startRedisSentinel, startRedisServer, type RedisServerHandle } from '../helpers/redis-server'
+import { describeCacheConformance } from './conformance'
+
+let master: RedisServerHandle
+let sentinel: RedisServerHandle
+let client: RedisSentinelType
+const opened: RedisCache[] = []
+
+beforeAll(async () => {
+  master = await startRedisServer()
+  sentinel = await startRedisSentinel(master.port, 'sessionvault')
+  client = createSentinel({ name: 'sessionvault', sentinelRootNodes: [{ host: '127.0.0.1', port: sentinel.port }] })
+  client.on('error', () => undefined)
+  await client.connect()
+})
+afterAll(async () => {
+  await Promise.all(opened.map((cache) => cache.close()))
+  await client.close()
+  await Promise.all([sentinel.stop(), master.stop()])
+})
+beforeEach(async () => {
+  await client.sendCommand(false, ['FLUSHALL'])
+})
+
+describe('through Redis Sentinel', () => {
+  describeCacheConformance('RedisCache', async (options) => ({ cache: new RedisCache({ ...options, client }), advance: sleep }))
+})
+
+describe('through Redis Sentinel, with a near-cache', () => {
+  describeCacheConformance('RedisCache', async (options) => {
+    const cache = new RedisCache({ ...options, client, nearCache: { maxEntries: 100 } })
+    opened.push(cache)
+    return { cache, advance: sleep }
+  })
+})
+
+test('through Sentinel, the near-cache serves hot reads and sees other servers\' deletes', async () => {
+  const reader = new RedisCache({ ttlMs: 60_000, client, nearCache: { maxEntries: 10 } })
+  const writer = new RedisCache({ ttlMs: 60_000, client })
+  opened.push(reader)
+  await writer.put('hot', 1)
+  await eventually(async () => (await reader.get('hot'), (reader.nearCacheStats?.size ?? 0) > 0), 5_000, 'a tracked read')
+  const hits = reader.nearCacheStats?.hits ?? 0
+  expect(await reader.get('hot')).toBe(1)
+  expect(reader.nearCacheStats?.hits).toBe(hits + 1)
+  await writer.delete('hot')
+  await eventually(async () => (await reader.get('hot')) === undefined, 1_000, 'the delete to reach the near-cache')
+})
