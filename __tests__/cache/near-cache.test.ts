@@ -2,9 +2,8 @@
  * The near-cache on real Redis: hot reads cost no round trip, and a change made through any
  * other connection (another app server) evicts the copy at once.
  */
-import { createClient } from 'redis'
 import { OptionError, RedisCache, type RedisClient } from '../../lib'
-import { connectCluster, connectStandalone, flushAll, sleep, type ClusterClient, type StandaloneClient } from '../helpers/clients'
+import { connectCluster, connectStandalone, flushAll, privateRedis, sleep, type ClusterClient, type PrivateRedis, type StandaloneClient } from '../helpers/clients'
 import { clientCommands, recordCommands } from '../helpers/command-log'
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server'
 
@@ -133,19 +132,15 @@ describe('on standalone Redis', () => {
 })
 
 describe('when the near-cache loses its connection', () => {
+  let own: PrivateRedis
   let server: RedisServerHandle
   let client: StandaloneClient
 
   beforeAll(async () => {
-    server = await startRedisServer({ args: ['--appendonly', 'yes'] })
-    client = createClient({ url: server.url, socket: { reconnectStrategy: () => 50 } })
-    client.on('error', () => undefined)
-    await client.connect()
+    own = await privateRedis(['--appendonly', 'yes'])
+    ;({ server, client } = own)
   })
-  afterAll(async () => {
-    client.destroy()
-    await server.stop()
-  })
+  afterAll(() => own.stop())
 
   test('copies are dropped, reads fail within the timeout, and caching resumes after Redis returns', async () => {
     const cache = new RedisCache({ ...options, client, commandTimeoutMs: 300, nearCache: { maxEntries: 10 } })

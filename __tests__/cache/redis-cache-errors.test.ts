@@ -3,27 +3,21 @@
  * own message, never a stored value; an unreachable Redis fails within the command timeout.
  */
 import { inspect } from 'node:util'
-import { createClient } from 'redis'
 import { CacheError, OptionError, RedisCache, type RedisClient } from '../../lib'
-import { eventually, type StandaloneClient } from '../helpers/clients'
-import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server'
+import { eventually, privateRedis, type PrivateRedis, type StandaloneClient } from '../helpers/clients'
 import { encodeTestKey } from './layout-spec'
 
 const SECRET = 'hunter2-session-secret-7f3a'
 
-let server: RedisServerHandle
+let shared: PrivateRedis
 let redis: StandaloneClient
 
 beforeAll(async () => {
-  server = await startRedisServer()
-  redis = createClient({ url: server.url })
-  redis.on('error', () => undefined)
-  await redis.connect()
+  // A private server: one test fills its memory.
+  shared = await privateRedis()
+  redis = shared.client
 })
-afterAll(async () => {
-  await redis.close()
-  await server.stop()
-})
+afterAll(() => shared.stop())
 beforeEach(() => redis.flushAll())
 
 const cacheWith = (options: Partial<ConstructorParameters<typeof RedisCache>[0]> = {}) =>
@@ -113,31 +107,23 @@ test('a bad client is refused at construction, naming the option', () => {
 })
 
 describe('when Redis is unreachable', () => {
-  let own: RedisServerHandle
-  let client: StandaloneClient
-
+  let own: PrivateRedis
   beforeAll(async () => {
-    own = await startRedisServer()
-    client = createClient({ url: own.url, socket: { reconnectStrategy: () => 50 } })
-    client.on('error', () => undefined)
-    await client.connect()
+    own = await privateRedis()
   })
-  afterAll(async () => {
-    client.destroy()
-    await own.stop()
-  })
+  afterAll(() => own.stop())
 
   test('every operation fails within commandTimeoutMs, then works again once Redis is back', async () => {
-    const cache = new RedisCache({ client, ttlMs: 60_000, commandTimeoutMs: 300 })
+    const cache = new RedisCache({ client: own.client, ttlMs: 60_000, commandTimeoutMs: 300 })
     await cache.put('k', 'before')
-    await own.stop()
+    await own.server.stop()
     for (const operation of [() => cache.get('k'), () => cache.put('k', 'during'), () => cache.all(['k'])]) {
       const started = Date.now()
       const error = await failureOf(operation())
       expect(error.code).toBe('REDIS_UNAVAILABLE')
       expect(Date.now() - started).toBeLessThan(1_500)
     }
-    await own.restart()
+    await own.server.restart()
     await eventually(async () => (await cache.get('k').catch(() => 'down')) !== 'down', 10_000, 'the cache to recover')
     await cache.put('k', 'after')
     expect(await cache.get('k')).toBe('after')
@@ -145,31 +131,25 @@ describe('when Redis is unreachable', () => {
 })
 
 describe('when Redis stops answering', () => {
-  let own: RedisServerHandle
-  let client: StandaloneClient
-
+  let own: PrivateRedis
   beforeAll(async () => {
-    own = await startRedisServer()
-    client = createClient({ url: own.url })
-    client.on('error', () => undefined)
-    await client.connect()
+    own = await privateRedis()
   })
   afterAll(async () => {
-    process.kill(own.pid, 'SIGCONT')
-    client.destroy()
+    process.kill(own.server.pid, 'SIGCONT')
     await own.stop()
   })
 
   test('a command already sent fails within commandTimeoutMs, then the cache works again', async () => {
-    const cache = new RedisCache({ client, ttlMs: 60_000, commandTimeoutMs: 300 })
+    const cache = new RedisCache({ client: own.client, ttlMs: 60_000, commandTimeoutMs: 300 })
     await cache.put('k', 'before')
     // Connected but silent: the command is written, no reply ever comes.
-    process.kill(own.pid, 'SIGSTOP')
+    process.kill(own.server.pid, 'SIGSTOP')
     const started = Date.now()
     const error = await failureOf(cache.get('k'))
     expect(error.code).toBe('REDIS_UNAVAILABLE')
     expect(Date.now() - started).toBeLessThan(1_500)
-    process.kill(own.pid, 'SIGCONT')
+    process.kill(own.server.pid, 'SIGCONT')
     expect(await cache.get('k')).toBe('before')
   })
 })

@@ -2,30 +2,26 @@
  * What RedisCache leaves in Redis, read straight from Redis: key names, index members and
  * scores, TTLs, round trips, and on Cluster which slot holds what.
  */
-import { createClient } from 'redis'
 import { ANY, RedisCache } from '../../lib'
-import { connectCluster, flushAll, type ClusterClient, type StandaloneClient } from '../helpers/clients'
+import { connectCluster, flushAll, privateRedis, type ClusterClient, type PrivateRedis, type StandaloneClient } from '../helpers/clients'
 import { clientCommands, recordCommands } from '../helpers/command-log'
-import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server'
+import type { RedisServerHandle } from '../helpers/redis-server'
 import { encodeTestKey, encodeTestPart } from './layout-spec'
 
 const HOUR = 3_600_000
 
 describe('on standalone Redis', () => {
+  let own: PrivateRedis
   let server: RedisServerHandle
   let redis: StandaloneClient
   let cache: RedisCache
 
   beforeAll(async () => {
-    // A private server: these tests count commands and must not see other files' traffic.
-    server = await startRedisServer()
-    redis = createClient({ url: server.url })
-    await redis.connect()
+    // A private server: these tests count commands and must not see other clients' traffic.
+    own = await privateRedis()
+    ;({ server, client: redis } = own)
   })
-  afterAll(async () => {
-    await redis.close()
-    await server.stop()
-  })
+  afterAll(() => own.stop())
   beforeEach(async () => {
     await redis.flushAll()
     cache = new RedisCache({ client: redis, ttlMs: HOUR, namespace: 'test' })

@@ -4,10 +4,11 @@
  */
 import { createClient } from 'redis'
 import { ANY, CacheError, RedisCache, type RedisCacheOptions } from '../../lib'
-import { sleep, type StandaloneClient } from '../helpers/clients'
-import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server'
+import { privateRedis, sleep, type PrivateRedis, type StandaloneClient } from '../helpers/clients'
+import type { RedisServerHandle } from '../helpers/redis-server'
 import { decodeTestSegments, encodeTestKey } from './layout-spec'
 
+let own: PrivateRedis
 let server: RedisServerHandle
 let redis: StandaloneClient
 
@@ -15,14 +16,10 @@ const defaults = { namespace: 'test', ttlMs: 3_600_000 }
 const cacheWith = (options: Partial<RedisCacheOptions> = {}) => new RedisCache({ ...defaults, client: redis, ...options })
 
 beforeAll(async () => {
-  server = await startRedisServer()
-  redis = createClient({ url: server.url })
-  await redis.connect()
+  own = await privateRedis()
+  ;({ server, client: redis } = own)
 })
-afterAll(async () => {
-  await redis.close()
-  await server.stop()
-})
+afterAll(() => own.stop())
 beforeEach(() => redis.flushAll())
 
 /** The decoded members of `_index:<[namespace, ...prefix]>`, read straight from Redis. */

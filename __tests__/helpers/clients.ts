@@ -1,5 +1,6 @@
 import { createClient, createCluster, type RedisClientType, type RedisClusterType } from 'redis'
 import { clusterRootNodes, redisUrl } from './env'
+import { startRedisServer, type RedisServerHandle } from './redis-server'
 
 export type StandaloneClient = RedisClientType
 export type ClusterClient = RedisClusterType
@@ -10,6 +11,32 @@ export async function connectStandalone(url = redisUrl()): Promise<StandaloneCli
   client.on('error', () => undefined) // reconnects are expected in outage tests
   await client.connect()
   return client
+}
+
+export interface PrivateRedis {
+  server: RedisServerHandle
+  client: StandaloneClient
+  /** Closes the client and stops the server. */
+  stop(): Promise<void>
+}
+
+/**
+ * A redis-server of the test file's own, with a connected client: for tests that count
+ * commands, fill its memory, or stop and restart it. The client reconnects every 50 ms.
+ */
+export async function privateRedis(args: string[] = []): Promise<PrivateRedis> {
+  const server = await startRedisServer({ args })
+  const client: StandaloneClient = createClient({ url: server.url, socket: { reconnectStrategy: () => 50 } })
+  client.on('error', () => undefined)
+  await client.connect()
+  return {
+    server,
+    client,
+    async stop() {
+      client.destroy()
+      await server.stop()
+    },
+  }
 }
 
 /** A connected client to the suite's 3-master Redis Cluster. */

@@ -255,16 +255,22 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   }
 
   const fixedPort = port;
+  return handle(fixedPort, current, () => launch(fixedPort, dir, args, watchdog));
+}
+
+/** A handle on a running process that `relaunch` can start again on the same port. */
+function handle(port: number, first: RunningProcess, relaunch: () => Promise<RunningProcess>): RedisServerHandle {
+  let current = first;
   return {
-    port: fixedPort,
-    url: `redis://${HOST}:${fixedPort}`,
+    port,
+    url: `redis://${HOST}:${port}`,
     get pid() {
       return current.child.pid ?? -1;
     },
     stop: () => terminate(current),
     async restart() {
       await terminate(current);
-      current = await launch(fixedPort, dir, args, watchdog);
+      current = await relaunch();
     },
   };
 }
@@ -279,19 +285,8 @@ export async function startRedisSentinel(masterPort: number, name: string): Prom
   writeFileSync(config, `sentinel monitor ${name} ${HOST} ${masterPort} 1\nsentinel down-after-milliseconds ${name} 5000\n`);
   const watchdog = new Watchdog(dir);
   const port = await freePort();
-  let current = await launch(port, dir, [], watchdog, config);
-  return {
-    port,
-    url: `redis://${HOST}:${port}`,
-    get pid() {
-      return current.child.pid ?? -1;
-    },
-    stop: () => terminate(current),
-    async restart() {
-      await terminate(current);
-      current = await launch(port, dir, [], watchdog, config);
-    },
-  };
+  const relaunch = () => launch(port, dir, [], watchdog, config);
+  return handle(port, await relaunch(), relaunch);
 }
 
 // ---------------------------------------------------------------------------
