@@ -4,7 +4,7 @@
 import fc from 'fast-check'
 import { CacheError } from '../../lib'
 import type { KeyPart } from '../../lib'
-import { compareKeys, decodePart, decodeSegments, encodePart, keyId, normalizeKey } from '../../lib/cache/key-codec'
+import { compareKeys, decodePart, decodeSegments, encodePart, keyId, normalizeKey, orderString, sortByKey } from '../../lib/cache/key-codec'
 
 /** Parts that break naive encodings: separators, hash-tag braces, glob stars, the index prefix. */
 const HOSTILE_PARTS: KeyPart[] = [':', '{', '}', '*', '_index:', 'ü🙂', '', '1', 1, 0, -0, -1, 'a:b', '{x}:y', '__proto__', 1e21, 5e-324]
@@ -196,6 +196,35 @@ describe('compareKeys', () => {
       fc.property(anyKey, fc.array(keyPart, { minLength: 1, maxLength: 2 }), fc.integer(), fc.string(), (key, tail, n, s) => {
         expect(compareKeys(key, [...key, ...tail])).toBeLessThan(0)
         expect(compareKeys([...key, n], [...key, s])).toBeLessThan(0)
+      }),
+    )
+  })
+})
+
+describe('orderString and sortByKey', () => {
+  // Keys as normalizeKey leaves them: -0 becomes 0.
+  const normalizedKey = anyKey.map((key) => key.map(normalized))
+
+  test('plain string order of orderString is compareKeys order', () => {
+    fc.assert(
+      fc.property(normalizedKey, normalizedKey, (a, b) => {
+        const byString = orderString(a) < orderString(b) ? -1 : orderString(a) > orderString(b) ? 1 : 0
+        expect(byString).toBe(sign(compareKeys(a, b)))
+      }),
+      { numRuns: 2_000 },
+    )
+  })
+
+  test('orders numbers numerically across signs, magnitudes and types', () => {
+    const keys: KeyPart[][] = [['b'], [1e21], [-1e21], [0], [-0.5], [5e-324], ['a\u0000'], ['a'], ['', 1], [''], [2], [10], [-2]]
+    const sorted = sortByKey([...keys], (key) => key)
+    expect(sorted).toEqual([...keys].sort(compareKeys))
+  })
+
+  test('sortByKey sorts like compareKeys, and keeps duplicates', () => {
+    fc.assert(
+      fc.property(fc.array(normalizedKey, { maxLength: 30 }), (keys) => {
+        expect(sortByKey([...keys], (key) => key)).toEqual([...keys].sort(compareKeys))
       }),
     )
   })

@@ -83,7 +83,7 @@ test('a malformed index member is a CacheError naming the segment, not a crash',
   await redis.zAdd(`_index:${encodeTestKey(['test', 'user'], 1)}`, { score: Date.now() + 60_000, value: 'not*base64' })
   const error = await failureOf(cache.all(['user', Symbol.for('sessionvault.ANY') as unknown as string]))
   expect(error).toMatchObject({ code: 'MALFORMED_KEY', operation: 'all' })
-  expect(error.message).toMatch(/"not\*base64" is not base64url/)
+  expect(error.message).toMatch(/"not\*base64" is not canonical base64url/)
 })
 
 test('async write errors reach the error event, never an unhandled rejection', async () => {

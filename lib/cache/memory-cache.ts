@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events'
 import type { Cache, CacheEntry, CacheEvents, PutIfOptions, PutOptions } from './cache'
 import { resolveCacheOptions, resolvePutIf, validateTtl, type CacheOptions, type ResolvedCacheOptions } from './cache-options'
 import type { CacheRecord, Key, KeyPart, Match } from './key'
-import { compareKeys, keyId, keyMatches, normalizeKey, normalizeMatch } from './key-codec'
+import { keyId, keyMatches, normalizeKey, normalizeMatch, sortByKey } from './key-codec'
 import { parseError, serializeError } from './serializer'
 import { WriteQueue } from './write-queue'
 
@@ -104,8 +104,7 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
       if (!keyMatches(pattern, record.key)) continue
       if (this.live(id, now)) found.push(record)
     }
-    found.sort((a, b) => compareKeys(a.key, b.key))
-    return found.map((record) => ({ key: [...record.key], value: this.parse(record) }))
+    return sortByKey(found, (record) => record.key).map((record) => ({ key: [...record.key], value: this.parse(record) }))
   }
 
   async keys(match: Match): Promise<KeyPart[][]> {

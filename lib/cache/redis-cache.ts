@@ -15,7 +15,7 @@ import {
 import type { Cache, CacheEntry, CacheEvents, PutIfOptions, PutOptions } from './cache'
 import { resolveCacheOptions, resolvePutIf, validateTtl, type CacheOptions, type ResolvedCacheOptions } from './cache-options'
 import { ANY, type CacheRecord, type Key, type KeyPart, type Match, type MatchPart } from './key'
-import { compareKeys, decodePart, encodePart, literalPrefix, normalizeKey, normalizeMatch } from './key-codec'
+import { decodePart, encodePart, literalPrefix, normalizeKey, normalizeMatch, sortByKey } from './key-codec'
 import { RedisConnection, type RedisClient } from './redis-connection'
 import { toCacheError, unexpectedReply } from './redis-errors'
 import { RedisLayout, type IndexEntry } from './redis-layout'
@@ -63,9 +63,10 @@ interface PreparedRecord {
   text: string
 }
 
-interface FoundKey {
-  key: KeyPart[]
-  valueKey: string
+/** Keys found in an index, with what turns them into value keys (only computed when needed). */
+interface Found {
+  keys: KeyPart[][]
+  valueKeys(): string[]
 }
 
 export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implements Cache<V> {
@@ -229,21 +230,28 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
     const pattern = normalizeMatch(match, 'all')
     const found = await this.find(pattern, 'all')
     const context = { operation: 'all', commands: ['MGET'] }
-    const texts = await this.guard(context, () => this.readValues(found.map((item) => item.valueKey)))
+    const texts = await this.guard(context, () => this.readValues(found.valueKeys()))
     const records: CacheRecord<V>[] = []
-    found.forEach((item, i) => {
+    found.keys.forEach((key, i) => {
       const text = texts[i]
-      if (text !== null && text !== undefined) records.push({ key: item.key, value: this.parse(item.key, text) })
+      if (text !== null && text !== undefined) records.push({ key, value: this.parse(key, text) })
     })
     return records
   }
 
+  /**
+   * Like `all` without reading values. On a single server the index is the truth: put and delete
+   * change a record and its index members in one atomic script. On a cluster they take several
+   * scripts, and a failure between them can leave a member whose value is gone, so each listed
+   * key is checked to exist.
+   */
   async keys(match: Match): Promise<KeyPart[][]> {
     const pattern = normalizeMatch(match, 'keys')
     const found = await this.find(pattern, 'keys')
+    if (!this.connection.isCluster && pattern.includes(ANY)) return found.keys
     const context = { operation: 'keys', commands: ['EVALSHA exists-each'] }
-    const exists = await this.guard(context, () => this.checkExistence(found.map((item) => item.valueKey)))
-    return found.filter((_, i) => exists[i]).map((item) => item.key)
+    const exists = await this.guard(context, () => this.checkExistence(found.valueKeys()))
+    return found.keys.filter((_, i) => exists[i])
   }
 
   flush(): Promise<void> {
@@ -325,33 +333,41 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
    * The live keys that match: scans only the index of the literal prefix before the first ANY
    * (every bucket of it, if shallow), pruning it first, de-duplicating and sorting.
    */
-  private async find(pattern: MatchPart[], operation: string): Promise<FoundKey[]> {
+  private async find(pattern: MatchPart[], operation: string): Promise<Found> {
     if (!pattern.includes(ANY)) {
       const key = pattern as KeyPart[]
-      return [{ key, valueKey: this.layout.valueKey(this.layout.path(key)) }]
+      return { keys: [key], valueKeys: () => [this.layout.valueKey(this.layout.path(key))] }
     }
     const prefix = literalPrefix(pattern)
     const prefixPath = this.layout.path(prefix)
     const rest = pattern.slice(prefix.length).map((part) => (part === ANY ? ANY : encodePart(part)))
     const context = { operation, commands: ['EVALSHA scan-index', 'ZSCAN'] }
-    const pages = await this.guard(context, () =>
+    const scans = await this.guard(context, () =>
       Promise.all(this.layout.indexKeysOf(prefixPath).map((indexKey) => this.scanIndex(indexKey, context))),
     )
-    const found = new Map<string, FoundKey>()
-    for (const members of pages) {
+    // Only ZSCAN paging repeats members; an index read whole does not.
+    const seen = scans.some((scan) => scan.paged) ? new Set<string>() : undefined
+    const matches: { key: KeyPart[]; member: string }[] = []
+    for (const { members } of scans) {
       for (const member of members) {
-        if (found.has(member)) continue
+        if (seen) {
+          if (seen.has(member)) continue
+          seen.add(member)
+        }
         const segments = member.split(':')
         if (segments.length !== rest.length || !rest.every((part, i) => part === ANY || part === segments[i])) continue
-        const key = [...prefix, ...segments.map((segment) => decodePart(segment, operation))]
-        found.set(member, { key, valueKey: this.layout.valueKey([...prefixPath, ...segments]) })
+        const key = prefix.slice()
+        for (const segment of segments) key.push(decodePart(segment, operation))
+        matches.push({ key, member })
       }
     }
-    return [...found.values()].sort((a, b) => compareKeys(a.key, b.key))
+    const sorted = sortByKey(matches, (match) => match.key)
+    const valueKeyOf = this.layout.valueKeyUnder(prefixPath)
+    return { keys: sorted.map((match) => match.key), valueKeys: () => sorted.map((match) => valueKeyOf(match.member)) }
   }
 
-  /** Every live member of one index: the first page comes with the pruning, the rest by ZSCAN. */
-  private async scanIndex(indexKey: string, context: { operation: string; commands: string[] }): Promise<string[]> {
+  /** Every live member of one index: read whole with the pruning when small, else paged by ZSCAN. */
+  private async scanIndex(indexKey: string, context: { operation: string; commands: string[] }): Promise<{ members: string[]; paged: boolean }> {
     const first = await this.connection.evalScript(SCAN_INDEX_SCRIPT, [indexKey], [String(this.scanPageSize)])
     if (!Array.isArray(first) || first.length !== 3 || typeof first[0] !== 'number') {
       throw unexpectedReply(context, 'the server time and a ZSCAN page')
@@ -359,12 +375,12 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
     const now = first[0]
     const members: string[] = []
     let page: unknown = [first[1], first[2]]
-    for (;;) {
+    for (let calls = 1; ; calls++) {
       const [cursor, items] = zscanPage(page, context)
       for (let i = 0; i + 1 < items.length; i += 2) {
         if (Number(items[i + 1]) > now) members.push(items[i] as string)
       }
-      if (cursor === '0') return members
+      if (cursor === '0') return { members, paged: calls > 1 }
       page = await this.connection.send(['ZSCAN', indexKey, cursor, 'COUNT', String(this.scanPageSize)], indexKey, true)
     }
   }

@@ -56,6 +56,16 @@ export class RedisLayout {
     return entries
   }
 
+  /**
+   * A function from an index member under `prefix` to its record's value key. Under a deep
+   * prefix that is one concatenation, which matters when listing many records.
+   */
+  valueKeyUnder(prefix: readonly string[]): (member: string) => string {
+    if (!this.isDeep(prefix.length)) return (member) => this.tagged([...prefix, ...member.split(':')])
+    const head = `${this.tagged(prefix)}:`
+    return (member) => head + member
+  }
+
   /** Every index key that holds members under a prefix path: one, or each bucket of a shallow index. */
   indexKeysOf(prefix: readonly string[]): string[] {
     if (this.isDeep(prefix.length)) return [INDEX_PREFIX + this.tagged(prefix)]

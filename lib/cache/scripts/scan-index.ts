@@ -1,11 +1,12 @@
 import { LuaScript } from '../lua-script'
 
 /**
- * Prunes an index of members whose records have expired, then reads its first page, in one
- * round trip. `allow-oom`: pruning frees memory, so it must work when Redis is full.
+ * Prunes an index of members whose records have expired, then reads it, in one round trip: the
+ * whole index when it holds at most ARGV[1] members, else its first ZSCAN page (the caller
+ * pages on). `allow-oom`: pruning frees memory, so it must work when Redis is full.
  *
  * KEYS[1]: the index. ARGV[1]: the page size.
- * Returns { server time in ms, ZSCAN cursor, [member, score, member, score…] }.
+ * Returns { server time in ms, ZSCAN cursor ('0' when complete), [member, score, member, score…] }.
  */
 export const SCAN_INDEX_SCRIPT = new LuaScript(
   'scan-index',
@@ -13,6 +14,9 @@ export const SCAN_INDEX_SCRIPT = new LuaScript(
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) <= tonumber(ARGV[1]) then
+  return { now, '0', redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES') }
+end
 local page = redis.call('ZSCAN', KEYS[1], '0', 'COUNT', ARGV[1])
 return { now, page[1], page[2] }
 `,
