@@ -8,3 +8,46 @@ export const DEFAULT_SHALLOW_INDEX_BUCKETS = 16
 export const DEFAULT_COMMAND_TIMEOUT_MS = 2_000
 /** Index members read per `ZSCAN` page, and value keys read per `MGET`. */
 export const DEFAULT_SCAN_PAGE_SIZE = 1_000
+
+// express-session store
+
+/** connect-redis's default `prefix`: here, the namespace of the cache the store builds. */
+export const DEFAULT_STORE_PREFIX = 'sess:'
+/** connect-redis's default `ttl` in seconds, used when a session's cookie has no `expires`. */
+export const DEFAULT_STORE_TTL_SECONDS = 86_400
+/** How long a destroyed session's id stays blocked against late writes, in seconds. */
+export const DEFAULT_TOMBSTONE_TTL_SECONDS = 3_600
+/**
+ * The TTL that stands for "never expires" (`disableTTL`) and the longest any session lives:
+ * about 100 years, in milliseconds. The cache needs a TTL on every record; this one outlives the app.
+ */
+export const MAX_SESSION_TTL_MS = 3_155_760_000_000
+/** How often a store that has signalled `disconnect` asks Redis whether it is back, in milliseconds. */
+export const STORE_PROBE_INTERVAL_MS = 500
+
+// token-session middleware
+
+/** How long a token session lives without a renewal: 30 minutes. */
+export const DEFAULT_TOKEN_SESSION_TTL_MS = 30 * 60_000
+/** How long a token session lives at most from its login, however often it renews: 30 days. */
+export const DEFAULT_TOKEN_SESSION_MAX_AGE_MS = 30 * 24 * 60 * 60_000
+/** How long a rotated-out token keeps working, for requests that were already in flight: 10 seconds. */
+export const DEFAULT_ROTATION_GRACE_MS = 10_000
+/** Upper bound on resolving one request's session before it is answered with `unavailableStatus`. */
+export const DEFAULT_TOKEN_SESSION_TIMEOUT_MS = 3_000
+export const DEFAULT_TOKEN_SESSION_UNAVAILABLE_STATUS = 503
+/** The session cookie's name when it is not `Secure` (plain-HTTP development). */
+export const DEFAULT_TOKEN_COOKIE_NAME = 'session'
+/** The session cookie's name when it is `Secure`: the `__Host-` prefix keeps subdomains from planting one. */
+export const DEFAULT_SECURE_TOKEN_COOKIE_NAME = '__Host-session'
+export const DEFAULT_TOKEN_COOKIE_PATH = '/'
+/** The response header that carries a renewed token to a client that sent `Authorization: Bearer`. */
+export const DEFAULT_RENEWED_TOKEN_HEADER = 'Session-Token'
+/** Shortest signing secret accepted: 32 characters, so a guessable passphrase fails at startup. */
+export const MIN_TOKEN_SECRET_LENGTH = 32
+/**
+ * How long the lock that elects the one server renewing a session lives, in milliseconds. Not an
+ * option: the renewal releases it when done, and its compare-and-set swap keeps a renewal that
+ * outlives it from forking the session.
+ */
+export const RENEWAL_LOCK_MS = 5_000

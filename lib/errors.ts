@@ -5,6 +5,7 @@
 
 export type ErrorCode =
   | 'INVALID_OPTION'
+  | 'INVALID_USE'
   | 'MALFORMED_KEY'
   | 'UNDECODABLE_VALUE'
   | 'REDIS_ERROR'
@@ -38,7 +39,23 @@ export class OptionError extends SessionVaultError {
   }
 }
 
-export type CacheErrorCode = Exclude<ErrorCode, 'INVALID_OPTION'>
+/**
+ * A call that cannot be carried out as made, found while running (where `OptionError` is found
+ * before): a method that needs an option the object was built without, or a function given as
+ * an option that returned something unusable.
+ */
+export class UsageError extends SessionVaultError {
+  override name = 'UsageError'
+  /** The option involved, when there is one, e.g. `ttl` or `userOf`. */
+  readonly option: string | undefined
+
+  constructor(message: string, options: SessionVaultErrorOptions & { option?: string } = {}) {
+    super('INVALID_USE', message, options)
+    this.option = options.option
+  }
+}
+
+export type CacheErrorCode = Exclude<ErrorCode, 'INVALID_OPTION' | 'INVALID_USE'>
 
 export interface CacheErrorContext extends SessionVaultErrorOptions {
   /** The cache operation that failed: `put`, `get`, `delete`, `all`… */
@@ -79,6 +96,10 @@ export function isCacheError(error: unknown): error is CacheError {
 
 export function isOptionError(error: unknown): error is OptionError {
   return error instanceof OptionError
+}
+
+export function isUsageError(error: unknown): error is UsageError {
+  return error instanceof UsageError
 }
 
 // Error replies that mean "try again shortly", not "this request is wrong".

@@ -35,10 +35,12 @@ export type { SessionContext, SessionInfo, DeviceSession, LoginOptions, LoginRes
 export {
   SessionVaultError,
   OptionError,
+  UsageError,
   CacheError,
   isSessionVaultError,
   isCacheError,
   isOptionError,
+  isUsageError,
   isUnavailableError,
 } from './errors'
 export type { ErrorCode, CacheErrorCode } from './errors'

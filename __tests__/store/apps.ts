@@ -1,6 +1,6 @@
 // A small express-session app, as the store tests and users would write it.
 import express, { type ErrorRequestHandler, type Express } from 'express'
-import session, { type Store } from 'express-session'
+import session, { type SessionData, type Store } from 'express-session'
 import type { Response } from 'supertest'
 import { isUnavailableError } from '../../lib/errors'
 import './session-data'
@@ -9,8 +9,11 @@ export interface AppOptions {
   /** cookie.maxAge in ms; none: a browser-session cookie. */
   maxAgeMs?: number
   rolling?: boolean
-  /** Awaited by POST /views-slowly between loading the session and changing it: a slow request. */
-  gate?: () => Promise<void>
+  /**
+   * Called by POST /views-slowly with a copy of the session it loaded, and awaited before it
+   * changes the session: a slow request, which the test lets finish when it chooses.
+   */
+  gate?: (loaded: SessionData) => Promise<void>
 }
 
 export function sessionApp(store: Store, { maxAgeMs = 3_600_000, rolling = false, gate }: AppOptions = {}): Express {
@@ -44,7 +47,7 @@ export function sessionApp(store: Store, { maxAgeMs = 3_600_000, rolling = false
     res.json({ views: req.session.views })
   })
   app.post('/views-slowly', async (req, res) => {
-    await gate?.()
+    await gate?.({ ...req.session })
     req.session.views = (req.session.views ?? 0) + 1
     res.json({ views: req.session.views })
   })

@@ -1,21 +1,27 @@
-// The express-session example works as its README says, on two instances sharing one Redis.
+// The express-session example works as its README says, on two instances sharing this worker's
+// standalone Redis (flushed before each test), each with a client of its own.
 import type { SessionData } from 'express-session'
 import request from 'supertest'
 import { createApp } from '../../examples/express-session/app'
 import { RedisSessionStore } from '../../lib/store/redis-session-store'
+import { connectStandalone, flushAll, type StandaloneClient } from '../helpers/clients'
 import { cookieOf } from './apps'
-import { privateStandalone, uniquePrefix, type PrivateStandalone } from './servers'
 
-let redis: PrivateStandalone
+let clientOne: StandaloneClient
+let clientTwo: StandaloneClient
 beforeAll(async () => {
-  redis = await privateStandalone()
+  ;[clientOne, clientTwo] = await Promise.all([connectStandalone(), connectStandalone()])
 })
-afterAll(() => redis?.stop())
+afterAll(() => {
+  clientOne?.destroy()
+  clientTwo?.destroy()
+})
+beforeEach(() => flushAll(clientOne))
 
-async function instance(name: string, prefix: string) {
+function instance(name: string, client: StandaloneClient) {
   const store = new RedisSessionStore({
-    client: await redis.connect(),
-    prefix,
+    client,
+    prefix: 'myapp:',
     userOf: (session: SessionData) => session.user?.id,
     touchAfter: 60,
   })
@@ -23,8 +29,7 @@ async function instance(name: string, prefix: string) {
 }
 
 test('a login on one instance lists its sessions on the other, and signing out everywhere ends them all', async () => {
-  const prefix = uniquePrefix()
-  const [one, two] = await Promise.all([instance('one', prefix), instance('two', prefix)])
+  const [one, two] = [instance('one', clientOne), instance('two', clientTwo)]
 
   const laptop = cookieOf(await request(one).post('/login').type('form').send({ name: 'Ada' }).set('User-Agent', 'laptop').expect(303))
   const phone = cookieOf(await request(two).post('/login').type('form').send({ name: 'Ada' }).set('User-Agent', 'phone').expect(303))
@@ -40,6 +45,6 @@ test('a login on one instance lists its sessions on the other, and signing out e
 })
 
 test('a name that is not one is refused', async () => {
-  const app = await instance('one', uniquePrefix())
+  const app = instance('one', clientOne)
   await request(app).post('/login').type('form').send({ name: '<script>' }).expect(400)
 })

@@ -1,27 +1,28 @@
 // Sessions written by the real connect-redis, served by RedisSessionStore with legacyPrefix.
+// On this worker's standalone Redis, flushed before each test.
 import { RedisStore } from 'connect-redis'
 import type { SessionData } from 'express-session'
 import request from 'supertest'
+import type { Key } from '../../lib/cache/key'
 import { RedisSessionStore } from '../../lib/store/redis-session-store'
-import type { StandaloneClient } from '../helpers/clients'
+import { sessionKey } from '../../lib/store/session-keys'
+import { connectStandalone, flushAll, type StandaloneClient } from '../helpers/clients'
 import { cookieOf, sessionApp, sidOf } from './apps'
+import { sessionValueKey } from './redis-keys'
 import { sessionData } from './session-data'
-import { privateStandalone, sessionValueKey, type PrivateStandalone } from './servers'
 
 const HOUR = 3_600_000
 
-let redis: PrivateStandalone
 let client: StandaloneClient
 let legacyStore: RedisStore
 
 beforeAll(async () => {
-  redis = await privateStandalone()
-  client = await redis.connect()
+  client = await connectStandalone()
   legacyStore = new RedisStore({ client })
 })
-afterAll(() => redis?.stop())
+afterAll(() => client?.destroy())
 // Both stores use their default prefix, 'sess:', as an app that switches would.
-beforeEach(() => client.flushAll())
+beforeEach(() => flushAll(client))
 
 function migratingStore(options: { userOf?: (session: SessionData) => string | number | undefined } = {}): RedisSessionStore {
   return new RedisSessionStore({ client, legacyPrefix: 'sess:', ...options })
@@ -84,6 +85,40 @@ describe('migrating from connect-redis', () => {
     expect(await client.exists('sess:s1')).toBe(0)
   })
 
+  test('a server migrating a session another server has moved and saved meanwhile serves the newer save', async () => {
+    await legacyStore.set('s1', sessionData({ views: 3 }, HOUR))
+    const [first, second] = [migratingStore(), migratingStore()]
+    // The second server has read the legacy key; before it writes, the first moves the session and saves it.
+    const ran = beforeNextCall(second.cache, 'putIf', sessionKey('s1'), async () => {
+      await first.get('s1')
+      await first.set('s1', sessionData({ views: 4 }, HOUR))
+    })
+    expect(await second.get('s1')).toMatchObject({ views: 4 })
+    expect(ran()).toBe(true)
+    expect(await first.get('s1')).toMatchObject({ views: 4 })
+    expect(await client.exists('sess:s1')).toBe(0)
+  })
+
+  test('a server that misses the session in both places because another moved it in between still serves it', async () => {
+    await legacyStore.set('s1', sessionData({ views: 3 }, HOUR))
+    const [first, second] = [migratingStore(), migratingStore()]
+    // The second server finds nothing in the new layout; before it reads the legacy key, the first moves it.
+    const ran = beforeNextCall(second.cache, 'get', sessionKey('s1'), async () => {
+      await first.get('s1')
+    })
+    expect(await second.get('s1')).toMatchObject({ views: 3 })
+    expect(ran()).toBe(true)
+  })
+
+  test('a session destroyed while another server migrates it stays destroyed', async () => {
+    await legacyStore.set('s1', sessionData({ views: 3 }, HOUR))
+    const [first, second] = [migratingStore(), migratingStore()]
+    const ran = beforeNextCall(second.cache, 'putIf', sessionKey('s1'), () => first.destroy('s1'))
+    expect(await second.get('s1')).toBeNull()
+    expect(ran()).toBe(true)
+    expect(await first.get('s1')).toBeNull()
+  })
+
   test('destroying a session not yet migrated removes the legacy key too', async () => {
     await legacyStore.set('s1', sessionData({ views: 1 }, HOUR))
     const store = migratingStore()
@@ -98,3 +133,27 @@ describe('migrating from connect-redis', () => {
     expect(await client.exists('sess:s1')).toBe(1)
   })
 })
+
+/**
+ * Runs `run` once, when the store's cache is next called as `method` on `key`: right after a
+ * `get` has its answer, right before a `putIf` is sent. A store built on `client` builds its cache
+ * itself, so the race is put in by wrapping that cache's method. Returns whether it ran.
+ */
+function beforeNextCall(cache: RedisSessionStore['cache'], method: 'get' | 'putIf', key: Key, run: () => Promise<unknown>): () => boolean {
+  const original = cache[method].bind(cache) as (...args: unknown[]) => Promise<unknown>
+  let ran = false
+  const matches = (given: unknown) => !ran && JSON.stringify(given) === JSON.stringify(key)
+  jest.spyOn(cache, method).mockImplementation(async (...args: unknown[]) => {
+    if (method === 'putIf' && matches(args[0])) {
+      ran = true
+      await run()
+    }
+    const result = await original(...args)
+    if (method === 'get' && matches(args[0])) {
+      ran = true
+      await run()
+    }
+    return result
+  })
+  return () => ran
+}

@@ -1,13 +1,16 @@
 // Option checking: bad options fail at construction, naming the option; `??`, never `||`.
-import { createClient } from 'redis'
+import { createClient, createCluster } from 'redis'
 import { MemoryCache } from '../../lib/cache/memory-cache'
+import { RedisCache } from '../../lib/cache/redis-cache'
 import { OptionError } from '../../lib/errors'
 import { RedisSessionStore } from '../../lib/store/redis-session-store'
+import { STORE_TAG_DEPTH } from '../../lib/store/session-keys'
 import { resolveStoreOptions, type RedisSessionStoreOptions } from '../../lib/store/store-options'
 
 const cache = new MemoryCache({ ttlMs: 60_000 })
 // Never connected: construction must not need Redis.
 const client = createClient()
+const cluster = createCluster({ rootNodes: [{ url: 'redis://127.0.0.1:7000' }] })
 
 function optionAtFault(options: unknown): string | undefined {
   try {
@@ -71,6 +74,22 @@ describe('RedisSessionStore options', () => {
     { what: 'an unknown whenUnavailable', options: { cache, whenUnavailable: 'retry' }, option: 'whenUnavailable' },
   ])('$what is an OptionError naming $option', ({ options, option }) => {
     expect(optionAtFault(options)).toBe(option)
+  })
+
+  test('a RedisCache on Redis Cluster without the store’s tag depth is an OptionError naming cache', () => {
+    const cache = new RedisCache({ client: cluster, ttlMs: 60_000 })
+    expect(cache.tagDepth).not.toBe(STORE_TAG_DEPTH)
+    expect(optionAtFault({ cache })).toBe('cache')
+    expect(() => new RedisSessionStore({ cache })).toThrow(/tagDepth 3/)
+  })
+
+  test('a RedisCache on Redis Cluster with STORE_TAG_DEPTH is accepted, and its namespace is the prefix', () => {
+    const cache = new RedisCache({ client: cluster, ttlMs: 60_000, tagDepth: STORE_TAG_DEPTH, namespace: 'shop:' })
+    expect(new RedisSessionStore({ cache }).cache.namespace).toBe('shop:')
+  })
+
+  test('on standalone Redis any tag depth will do: every key is in one place', () => {
+    expect(optionAtFault({ cache: new RedisCache({ client, ttlMs: 60_000 }) })).toBeUndefined()
   })
 
   test('client and cache together, or prefix with a cache, do not compile', () => {

@@ -1,34 +1,33 @@
 // Redis goes away and comes back; requests fail fast meanwhile and work again afterwards.
-// A private server, stopped and restarted by the tests.
+// A server of this file's own, stopped and restarted by the tests.
+import type { SessionData } from 'express-session'
 import { createClient } from 'redis'
 import request from 'supertest'
+import { RedisCache } from '../../lib/cache/redis-cache'
+import { STORE_PROBE_INTERVAL_MS } from '../../lib/defaults'
 import { RedisSessionStore } from '../../lib/store/redis-session-store'
-import type { StandaloneClient } from '../helpers/clients'
-import { eventually } from '../helpers/clients'
-import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server'
+import { STORE_TAG_DEPTH } from '../../lib/store/session-keys'
+import { eventually, flushAll, privateRedis, sleep, type PrivateRedis, type StandaloneClient } from '../helpers/clients'
+import type { RedisServerHandle } from '../helpers/redis-server'
 import { cookieOf, sessionApp } from './apps'
-import { uniquePrefix } from './servers'
+import { sessionData } from './session-data'
 
 const TIMEOUT_MS = 1_000
 /** What the bound may overshoot by on a busy test machine (timers, supertest, express). */
 const SLACK_MS = 500
 
+let redis: PrivateRedis
 let server: RedisServerHandle
 let client: StandaloneClient
 
 beforeAll(async () => {
-  // Persistent, so sessions outlive a restart as they would in production.
-  server = await startRedisServer({ args: ['--appendonly', 'yes'] })
-  // Retry every 100 ms (node-redis backs off up to 2 s by default): how fast the app recovers
-  // is the client's reconnectStrategy, not the store's.
-  client = createClient({ url: server.url, socket: { reconnectStrategy: () => 100 } })
-  client.on('error', () => undefined)
-  await client.connect()
+  // Persistent, so sessions outlive a restart as they would in production. Its client retries
+  // every 50 ms (node-redis backs off up to 2 s by default): how fast the app recovers is the
+  // client's reconnectStrategy, not the store's.
+  redis = await privateRedis(['--appendonly', 'yes'])
+  ;({ server, client } = redis)
 })
-afterAll(async () => {
-  client?.destroy()
-  await server?.stop()
-})
+afterAll(() => redis?.stop())
 
 async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
   const start = Date.now()
@@ -37,8 +36,10 @@ async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
 }
 
 describe("whenUnavailable: 'fail' (the default)", () => {
+  beforeEach(() => flushAll(client))
+
   test('with Redis stopped, a request gets an error response within the bound, and works again once Redis is back', async () => {
-    const app = sessionApp(new RedisSessionStore({ client, prefix: uniquePrefix(), timeoutMs: TIMEOUT_MS }))
+    const app = sessionApp(new RedisSessionStore({ client, timeoutMs: TIMEOUT_MS }))
     const cookie = cookieOf(await request(app).post('/login/ada').expect(200))
 
     await server.stop()
@@ -54,7 +55,7 @@ describe("whenUnavailable: 'fail' (the default)", () => {
   })
 
   test('a save during the outage fails within the bound too', async () => {
-    const app = sessionApp(new RedisSessionStore({ client, prefix: uniquePrefix(), timeoutMs: TIMEOUT_MS }))
+    const app = sessionApp(new RedisSessionStore({ client, timeoutMs: TIMEOUT_MS }))
     await server.stop()
     try {
       const [response, elapsed] = await timed(() => request(app).post('/login/ada'))
@@ -66,7 +67,7 @@ describe("whenUnavailable: 'fail' (the default)", () => {
   })
 
   test('a Redis that accepts connections but does not answer fails the call within the bound', async () => {
-    const store = new RedisSessionStore({ client, prefix: uniquePrefix(), timeoutMs: 300 })
+    const store = new RedisSessionStore({ client, timeoutMs: 300 })
     const admin = createClient({ url: server.url })
     await admin.connect()
     try {
@@ -83,8 +84,10 @@ describe("whenUnavailable: 'fail' (the default)", () => {
 })
 
 describe("whenUnavailable: 'skip'", () => {
+  beforeEach(() => flushAll(client))
+
   test('express-session serves requests without a session while Redis is away, and the session is back with Redis', async () => {
-    const store = new RedisSessionStore({ client, prefix: uniquePrefix(), timeoutMs: TIMEOUT_MS, whenUnavailable: 'skip' })
+    const store = new RedisSessionStore({ client, timeoutMs: TIMEOUT_MS, whenUnavailable: 'skip' })
     const events: string[] = []
     store.on('disconnect', () => events.push('disconnect'))
     store.on('connect', () => events.push('connect'))
@@ -108,5 +111,78 @@ describe("whenUnavailable: 'skip'", () => {
 
     await eventually(() => events.includes('connect'), 10_000, 'the store to emit connect')
     expect((await request(app).get('/me').set('Cookie', cookie).expect(200)).body).toMatchObject({ userId: 'ada', session: true })
+  })
+})
+
+describe('close()', () => {
+  test('closes the cache the store built on client, and leaves a cache it was given open', async () => {
+    const built = new RedisSessionStore({ client })
+    const builtClose = jest.spyOn(built.cache as RedisCache, 'close')
+    const cache = new RedisCache({ client, ttlMs: 60_000, tagDepth: STORE_TAG_DEPTH })
+    const givenClose = jest.spyOn(cache, 'close')
+    await built.close()
+    await new RedisSessionStore({ cache }).close()
+    expect(builtClose).toHaveBeenCalledTimes(1)
+    expect(givenClose).not.toHaveBeenCalled()
+  })
+})
+
+describe('every call while Redis is stopped', () => {
+  const BOUND_MS = 200
+  const userOf = (session: SessionData) => session.userId
+  beforeAll(() => server.stop())
+  afterAll(() => server.restart())
+
+  /**
+   * On a cache the app built without a per-command timeout (`commandTimeoutMs: 0`), so that the
+   * store's own `timeoutMs` is all that bounds a call.
+   */
+  function storeOnUnboundedCache(): RedisSessionStore {
+    const cache = new RedisCache<string>({ client, ttlMs: 60_000, tagDepth: STORE_TAG_DEPTH, commandTimeoutMs: 0 })
+    return new RedisSessionStore({ cache, userOf, timeoutMs: BOUND_MS, whenUnavailable: 'skip' })
+  }
+
+  const calls: [string, (store: RedisSessionStore) => Promise<unknown>][] = [
+    ['get', (store) => store.get('s1')],
+    ['set', (store) => store.set('s1', sessionData({ userId: 'ada' }, 60_000))],
+    ['touch', (store) => store.touch('s1', sessionData({ userId: 'ada' }, 60_000))],
+    ['destroy', (store) => store.destroy('s1')],
+    ['all', (store) => store.all()],
+    ['length', (store) => store.length()],
+    ['ids', (store) => store.ids()],
+    ['clear', (store) => store.clear()],
+    ['listUserSessions', (store) => store.listUserSessions('ada')],
+    ['destroyUserSessions', (store) => store.destroyUserSessions('ada')],
+  ]
+
+  test.each(calls)(
+    '%s fails within timeoutMs with REDIS_UNAVAILABLE, and the store reports the outage (disconnect)',
+    async (_name, call) => {
+      const store = storeOnUnboundedCache()
+      const disconnected = jest.fn()
+      store.on('disconnect', disconnected)
+      try {
+        const [error, elapsed] = await timed(() => call(store).catch((e: unknown) => e))
+        expect(error).toMatchObject({ name: 'CacheError', code: 'REDIS_UNAVAILABLE' })
+        expect(elapsed).toBeLessThan(BOUND_MS + SLACK_MS)
+        expect(disconnected).toHaveBeenCalledTimes(1)
+      } finally {
+        await store.close()
+      }
+    },
+    // Without the bound these calls would wait for Redis forever: fail fast instead.
+    5_000,
+  )
+
+  test("close() stops a 'skip' store probing for Redis", async () => {
+    const store = new RedisSessionStore({ client, timeoutMs: BOUND_MS, whenUnavailable: 'skip' })
+    const probes = jest.spyOn(store.cache, 'get')
+    await expect(store.get('s1')).rejects.toMatchObject({ code: 'REDIS_UNAVAILABLE' })
+    await eventually(() => probes.mock.calls.length >= 2, 5_000, 'the store to probe Redis')
+    await store.close()
+    const probed = probes.mock.calls.length
+    // Absence takes waiting: several probe intervals, each plus a failed probe's timeout.
+    await sleep(3 * (STORE_PROBE_INTERVAL_MS + BOUND_MS))
+    expect(probes.mock.calls.length).toBe(probed)
   })
 })

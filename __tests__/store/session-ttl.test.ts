@@ -1,8 +1,8 @@
 // TTL arithmetic and the stored format: pure code, no Redis.
 import type { SessionData } from 'express-session'
-import { OptionError } from '../../lib/errors'
+import { UsageError } from '../../lib/errors'
 import { cookieExpiryMs, secondsToMs, sessionTtlMs, touchIsFresh } from '../../lib/store/session-ttl'
-import { MAX_SESSION_TTL_MS } from '../../lib/store/store-defaults'
+import { MAX_SESSION_TTL_MS } from '../../lib/defaults'
 import { decodeStored, encodeStored, storedTextSerializer } from '../../lib/store/stored-session'
 import { sessionData } from './session-data'
 
@@ -43,8 +43,8 @@ describe('sessionTtlMs', () => {
     expect(sessionTtlMs(expiringAt(NOW + 1_000), { ...rules, ttl: () => -5 }, NOW)).toBe(0)
   })
 
-  test('a ttl function that returns no number is an OptionError', () => {
-    expect(() => sessionTtlMs(expiringAt(null), { ...rules, ttl: () => NaN }, NOW)).toThrow(OptionError)
+  test('a ttl function that returns no number is a UsageError (found while running, not at construction)', () => {
+    expect(() => sessionTtlMs(expiringAt(null), { ...rules, ttl: () => NaN }, NOW)).toThrow(UsageError)
   })
 
   test('disableTTL stands in about a hundred years for any positive TTL', () => {

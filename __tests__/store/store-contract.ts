@@ -4,7 +4,7 @@
  * time pass for the backend (a fake clock for MemoryCache, real time for Redis).
  */
 import type { SessionData } from 'express-session'
-import { CacheError, OptionError } from '../../lib/errors'
+import { CacheError, UsageError } from '../../lib/errors'
 import type { RedisSessionStore } from '../../lib/store/redis-session-store'
 import type { CommonStoreOptions } from '../../lib/store/store-options'
 import { sessionData } from './session-data'
@@ -114,10 +114,24 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(await store.get('s1')).toBeNull()
     })
 
-    test('a cookie that has already expired destroys the session instead of storing it', async () => {
+    test('a cookie that has already expired deletes the session instead of storing it', async () => {
       await store.set('s1', sessionData({}, HOUR))
       await store.set('s1', sessionData({}, -1_000))
       expect(await store.get('s1')).toBeNull()
+    })
+
+    test('a session deleted for an expired cookie can be saved again (it is not destroyed)', async () => {
+      await store.set('s1', sessionData({}, -1_000))
+      await store.set('s1', sessionData({ views: 1 }, HOUR))
+      expect(await store.get('s1')).toMatchObject({ views: 1 })
+    })
+
+    test('a touch with an expired cookie deletes the session, and a later save of it is stored', async () => {
+      await store.set('s1', sessionData({}, HOUR))
+      await store.touch('s1', sessionData({}, -1_000))
+      expect(await store.get('s1')).toBeNull()
+      await store.set('s1', sessionData({ views: 1 }, HOUR))
+      expect(await store.get('s1')).toMatchObject({ views: 1 })
     })
 
     test('touch renews the TTL', async () => {
@@ -179,16 +193,23 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(seen).toEqual([1, 2])
     })
 
-    test('a ttl function returning 0 destroys the session on set', async () => {
+    test('a ttl function returning 0 deletes the session on set', async () => {
       const { store } = await factory({ ttl: (session) => (session.userId === undefined ? 0 : 60) })
       await store.set('s1', sessionData({ userId: 'ada' }))
       await store.set('s1', sessionData({}))
       expect(await store.get('s1')).toBeNull()
     })
 
-    test('a ttl function returning no number is an OptionError naming ttl', async () => {
+    test('a session not stored for a ttl of 0 is stored once the ttl function says so (an anonymous visitor logs in)', async () => {
+      const { store } = await factory({ ttl: (session) => (session.userId === undefined ? 0 : 3_600) })
+      await store.set('s1', sessionData({ views: 1 }))
+      await store.set('s1', sessionData({ userId: 'ada', views: 1 }))
+      expect(await store.get('s1')).toMatchObject({ userId: 'ada' })
+    })
+
+    test('a ttl function returning no number is a UsageError naming ttl', async () => {
       const { store } = await factory({ ttl: (() => 'soon') as unknown as () => number })
-      await expect(store.set('s1', sessionData({}))).rejects.toMatchObject({ name: 'OptionError', option: 'ttl' })
+      await expect(store.set('s1', sessionData({}))).rejects.toMatchObject({ name: 'UsageError', code: 'INVALID_USE', option: 'ttl' })
     })
 
     test('disableTTL keeps a session past its cookie expiry', async () => {
@@ -394,16 +415,25 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(await store.listUserSessions('ada')).toEqual([])
     })
 
-    test('without userOf, listing by user is an OptionError naming userOf', async () => {
+    test('without userOf, listing by user is a UsageError naming userOf', async () => {
       const { store } = await factory({})
-      await expect(store.listUserSessions('ada')).rejects.toThrow(OptionError)
+      await expect(store.listUserSessions('ada')).rejects.toThrow(UsageError)
       await expect(store.destroyUserSessions('ada')).rejects.toMatchObject({ option: 'userOf' })
     })
 
-    test('a userOf that returns something that is not an id fails the save, naming userOf', async () => {
+    test('a userOf that returns something that is not an id fails the save with a UsageError naming userOf', async () => {
       const { store } = await factory({ userOf: () => ({ id: 1 }) as unknown as string })
-      await expect(store.set('s1', sessionData({}, HOUR))).rejects.toMatchObject({ name: 'OptionError', option: 'userOf' })
+      await expect(store.set('s1', sessionData({}, HOUR))).rejects.toMatchObject({ name: 'UsageError', option: 'userOf' })
       expect(await store.get('s1')).toBeNull()
+    })
+
+    test('a session deleted by a ttl of 0 leaves its user’s list, and can join it again', async () => {
+      const { store } = await factory({ userOf, ttl: (session) => (session.views === 0 ? 0 : 3_600) })
+      await store.set('a1', sessionData({ userId: 'ada', views: 1 }))
+      await store.set('a1', sessionData({ userId: 'ada', views: 0 }))
+      expect(await store.listUserSessions('ada')).toEqual([])
+      await store.set('a1', sessionData({ userId: 'ada', views: 2 }))
+      expect((await store.listUserSessions('ada')).map((entry) => entry.id)).toEqual(['a1'])
     })
   })
 }

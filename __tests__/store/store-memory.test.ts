@@ -1,6 +1,7 @@
 import { MemoryCache } from '../../lib/cache/memory-cache'
 import { RedisSessionStore } from '../../lib/store/redis-session-store'
 import { describeStoreContract } from './store-contract'
+import { describeStoreRaces } from './store-races'
 
 describeStoreContract('on a MemoryCache', async (options) => {
   let clock = Date.now()
@@ -15,3 +16,5 @@ describeStoreContract('on a MemoryCache', async (options) => {
     corrupt: (sid, text) => cache.put(['sess', sid], text),
   }
 })
+
+describeStoreRaces('on a MemoryCache', async () => new MemoryCache({ ttlMs: 60_000 }))

@@ -1,43 +1,51 @@
 // Two app servers, each with its own store object and Redis client, behind an imaginary load
-// balancer: whatever one does to a session, the other sees.
+// balancer: whatever one does to a session, the other sees. On this worker's standalone Redis
+// and Cluster, flushed before each test.
 import type { SessionData } from 'express-session'
 import request from 'supertest'
 import { RedisSessionStore } from '../../lib/store/redis-session-store'
-import type { ClusterClient, StandaloneClient } from '../helpers/clients'
-import { cookieOf, sessionApp } from './apps'
-import { privateCluster, privateStandalone, uniquePrefix, type PrivateCluster, type PrivateStandalone } from './servers'
+import { connectCluster, connectStandalone, flushAll, type ClusterClient, type StandaloneClient } from '../helpers/clients'
+import { cookieOf, sessionApp, sidOf } from './apps'
 
-let standalone: PrivateStandalone
-let cluster: PrivateCluster
+type Client = StandaloneClient | ClusterClient
 
-beforeAll(async () => {
-  ;[standalone, cluster] = await Promise.all([privateStandalone(), privateCluster()])
-})
-afterAll(async () => {
-  await Promise.all([standalone?.stop(), cluster?.stop()])
-})
-
-const backends: [string, () => Promise<StandaloneClient | ClusterClient>][] = [
-  ['standalone Redis', () => standalone.connect()],
-  ['a 3-master Redis Cluster', () => cluster.connect()],
+const backends: [string, () => Promise<Client>][] = [
+  ['standalone Redis', connectStandalone],
+  ['a 3-master Redis Cluster', connectCluster],
 ]
 
 describe.each(backends)('two app servers on %s', (_name, connect) => {
   const userOf = (session: SessionData) => session.userId
+  let clientA: Client
+  let clientB: Client
   let storeA: RedisSessionStore
   let storeB: RedisSessionStore
-  let gateOpen: () => void = () => undefined
-  let gate: Promise<void>
+  let openGate: () => void
+  let slowLoaded: Promise<SessionData>
   let appA: ReturnType<typeof sessionApp>
   let appB: ReturnType<typeof sessionApp>
 
+  beforeAll(async () => {
+    ;[clientA, clientB] = await Promise.all([connect(), connect()])
+  })
+  afterAll(() => {
+    clientA?.destroy()
+    clientB?.destroy()
+  })
+
   beforeEach(async () => {
-    const prefix = uniquePrefix()
-    const [clientA, clientB] = (await Promise.all([connect(), connect()])) as [StandaloneClient, StandaloneClient]
-    storeA = new RedisSessionStore({ client: clientA, prefix, userOf })
-    storeB = new RedisSessionStore({ client: clientB, prefix, userOf })
-    gate = new Promise((resolve) => (gateOpen = resolve))
-    appA = sessionApp(storeA, { gate: () => gate })
+    await flushAll(clientA)
+    storeA = new RedisSessionStore({ client: clientA, userOf })
+    storeB = new RedisSessionStore({ client: clientB, userOf })
+    const gate = new Promise<void>((resolve) => (openGate = resolve))
+    let signalLoaded: (session: SessionData) => void = () => undefined
+    slowLoaded = new Promise((resolve) => (signalLoaded = resolve))
+    appA = sessionApp(storeA, {
+      gate: (loaded) => {
+        signalLoaded(loaded)
+        return gate
+      },
+    })
     appB = sessionApp(storeB)
   })
 
@@ -61,12 +69,16 @@ describe.each(backends)('two app servers on %s', (_name, connect) => {
 
   test('a slow request that saves after the logout does not log the user back in', async () => {
     const cookie = cookieOf(await request(appA).post('/login/ada').expect(200))
+    const saves = jest.spyOn(storeA, 'set')
     const slow = request(appA).post('/views-slowly').set('Cookie', cookie).then((response) => response)
-    // Let the slow request load the session before the logout.
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    // The slow request has loaded the logged-in session before the logout happens.
+    expect(await slowLoaded).toMatchObject({ userId: 'ada' })
     await request(appB).post('/logout').set('Cookie', cookie).expect(200)
-    gateOpen()
-    expect((await slow).status).toBe(200)
+    openGate()
+    expect((await slow).body).toEqual({ views: 1 })
+    // It did save its copy after the logout (express-session answers once the save is done)…
+    expect(saves).toHaveBeenCalledWith(sidOf(cookie), expect.objectContaining({ userId: 'ada', views: 1 }), expect.any(Function))
+    // …and the store dropped that save.
     expect((await request(appB).get('/me').set('Cookie', cookie)).body).toMatchObject({ userId: null })
     expect(await storeA.listUserSessions('ada')).toEqual([])
   })

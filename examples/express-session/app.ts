@@ -76,7 +76,8 @@ export function createApp({ store, secret, secureCookie, instance = 'app' }: App
     res.redirect(303, '/')
   })
 
-  // Redis out of reach: every store call fails within its timeoutMs with REDIS_UNAVAILABLE.
+  // Redis out of reach: every store call (listUserSessions and destroyUserSessions included)
+  // fails within its timeoutMs with REDIS_UNAVAILABLE; Express 5 brings async handlers' here too.
   app.use((error: unknown, _req: express.Request, res: express.Response, next: express.NextFunction) => {
     if (res.headersSent) return next(error)
     const unavailable = isUnavailableError(error)

@@ -42,6 +42,8 @@ async function main(): Promise<void> {
 
   const stop = async (): Promise<void> => {
     listener.close()
+    // The store's background checks first, then the client: the store leaves the client to the app.
+    await store.close()
     await client.close()
     await server?.stop()
   }

@@ -8,6 +8,7 @@ import { isUnavailableError } from '../errors'
 
 export class Readiness {
   private down = false
+  private stopped = false
   private timer: NodeJS.Timeout | undefined
 
   constructor(
@@ -18,14 +19,15 @@ export class Readiness {
 
   /** A store call failed: if Redis is out of reach, say so once and start probing. */
   failed(error: unknown): void {
-    if (this.down || !isUnavailableError(error)) return
+    if (this.down || this.stopped || !isUnavailableError(error)) return
     this.down = true
     this.events.emit('disconnect')
     this.schedule()
   }
 
-  /** Stops probing (the store is being closed). */
+  /** Stops probing for good (the store is being closed); a probe in flight emits nothing. */
   stop(): void {
+    this.stopped = true
     clearTimeout(this.timer)
     this.timer = undefined
   }
@@ -36,9 +38,11 @@ export class Readiness {
         () => {
           this.timer = undefined
           this.down = false
-          this.events.emit('connect')
+          if (!this.stopped) this.events.emit('connect')
         },
-        () => this.schedule(),
+        () => {
+          if (!this.stopped) this.schedule()
+        },
       )
     }, this.intervalMs)
     // A store waiting for Redis must not keep the process alive.

@@ -6,12 +6,13 @@
  */
 import type { Request } from 'express'
 import { Store, type Session, type SessionData } from 'express-session'
-import type { Cache } from '../cache/cache'
+import type { Cache, PutIfOptions } from '../cache/cache'
 import { RedisCache } from '../cache/redis-cache'
 import { parseError, serializeError } from '../cache/serializer'
-import { OptionError } from '../errors'
-import { settle, type StoreCallback } from './callback'
 import { withDeadline } from '../deadline'
+import { DEFAULT_STORE_TTL_SECONDS, STORE_PROBE_INTERVAL_MS } from '../defaults'
+import { UsageError } from '../errors'
+import { settle, type StoreCallback } from './callback'
 import { LegacySessions } from './legacy-sessions'
 import { Readiness } from './readiness'
 import {
@@ -26,7 +27,6 @@ import {
   userSessions,
 } from './session-keys'
 import { secondsToMs, sessionTtlMs, touchIsFresh } from './session-ttl'
-import { DEFAULT_STORE_TTL_SECONDS, STORE_PROBE_INTERVAL_MS } from './store-defaults'
 import { resolveStoreOptions, type RedisSessionStoreOptions, type ResolvedStoreOptions } from './store-options'
 import { decodeStored, encodeStored, storedTextSerializer, type StoredSession } from './stored-session'
 
@@ -47,13 +47,20 @@ interface LoadedSession extends StoredSession {
 
 /** A user pointer holds nothing: its key and index membership are the information. */
 const POINTER = ''
-/** Records handled at once by `clear()` and `destroyUserSessions()`. */
+/** Records handled at once by `clear()` and `destroyUserSessions()`; each batch gets `timeoutMs`. */
 const BATCH_SIZE = 100
+/** A touch that loses its compare-and-set to a save re-reads and tries once more, then leaves the newer save be. */
+const TOUCH_ATTEMPTS = 2
+
+/** What must hold of the stored session for a write: nothing, no session yet (`absent`), or the text just read (`ifValue`). */
+type Precondition = Pick<PutIfOptions, 'absent' | 'ifValue'>
 
 export class RedisSessionStore extends Store {
   /** Where the sessions are kept: the cache given, or the RedisCache built on `client`. */
   readonly cache: Cache
   private readonly options: ResolvedStoreOptions
+  /** Built on `client` by this store (so `close()` closes it), rather than given. */
+  private readonly ownCache: RedisCache<string> | undefined
   private readonly legacy: LegacySessions | undefined
   private readonly readiness: Readiness | undefined
   /** The stored expiry of each session object this store handed out, so a touch can skip without a read. */
@@ -63,18 +70,20 @@ export class RedisSessionStore extends Store {
     super()
     this.options = resolveStoreOptions(options)
     const { client, cache, prefix, legacyPrefix, timeoutMs, whenUnavailable } = this.options
-    this.cache =
-      cache ??
-      new RedisCache<string>({
-        // resolveStoreOptions guarantees one of the two.
-        client: client as NonNullable<typeof client>,
-        namespace: prefix,
-        // Every write passes its own TTL; this one only satisfies the cache.
-        ttlMs: secondsToMs(DEFAULT_STORE_TTL_SECONDS),
-        tagDepth: STORE_TAG_DEPTH,
-        commandTimeoutMs: timeoutMs,
-        serializer: storedTextSerializer,
-      })
+    this.ownCache =
+      cache === undefined
+        ? new RedisCache<string>({
+            // resolveStoreOptions guarantees one of the two.
+            client: client as NonNullable<typeof client>,
+            namespace: prefix,
+            // Every write passes its own TTL; this one only satisfies the cache.
+            ttlMs: secondsToMs(DEFAULT_STORE_TTL_SECONDS),
+            tagDepth: STORE_TAG_DEPTH,
+            commandTimeoutMs: timeoutMs,
+            serializer: storedTextSerializer,
+          })
+        : undefined
+    this.cache = cache ?? (this.ownCache as RedisCache<string>)
     this.legacy = client !== undefined && legacyPrefix !== undefined ? new LegacySessions(client, legacyPrefix, timeoutMs) : undefined
     this.readiness =
       whenUnavailable === 'skip' ? new Readiness(this, () => this.cache.get(PROBE_KEY), STORE_PROBE_INTERVAL_MS) : undefined
@@ -91,14 +100,20 @@ export class RedisSessionStore extends Store {
     return settle(this.bounded('get', () => this.fetch(sid)), callback)
   }
 
-  /** Stores the session for its TTL; a TTL of 0 or less destroys it instead. Does nothing to a destroyed session. */
+  /**
+   * Stores the session for its TTL. A TTL of 0 or less deletes it instead, leaving no tombstone
+   * (so a later save of the id is stored). Does nothing to a destroyed session.
+   */
   override set(sid: string, session: SessionData): Promise<void>
   override set(sid: string, session: SessionData, callback: StoreCallback<void>): void
   override set(sid: string, session: SessionData, callback?: StoreCallback<void>): Promise<void> | void {
     return settle(this.bounded('set', () => this.save(sid, session)), callback)
   }
 
-  /** Renews the session's TTL (unless `touchAfter` says it is recent enough) without changing its data. */
+  /**
+   * Renews the session's TTL (unless `touchAfter` says it is recent enough) without changing its
+   * data: it rewrites the stored text only if nobody saved a new one since it was read.
+   */
   override touch(sid: string, session: SessionData): Promise<void>
   override touch(sid: string, session: SessionData, callback: StoreCallback<void>): void
   override touch(sid: string, session: SessionData, callback?: StoreCallback<void>): Promise<void> | void {
@@ -109,14 +124,14 @@ export class RedisSessionStore extends Store {
   override destroy(sid: string): Promise<void>
   override destroy(sid: string, callback: StoreCallback<void>): void
   override destroy(sid: string, callback?: StoreCallback<void>): Promise<void> | void {
-    return settle(this.bounded('destroy', () => this.remove(sid)), callback)
+    return settle(this.bounded('destroy', () => this.remove(sid, true)), callback)
   }
 
   /** Every live session, each with its `id`, read from the index (no SCAN). */
   override all(): Promise<SessionWithId[]>
   override all(callback: StoreCallback<SessionWithId[]>): void
   override all(callback?: StoreCallback<SessionWithId[]>): Promise<SessionWithId[]> | void {
-    return settle(this.list(), callback)
+    return settle(this.bounded('all', () => this.list()), callback)
   }
 
   /** How many live sessions there are, counted from the index (no SCAN). */
@@ -124,7 +139,7 @@ export class RedisSessionStore extends Store {
   override length(callback: StoreCallback<number>): void
   override length(callback?: StoreCallback<number>): Promise<number> | void {
     return settle(
-      this.cache.keys(ALL_SESSIONS).then((keys) => keys.length),
+      this.bounded('length', async () => (await this.cache.keys(ALL_SESSIONS)).length),
       callback,
     )
   }
@@ -134,7 +149,7 @@ export class RedisSessionStore extends Store {
   ids(callback: StoreCallback<string[]>): void
   ids(callback?: StoreCallback<string[]>): Promise<string[]> | void {
     return settle(
-      this.cache.keys(ALL_SESSIONS).then((keys) => keys.map(sidOf)),
+      this.bounded('ids', async () => (await this.cache.keys(ALL_SESSIONS)).map(sidOf)),
       callback,
     )
   }
@@ -150,15 +165,26 @@ export class RedisSessionStore extends Store {
 
   /** The live sessions of one user (needs `userOf`): one index read, then one read per session. */
   async listUserSessions(userId: string | number): Promise<UserSession[]> {
-    return this.sessionsOf(this.requireUserIndex('listUserSessions', userId))
+    const id = this.requireUserIndex('listUserSessions', userId)
+    return this.bounded('listUserSessions', () => this.sessionsOf(id))
   }
 
   /** Destroys every session of one user ("sign out everywhere"; needs `userOf`); resolves to how many. */
   async destroyUserSessions(userId: string | number): Promise<number> {
     const id = this.requireUserIndex('destroyUserSessions', userId)
-    const sessions = await this.sessionsOf(id)
-    await inBatches(sessions, (session) => this.bury(session.id, id))
+    const sessions = await this.bounded('destroyUserSessions', () => this.sessionsOf(id))
+    await this.inBatches('destroyUserSessions', sessions, (session) => this.erase(session.id, id, true))
     return sessions.length
+  }
+
+  /**
+   * Stops probing Redis for readiness (`whenUnavailable: 'skip'`) and, when the store built its
+   * cache on `client`, closes that cache. The client and a cache given as `cache` stay open:
+   * they are the app's. The store is not meant to be used afterwards.
+   */
+  async close(): Promise<void> {
+    this.readiness?.stop()
+    await this.ownCache?.close()
   }
 
   /** express-session builds each request's Session here; the stored expiry follows it, for `touchAfter`. */
@@ -169,7 +195,7 @@ export class RedisSessionStore extends Store {
     return created
   }
 
-  /** A call a request waits on: bounded by `timeoutMs`, and watched for outages when `whenUnavailable` is 'skip'. */
+  /** Every call, or each batch of one: bounded by `timeoutMs`, and watched for outages when `whenUnavailable` is 'skip'. */
   private bounded<T>(operation: string, work: () => Promise<T>): Promise<T> {
     const done = withDeadline(work(), this.options.timeoutMs, `store.${operation}`)
     const readiness = this.readiness
@@ -198,22 +224,28 @@ export class RedisSessionStore extends Store {
   private async migrate(sid: string): Promise<LoadedSession | undefined> {
     if (this.legacy === undefined) return undefined
     const legacy = await this.legacy.read(sid)
-    if (legacy === undefined) return undefined
+    // Not there either: another server may have moved it between the two reads (it writes the
+    // new place before it removes the old one), so look again.
+    if (legacy === undefined) return this.read(sid)
     const session = await this.parse(sid, legacy.text)
     const now = Date.now()
     // What is left of its connect-redis TTL; a key without one (its disableTTL) gets ours.
     const ttlMs = legacy.ttlMs ?? this.ttlOf(session, now)
     const stored = { expiresAtMs: now + ttlMs, text: legacy.text }
-    const written = ttlMs > 0 && (await this.write(sid, session, stored, ttlMs))
+    // Only into an empty place: a server that moved it first may have saved a newer version since.
+    const moved = ttlMs > 0 && (await this.write(sid, this.userIdOf(session), stored, ttlMs, { absent: true }))
     await this.legacy.remove(sid)
-    return written ? { ...stored, session } : undefined
+    if (moved) return { ...stored, session }
+    // Someone else's move (and maybe save) won, or a destroy did: what is there now is the answer.
+    return ttlMs > 0 ? this.read(sid) : undefined
   }
 
   private async save(sid: string, session: SessionData): Promise<void> {
     const now = Date.now()
     const ttlMs = this.ttlOf(session, now)
-    if (ttlMs <= 0) return this.remove(sid)
-    await this.write(sid, session, { expiresAtMs: now + ttlMs, text: await this.stringify(sid, session) }, ttlMs)
+    // Over, not destroyed: no tombstone, or a later save of this id (a login) would be dropped.
+    if (ttlMs <= 0) return this.remove(sid, false)
+    await this.write(sid, this.userIdOf(session), { expiresAtMs: now + ttlMs, text: await this.stringify(sid, session) }, ttlMs)
   }
 
   private async refresh(sid: string, session: SessionData): Promise<void> {
@@ -221,44 +253,53 @@ export class RedisSessionStore extends Store {
     if (disableTouch || disableTTL) return
     const now = Date.now()
     const ttlMs = this.ttlOf(session, now)
-    if (ttlMs <= 0) return this.remove(sid)
+    if (ttlMs <= 0) return this.remove(sid, false)
     const expiresAtMs = now + ttlMs
     const known = this.loadedExpiry.get(session)
     if (known !== undefined && touchIsFresh(known, expiresAtMs, touchAfterMs)) return
-    // Rewrite the stored text, not this request's copy: a touch must not undo a concurrent save.
-    const stored = await this.cache.get(sessionKey(sid))
-    // Gone (expired or destroyed): a touch never brings a session back.
-    if (stored === undefined) return
-    const { expiresAtMs: storedExpiresAtMs, text } = decodeStored(stored, sid)
-    if (touchIsFresh(storedExpiresAtMs, expiresAtMs, touchAfterMs)) return
-    if (await this.write(sid, session, { expiresAtMs, text }, ttlMs)) this.loadedExpiry.set(session, expiresAtMs)
+    for (let attempt = 0; attempt < TOUCH_ATTEMPTS; attempt++) {
+      // The stored text, not this request's copy, and only while it is still the text read
+      // (compare-and-set): a save by another server in between is never undone.
+      const stored = await this.cache.get(sessionKey(sid))
+      // Gone (expired or destroyed): a touch never brings a session back.
+      if (stored === undefined) return
+      const { expiresAtMs: storedExpiresAtMs, text } = decodeStored(stored, sid)
+      if (touchIsFresh(storedExpiresAtMs, expiresAtMs, touchAfterMs)) return
+      // The pointer follows the session as stored, which may have been saved since this request read it.
+      const userId = this.options.userOf === undefined ? undefined : this.userIdOf(await this.parse(sid, text))
+      if (await this.write(sid, userId, { expiresAtMs, text }, ttlMs, { ifValue: stored })) {
+        this.loadedExpiry.set(session, expiresAtMs)
+        return
+      }
+    }
   }
 
   /**
-   * Writes the session unless its tombstone exists (one atomic script, tombstone in the same
-   * slot), then the user's pointer. Resolves to whether it was written.
+   * Writes the session if `precondition` holds and its tombstone does not exist (one atomic
+   * script: the tombstone shares the session's slot), then the user's pointer. Resolves to
+   * whether it was written.
    */
-  private async write(sid: string, session: SessionData, stored: StoredSession, ttlMs: number): Promise<boolean> {
-    const userId = this.userIdOf(session)
+  private async write(sid: string, userId: string | undefined, stored: StoredSession, ttlMs: number, precondition: Precondition = {}): Promise<boolean> {
     const key = sessionKey(sid)
     const value = encodeStored(stored)
-    if (this.options.tombstoneTtlMs > 0) {
-      if (!(await this.cache.putIf(key, value, { ttlMs, unlessExists: tombstoneKey(sid) }))) return false
-    } else {
-      await this.cache.put(key, value, { ttlMs })
-    }
+    const options: PutIfOptions = { ttlMs, ...precondition }
+    if (this.options.tombstoneTtlMs > 0) options.unlessExists = tombstoneKey(sid)
+    const conditional = options.absent === true || 'ifValue' in options || options.unlessExists !== undefined
+    if (!conditional) await this.cache.put(key, value, { ttlMs })
+    else if (!(await this.cache.putIf(key, value, options))) return false
     if (userId !== undefined) await this.cache.put(userSessionKey(userId, sid), POINTER, { ttlMs })
     return true
   }
 
-  private async remove(sid: string): Promise<void> {
-    await this.bury(sid, this.options.userOf === undefined ? undefined : await this.storedUserOf(sid))
+  /** Deletes the session; `tombstone` (for `destroy`) also blocks late writes of it for `tombstoneTtl`. */
+  private async remove(sid: string, tombstone: boolean): Promise<void> {
+    await this.erase(sid, this.options.userOf === undefined ? undefined : await this.storedUserOf(sid), tombstone)
   }
 
   /** Tombstone first, then the session: a concurrent guarded write either lands before the delete or not at all. */
-  private async bury(sid: string, userId: string | undefined): Promise<void> {
+  private async erase(sid: string, userId: string | undefined, tombstone: boolean): Promise<void> {
     const { tombstoneTtlMs } = this.options
-    if (tombstoneTtlMs > 0) await this.cache.put(tombstoneKey(sid), POINTER, { ttlMs: tombstoneTtlMs })
+    if (tombstone && tombstoneTtlMs > 0) await this.cache.put(tombstoneKey(sid), POINTER, { ttlMs: tombstoneTtlMs })
     await this.cache.delete(sessionKey(sid))
     if (userId !== undefined) await this.cache.delete(userSessionKey(userId, sid))
     if (this.legacy !== undefined) await this.legacy.remove(sid)
@@ -287,10 +328,17 @@ export class RedisSessionStore extends Store {
   }
 
   private async removeAll(): Promise<void> {
-    const sids = (await this.cache.keys(ALL_SESSIONS)).map(sidOf)
-    await inBatches(sids, (sid) => this.bury(sid, undefined))
-    const pointers = await this.cache.keys(ALL_USER_POINTERS)
-    await inBatches(pointers, (key) => this.cache.delete(key))
+    const sids = (await this.bounded('clear', () => this.cache.keys(ALL_SESSIONS))).map(sidOf)
+    await this.inBatches('clear', sids, (sid) => this.erase(sid, undefined, true))
+    const pointers = await this.bounded('clear', () => this.cache.keys(ALL_USER_POINTERS))
+    await this.inBatches('clear', pointers, (key) => this.cache.delete(key))
+  }
+
+  /** `each` over `items`, `BATCH_SIZE` at a time, each batch bounded as one call. */
+  private async inBatches<T>(operation: string, items: readonly T[], each: (item: T) => Promise<unknown>): Promise<void> {
+    for (let i = 0; i < items.length; i += BATCH_SIZE) {
+      await this.bounded(operation, () => Promise.all(items.slice(i, i + BATCH_SIZE).map(each)))
+    }
   }
 
   /** A user's sessions, checked against `userOf`: pointers to sessions gone or now someone else's are dropped. */
@@ -311,7 +359,9 @@ export class RedisSessionStore extends Store {
   }
 
   private requireUserIndex(method: string, userId: string | number): string {
-    if (this.options.userOf === undefined) throw new OptionError('userOf', `is required for ${method}(): it tells the store whose session is whose`)
+    if (this.options.userOf === undefined) {
+      throw new UsageError(`${method}() needs the \`userOf\` option: it tells the store whose session is whose`, { option: 'userOf' })
+    }
     return toUserId(userId)
   }
 
@@ -321,7 +371,7 @@ export class RedisSessionStore extends Store {
     const id: unknown = userOf(session)
     if (id === undefined || id === null) return undefined
     if (typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))) return toUserId(id)
-    throw new OptionError('userOf', `must return a string, a finite number, null or undefined (got ${typeof id})`)
+    throw new UsageError(`the \`userOf\` function must return a string, a finite number, null or undefined (got ${typeof id})`, { option: 'userOf' })
   }
 
   private ttlOf(session: SessionData, now: number): number {
@@ -349,8 +399,3 @@ export class RedisSessionStore extends Store {
 function toUserId(id: string | number): string {
   return typeof id === 'number' ? String(id) : id
 }
-
-async function inBatches<T>(items: readonly T[], each: (item: T) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < items.length; i += BATCH_SIZE) await Promise.all(items.slice(i, i + BATCH_SIZE).map(each))
-}
-

@@ -5,12 +5,13 @@
  * 2. Otherwise the cookie's `expires`, to the millisecond (connect-redis rounds up to seconds).
  * 3. Otherwise `ttl` in seconds.
  *
- * A result of 0 or less means the session is already over: `set` destroys it instead of storing it
- * (connect-redis does the same). `disableTTL` turns any positive result into `MAX_SESSION_TTL_MS`.
+ * A result of 0 or less means the session is already over: `set` deletes it instead of storing it
+ * (connect-redis does the same), without the tombstone `destroy` leaves, so a later save of the
+ * same id is stored. `disableTTL` turns any positive result into `MAX_SESSION_TTL_MS`.
  */
 import type { SessionData } from 'express-session'
-import { OptionError } from '../errors'
-import { MAX_SESSION_TTL_MS } from './store-defaults'
+import { UsageError } from '../errors'
+import { MAX_SESSION_TTL_MS } from '../defaults'
 
 export type TtlOption = number | ((session: SessionData) => number)
 
@@ -20,13 +21,14 @@ export interface TtlRules {
   disableTTL: boolean
 }
 
-/** Milliseconds the session should live from `nowMs`; `<= 0` means destroy. At most `MAX_SESSION_TTL_MS`. */
+/** Milliseconds the session should live from `nowMs`; `<= 0` means delete it. At most `MAX_SESSION_TTL_MS`. */
 export function sessionTtlMs(session: SessionData, rules: TtlRules, nowMs: number): number {
   let ttlMs: number
   if (typeof rules.ttl === 'function') {
     const seconds: unknown = rules.ttl(session)
     if (typeof seconds !== 'number' || Number.isNaN(seconds)) {
-      throw new OptionError('ttl', `must return a number of seconds (got ${typeof seconds === 'number' ? 'NaN' : typeof seconds})`)
+      const got = typeof seconds === 'number' ? 'NaN' : typeof seconds
+      throw new UsageError(`the \`ttl\` function must return a number of seconds (got ${got})`, { option: 'ttl' })
     }
     ttlMs = secondsToMs(seconds)
   } else {

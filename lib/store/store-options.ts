@@ -3,12 +3,12 @@
  * resolved with `??`, so `ttl: 0` means 0), plus what connect-redis cannot do. Resolved once.
  */
 import type { SessionData } from 'express-session'
-import { DEFAULT_COMMAND_TIMEOUT_MS } from '../defaults'
+import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_STORE_PREFIX, DEFAULT_STORE_TTL_SECONDS, DEFAULT_TOMBSTONE_TTL_SECONDS } from '../defaults'
 import { OptionError } from '../errors'
 import type { Cache } from '../cache/cache'
 import type { RedisClient } from '../cache/redis-connection'
+import { STORE_TAG_DEPTH } from './session-keys'
 import { secondsToMs, type TtlOption } from './session-ttl'
-import { DEFAULT_STORE_PREFIX, DEFAULT_STORE_TTL_SECONDS, DEFAULT_TOMBSTONE_TTL_SECONDS } from './store-defaults'
 
 /** connect-redis's serializer: `parse` may be async (and is awaited everywhere, `all()` included). */
 export interface SessionSerializer {
@@ -34,7 +34,8 @@ export interface CommonStoreOptions {
   /**
    * Seconds a session lives when its cookie has no `expires` (a browser-session cookie), or a
    * function of the session returning seconds, which then wins over the cookie. `0` (or a result
-   * of 0 or less) stores nothing: `set` destroys the session, as connect-redis does.
+   * of 0 or less) stores nothing: `set` deletes the session, as connect-redis does. Unlike
+   * `destroy`, that leaves no tombstone, so a later save of the same id (a login) is stored.
    * @default 86400 (one day)
    */
   ttl?: TtlOption
@@ -62,15 +63,19 @@ export interface CommonStoreOptions {
    */
   touchAfter?: number
   /**
-   * Seconds a destroyed session's id stays blocked: a request that loaded the session before
-   * the logout and saves or touches it afterwards, within this time, cannot bring it back. `0`
-   * writes no tombstone (connect-redis's behaviour).
+   * Seconds (like `ttl` and `touchAfter`; not milliseconds like `timeoutMs`) that the id of a
+   * session ended by `destroy`, `destroyUserSessions` or `clear` stays blocked: a request that
+   * loaded the session before the logout and saves or touches it afterwards, within this time,
+   * cannot bring it back. Keep it at least as long as your slowest request. `0` writes no
+   * tombstone (connect-redis's behaviour).
    * @default 3600 (one hour)
    */
   tombstoneTtl?: number
   /**
-   * Milliseconds any one store call may take before it fails with a `CacheError`
-   * (`REDIS_UNAVAILABLE`), so an unreachable Redis cannot hang requests. `0` waits forever.
+   * Milliseconds a store call may take before it fails with a `CacheError`
+   * (`REDIS_UNAVAILABLE`), so an unreachable Redis cannot hang requests: every method is bounded,
+   * the listing ones included; `clear` and `destroyUserSessions`, which work in batches of 100
+   * sessions, bound each batch. With `client`, it also bounds each Redis command. `0` waits forever.
    * @default 2000
    */
   timeoutMs?: number
@@ -79,7 +84,10 @@ export interface CommonStoreOptions {
 }
 
 export interface ClientStoreOptions extends CommonStoreOptions {
-  /** A connected node-redis client, cluster or sentinel; the store builds its own `RedisCache` on it. */
+  /**
+   * A connected node-redis client, cluster or sentinel; the store builds its own `RedisCache` on
+   * it, which `close()` closes. The client itself stays the app's to close.
+   */
   client: RedisClient
   cache?: never
   /**
@@ -91,7 +99,8 @@ export interface ClientStoreOptions extends CommonStoreOptions {
   /**
    * connect-redis's key prefix (its `prefix` option, `'sess:'` by default). When set, a session
    * found only under `<legacyPrefix><sid>` is moved into this store on first access and the old
-   * key removed, so switching from connect-redis logs nobody out. Costs one extra read per miss.
+   * key removed, so switching from connect-redis logs nobody out. Costs two more round trips for
+   * a session id found in neither place (the old key, then the new place again).
    * @default undefined (no migration)
    */
   legacyPrefix?: string
@@ -100,7 +109,8 @@ export interface ClientStoreOptions extends CommonStoreOptions {
 export interface CacheStoreOptions extends CommonStoreOptions {
   /**
    * A cache to keep sessions in (a `MemoryCache` for tests or one process, or a `RedisCache` you
-   * built; on Redis Cluster it needs `tagDepth: STORE_TAG_DEPTH`). Its namespace plays `prefix`'s role.
+   * built; on Redis Cluster it must have `tagDepth: STORE_TAG_DEPTH`, which the constructor
+   * checks). Its namespace plays `prefix`'s role. `close()` leaves it open: it is yours.
    */
   cache: Cache
   client?: never
@@ -143,6 +153,13 @@ export function resolveStoreOptions(options: RedisSessionStoreOptions): Resolved
     throw new OptionError(option, "cannot be combined with `cache`: the cache's namespace separates sessions, and migration needs `client`")
   }
   if (cache !== undefined && !isCache(cache)) throw new OptionError('cache', 'must be a Cache (a RedisCache or a MemoryCache)')
+  const clusterTagDepth = cache === undefined ? undefined : clusterTagDepthOf(cache)
+  if (clusterTagDepth !== undefined && clusterTagDepth !== STORE_TAG_DEPTH) {
+    throw new OptionError(
+      'cache',
+      `is a RedisCache on Redis Cluster with tagDepth ${clusterTagDepth}: the store needs tagDepth ${STORE_TAG_DEPTH} (STORE_TAG_DEPTH), so that a session and its tombstone share a slot`,
+    )
+  }
 
   const prefix = given.prefix ?? DEFAULT_STORE_PREFIX
   if (typeof prefix !== 'string' || prefix === '') throw new OptionError('prefix', 'must be a non-empty string')
@@ -199,6 +216,12 @@ function isSeconds(value: unknown): value is number {
 
 function requireBoolean(value: unknown, option: string): void {
   if (typeof value !== 'boolean') throw new OptionError(option, 'must be true or false')
+}
+
+/** The hash-tag depth of a cache on Redis Cluster (a RedisCache says so); undefined for any other cache. */
+function clusterTagDepthOf(cache: Cache): number | undefined {
+  const { isCluster, tagDepth } = cache as { isCluster?: unknown; tagDepth?: unknown }
+  return isCluster === true && typeof tagDepth === 'number' ? tagDepth : undefined
 }
 
 function isCache(value: unknown): value is Cache {
