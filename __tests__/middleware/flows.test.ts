@@ -44,12 +44,14 @@ function describeFlows(name: string, start: () => Promise<RedisBackend>): void {
       expect(await statusWith(b, token)).toBe(401)
     })
 
-    test('the cookie is HttpOnly, SameSite=Lax, Path=/, lives as long as the session, and is Secure by default', async () => {
+    test('the cookie is __Host-session, HttpOnly, SameSite=Lax, Path=/, lives as long as the session, and is Secure by default', async () => {
       const secure = testApp(await backend.cache(), { cookie: {} }).app
       const [line] = setCookieLines(await request(secure).post('/login').send({}).expect(200))
-      const attributes = (line as string).split('; ').slice(1)
+      const [name, ...attributes] = (line as string).split('; ')
+      expect(name).toMatch(/^__Host-session=./)
       expect(attributes.sort()).toEqual(['HttpOnly', 'Max-Age=1800', 'Path=/', 'SameSite=Lax', 'Secure'])
       const [plain] = setCookieLines(await request(a).post('/login').send({}).expect(200))
+      expect(plain).toMatch(/^session=/)
       expect(plain).not.toMatch(/Secure/)
     })
 

@@ -1,24 +1,24 @@
 // Redis out of reach: a prompt, clear 503 instead of a hang or a crash, and recovery on its own.
+// The Redis here is the suite's own: it is stopped and restarted.
 import type { Express } from 'express'
 import request from 'supertest'
 import { MemoryCache } from '../../lib/cache/memory-cache'
 import { eventually } from '../helpers/clients'
-import { startRedisServer } from '../helpers/redis-server'
 import { login, statusWith, testApp, withCookie } from './helpers'
-import { standaloneBackend } from './redis-backends'
+import { privateBackend } from './redis-backends'
 
 const TIMEOUT_MS = 1_000
 /** The bound a client may wait, with room for a slow test machine. */
 const BOUND_MS = TIMEOUT_MS + 500
 
 describe('Redis stopped, then restarted', () => {
-  let backend: Awaited<ReturnType<typeof standaloneBackend>>
+  let backend: Awaited<ReturnType<typeof privateBackend>>
   let app: Express
   let token: string
 
   beforeAll(async () => {
     // Persistent, so the session outlives the restart as it would in production.
-    backend = await standaloneBackend(await startRedisServer({ args: ['--appendonly', 'yes'] }))
+    backend = await privateBackend(['--appendonly', 'yes'])
     app = testApp(await backend.cache({ commandTimeoutMs: 300 }), { timeoutMs: TIMEOUT_MS }).app
     token = await login(app)
     await backend.server.stop()

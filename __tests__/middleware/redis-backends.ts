@@ -1,11 +1,13 @@
 /**
- * Private Redis servers for the middleware suites: a standalone server or a 3-master cluster of
- * their own, so no other suite's FLUSHALL can wipe a session mid-test. Each backend gives as many
- * independent clients as the test has app instances, and a dump of everything stored.
+ * Redis for the middleware suites. `standaloneBackend` and `clusterBackend` use this test worker's
+ * own servers (helpers/env.ts), which the files of one worker share one after another: a suite
+ * flushes them before each test. `privateBackend` starts a server of its own, for the suites that
+ * count its commands or stop it. Each backend gives as many independent clients as the test has
+ * app instances, and a dump of everything stored.
  */
-import { createClient, createCluster, type RedisClientType } from 'redis'
-import { RedisCache } from '../../lib/cache/redis-cache'
-import { startRedisCluster, startRedisServer, type RedisClusterHandle, type RedisServerHandle } from '../helpers/redis-server'
+import { RedisCache, type RedisCacheOptions } from '../../lib/cache/redis-cache'
+import { connectCluster, connectStandalone, flushAll, privateRedis, type ClusterClient, type StandaloneClient } from '../helpers/clients'
+import type { RedisServerHandle } from '../helpers/redis-server'
 
 export interface StoredItem {
   key: string
@@ -13,12 +15,15 @@ export interface StoredItem {
   texts: string[]
 }
 
+export type SessionCacheOptions = Partial<Pick<RedisCacheOptions, 'commandTimeoutMs' | 'tagDepth'>>
+
 export interface RedisBackend {
   /** A session cache on a client of its own, as one app instance would have. */
-  cache(options?: { commandTimeoutMs?: number }): Promise<RedisCache>
+  cache(options?: SessionCacheOptions): Promise<RedisCache>
   /** Every key and value on every node. */
   dump(): Promise<StoredItem[]>
   flush(): Promise<void>
+  /** Closes the backend's clients (and stops a private server). */
   stop(): Promise<void>
 }
 
@@ -27,55 +32,55 @@ export const SESSION_CACHE = { ttlMs: 60_000, namespace: 'sessions', tagDepth: 3
 
 type Closable = { close(): Promise<unknown> }
 
-export async function standaloneBackend(server?: RedisServerHandle): Promise<RedisBackend & { server: RedisServerHandle }> {
-  const handle = server ?? (await startRedisServer())
-  const clients: Closable[] = []
-  const admin = await connect(handle.url, clients)
+/** This worker's standalone Redis. */
+export function standaloneBackend(): Promise<RedisBackend> {
+  return backendOn(connectStandalone, dumpNode)
+}
+
+/** A standalone Redis of the suite's own, to count its commands or to stop and restart it. */
+export async function privateBackend(args: string[] = []): Promise<RedisBackend & { server: RedisServerHandle }> {
+  const redis = await privateRedis(args)
+  const backend = await backendOn(() => connectStandalone(redis.server.url), dumpNode)
   return {
-    server: handle,
-    async cache(options = {}) {
-      return new RedisCache({ ...SESSION_CACHE, ...options, client: await connect(handle.url, clients) })
-    },
-    dump: () => dumpNode(admin),
-    flush: async () => void (await admin.flushAll()),
+    ...backend,
+    server: redis.server,
     async stop() {
-      await Promise.all(clients.map((client) => client.close().catch(() => undefined)))
-      await handle.stop()
+      await backend.stop()
+      await redis.stop()
     },
   }
 }
 
-export async function clusterBackend(): Promise<RedisBackend> {
-  const handle: RedisClusterHandle = await startRedisCluster({ masters: 3 })
+/** This worker's 3-master Redis Cluster. */
+export function clusterBackend(): Promise<RedisBackend> {
+  return backendOn(connectCluster, async (admin) => {
+    const nodes = await Promise.all(admin.getMasters().map((node) => admin.nodeClient(node)))
+    return (await Promise.all(nodes.map(dumpNode))).flat()
+  })
+}
+
+/** One client to flush and dump with, and one more per cache. */
+async function backendOn<C extends StandaloneClient | ClusterClient>(connect: () => Promise<C>, dump: (admin: C) => Promise<StoredItem[]>): Promise<RedisBackend> {
   const clients: Closable[] = []
-  const admins = await Promise.all(handle.nodes.map(({ port }) => connect(`redis://127.0.0.1:${port}`, clients)))
-  const rootNodes = handle.rootNodes.split(',').map((url) => ({ url }))
+  const admin = await connect()
+  clients.push(admin)
   return {
     async cache(options = {}) {
-      const cluster = createCluster({ rootNodes })
-      cluster.on('error', () => undefined)
-      await cluster.connect()
-      clients.push(cluster)
-      return new RedisCache({ ...SESSION_CACHE, ...options, client: cluster })
+      const client = await connect()
+      clients.push(client)
+      return new RedisCache({ ...SESSION_CACHE, ...options, client })
     },
-    dump: async () => (await Promise.all(admins.map(dumpNode))).flat(),
-    flush: async () => void (await Promise.all(admins.map((admin) => admin.flushAll()))),
-    async stop() {
-      await Promise.all(clients.map((client) => client.close().catch(() => undefined)))
-      await handle.stop()
-    },
+    dump: () => dump(admin),
+    flush: () => flushAll(admin),
+    stop: () => closeAll(clients),
   }
 }
 
-async function connect(url: string, clients: Closable[]): Promise<RedisClientType> {
-  const client: RedisClientType = createClient({ url })
-  client.on('error', () => undefined) // outage tests stop the server under it
-  await client.connect()
-  clients.push(client)
-  return client
+async function closeAll(clients: Closable[]): Promise<void> {
+  await Promise.all(clients.map((client) => client.close().catch(() => undefined)))
 }
 
-async function dumpNode(client: RedisClientType): Promise<StoredItem[]> {
+async function dumpNode(client: StandaloneClient): Promise<StoredItem[]> {
   const items: StoredItem[] = []
   for await (const keys of client.scanIterator({ COUNT: 1000 })) {
     for (const key of keys) {

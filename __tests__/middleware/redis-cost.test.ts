@@ -1,19 +1,21 @@
-// What each request costs in Redis commands, counted by the server itself (INFO commandstats).
+// What each request costs in Redis commands, counted by the server itself (INFO commandstats), on
+// a Redis of the suite's own so that no other client's commands are counted.
 import { createServer, type Server } from 'node:http'
 import type { Express } from 'express'
 import request from 'supertest'
 import { signToken } from '../../lib/middleware/signing'
 import { createToken } from '../../lib/middleware/token'
+import { clientCommands, recordCommands } from '../helpers/command-log'
 import { redisCli } from '../helpers/redis-server'
-import { login, OLD_SECRET, sessionCookie, testApp, withCookie } from './helpers'
-import { standaloneBackend } from './redis-backends'
+import { Clock, login, OLD_SECRET, sessionCookie, testApp, withCookie } from './helpers'
+import { privateBackend } from './redis-backends'
 
-let backend: Awaited<ReturnType<typeof standaloneBackend>>
+let backend: Awaited<ReturnType<typeof privateBackend>>
 let app: Express
 let server: Server
 
 beforeAll(async () => {
-  backend = await standaloneBackend()
+  backend = await privateBackend()
   app = testApp(await backend.cache()).app
   // Node refuses headers over 16 kB before any middleware runs; let 100 kB ones reach ours.
   server = createServer({ maxHeaderSize: 256 * 1024 }, app)
@@ -33,6 +35,13 @@ async function commandsDuring(run: () => Promise<unknown>): Promise<Record<strin
   return counts
 }
 
+/** Commands clients sent during `run` (one per round trip, but for those sent together), by name. */
+async function clientCommandsDuring(run: () => Promise<unknown>): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {}
+  for (const [name] of clientCommands(await recordCommands(backend.server.url, run))) counts[name as string] = (counts[name as string] ?? 0) + 1
+  return counts
+}
+
 describe('a token that is not valid costs no Redis command and means "not logged in"', () => {
   let valid: string
   beforeAll(async () => {
@@ -47,6 +56,7 @@ describe('a token that is not valid costs no Redis command and means "not logged
     ['a malformed cookie', () => withCookie('%E0%A4%A; not-a-token')],
     ['a forged bearer token', () => ['Authorization', `Bearer ${createToken()}.${createToken()}`]],
     ['a 100 kB bearer token', () => ['Authorization', `Bearer ${valid}${'x'.repeat(100_000)}`]],
+    ['a bearer token with trailing junk', () => ['Authorization', `Bearer ${valid} junk`]],
   ]
 
   test.each(cases)('%s', async (_, header) => {
@@ -68,6 +78,25 @@ test('an authenticated request costs one Redis command: a GET', async () => {
   const token = await login(app)
   const commands = await commandsDuring(() => request(server).get('/me').set(...withCookie(token)).expect(200))
   expect(commands).toEqual({ get: 1 })
+})
+
+test('a renewing request costs a GET, then a lock, two GETs sent together, the new token, the swap, the device entry and the unlock', async () => {
+  const clock = new Clock()
+  const timed = testApp(await backend.cache(), { now: clock.now, ttlMs: 60_000, renewAfterMs: 30_000 }).app
+  const [warmUp, token] = [await login(timed), await login(timed, { id: 'bob' })]
+  clock.advance(30_000)
+  // The first renewal loads the scripts; the one counted runs them by their hash, as they always will after.
+  await request(timed).get('/me').set(...withCookie(warmUp)).expect(200)
+  const commands = await clientCommandsDuring(() => request(timed).get('/me').set(...withCookie(token)).expect(200))
+  expect(commands).toEqual({ GET: 3, EVALSHA: 5 })
+})
+
+test('listing the sessions costs an index scan and one MGET', async () => {
+  const token = await login(app, { id: 'carol', device: 'laptop' })
+  await login(app, { id: 'carol', device: 'phone' })
+  await request(server).get('/sessions').set(...withCookie(token)).expect(200)
+  const commands = await clientCommandsDuring(() => request(server).get('/sessions').set(...withCookie(token)).expect(200))
+  expect(commands).toEqual({ GET: 1, EVALSHA: 1, MGET: 1 })
 })
 
 test('a request without any token costs nothing', async () => {

@@ -81,6 +81,31 @@ function describeRenewal(name: string, caches: (clock: Clock) => Promise<[Cache,
       expect(await statusWith(strict, renewed)).toBe(200)
     })
 
+    test('with renewAfterMs 0, each request renews in turn', async () => {
+      const eager = testApp((await caches(clock))[0], { ...timing, renewAfterMs: 0, now: clock.now }).app
+      let token = await login(eager)
+      for (let i = 0; i < 3; i++) {
+        const renewed = await me(eager, token)
+        expect(renewed).toMatchObject({ status: 200, cookie: expect.any(String) })
+        expect(renewed.cookie).not.toBe(token)
+        token = renewed.cookie as string
+      }
+    })
+
+    test('a session renewed all along still ends maxAgeMs after its login, and its cookie says so', async () => {
+      const capped = testApp((await caches(clock))[0], { ...timing, maxAgeMs: 60 * MINUTE, now: clock.now }).app
+      let token = await login(capped)
+      clock.advance(20 * MINUTE)
+      token = (await me(capped, token)).cookie as string
+      clock.advance(20 * MINUTE)
+      const res = await request(capped).get('/me').set(...withCookie(token)).expect(200)
+      expect(res.body.session.expiresAt).toBe(clock.time + 20 * MINUTE)
+      expect(setCookieLines(res)[0]).toMatch(/Max-Age=1200;/)
+      token = sessionCookie(res) as string
+      clock.advance(20 * MINUTE)
+      expect(await statusWith(capped, token)).toBe(401)
+    })
+
     test('a session with no request for ttlMs has expired', async () => {
       const token = await login(a)
       clock.advance(30 * MINUTE)

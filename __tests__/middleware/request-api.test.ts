@@ -2,9 +2,9 @@
 import express from 'express'
 import request from 'supertest'
 import { MemoryCache } from '../../lib/cache/memory-cache'
-import { OptionError } from '../../lib/errors'
+import { UsageError } from '../../lib/errors'
 import { sessions } from '../../lib/middleware/sessions'
-import { Clock, login, SECRET, sessionCookie, statusWith, testApp, withCookie, type TestUser } from './helpers'
+import { Clock, login, SECRET, sessionCookie, setCookieLines, statusWith, testApp, withCookie, type TestUser } from './helpers'
 
 const clock = new Clock()
 const newCache = () => new MemoryCache({ ttlMs: 60_000, now: clock.now })
@@ -59,19 +59,39 @@ test('updateUser reaches every session of the user at its next renewal', async (
   expect((await request(app).get('/me').set(...withCookie(token))).body.user.name).toBe('Alice Liddell')
 })
 
-test('a userId hook that returns no usable id fails the login with an OptionError naming it', async () => {
-  const auth = sessions<TestUser>({ cache: newCache(), secret: SECRET, userId: () => '' })
+/** What a call made while handling a request threw, as `{ name, code, option }`. */
+async function failureOf(call: (auth: ReturnType<typeof sessions<TestUser>>, req: express.Request) => Promise<unknown>, userId?: () => string) {
+  const auth = sessions<TestUser>({ cache: newCache(), secret: SECRET, ...(userId ? { userId } : {}) })
   const app = express()
   app.use(auth)
-  app.post('/login', async (req, res) => {
-    const error: unknown = await auth.of(req).login({ id: 'x', name: 'X' }).catch((caught: unknown) => caught)
-    res.json({ option: error instanceof OptionError ? error.option : null })
+  app.post('/call', async (req, res) => {
+    const error: unknown = await call(auth, req).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    )
+    res.json(error instanceof UsageError ? { name: error.name, code: error.code, option: error.option ?? null } : { error: String(error) })
   })
-  expect((await request(app).post('/login').expect(200)).body).toEqual({ option: 'userId' })
+  return (await request(app).post('/call').expect(200)).body as unknown
+}
+
+test('a userId hook that returns no usable id fails the login with a UsageError naming it', async () => {
+  const failure = await failureOf((auth, req) => auth.of(req).login({ id: 'x', name: 'X' }), () => '')
+  expect(failure).toEqual({ name: 'UsageError', code: 'INVALID_USE', option: 'userId' })
 })
 
-test('of(req) refuses a request the middleware has not seen', () => {
+test('a login with an unusable fingerprint fails with a UsageError', async () => {
+  const failure = await failureOf((auth, req) => auth.of(req).login({ id: 'x', name: 'X' }, { fingerprint: 'f'.repeat(129) }))
+  expect(failure).toEqual({ name: 'UsageError', code: 'INVALID_USE', option: null })
+})
+
+test('revokeAllSessions and updateUser without a usable user id fail with a UsageError', async () => {
+  expect(await failureOf((auth) => auth.revokeAllSessions(''))).toMatchObject({ code: 'INVALID_USE' })
+  expect(await failureOf((auth) => auth.updateUser({ id: 'x', name: 'X' }), () => '')).toEqual({ name: 'UsageError', code: 'INVALID_USE', option: 'userId' })
+})
+
+test('of(req) refuses a request the middleware has not seen, with a UsageError', () => {
   const auth = sessions({ cache: newCache(), secret: SECRET })
+  expect(() => auth.of({} as express.Request)).toThrow(UsageError)
   expect(() => auth.of({} as express.Request)).toThrow(/has not seen/)
 })
 
@@ -87,6 +107,34 @@ test('a login after the response has started fails before storing anything', asy
     res.end()
   })
   await request(app).get('/late')
+  expect(failure).toBeInstanceOf(UsageError)
   expect(String(failure)).toMatch(/after the response headers were sent/)
   expect(cache.size).toBe(0)
+})
+
+test('a login that returns the token in the body (cookie: false) marks the response no-store', async () => {
+  const res = await request(testApp(newCache()).app).post('/login').send({ cookie: 'no' }).expect(200)
+  expect(res.headers['cache-control']).toBe('no-store')
+  expect(setCookieLines(res)).toEqual([])
+})
+
+test('a bearer header with anything after the token is refused', async () => {
+  const { app } = testApp(newCache())
+  const { token } = (await request(app).post('/login').send({ cookie: 'no' }).expect(200)).body as { token: string }
+  await request(app).get('/me').set('Authorization', `Bearer ${token}`).expect(200)
+  for (const header of [`Bearer ${token} junk`, `Bearer ${token}.`, `Bearer  ${token}`, `Bearer ${token}\tx`]) {
+    await request(app).get('/me').set('Authorization', header).expect(401)
+  }
+})
+
+test('a correctly signed token that opens no session is refused without clearing the cookie', async () => {
+  // With no grace, a request that left with the old token before a renewal arrives after it: its
+  // answer must not erase the renewed cookie the browser has meanwhile.
+  const { app } = testApp(newCache(), { now: clock.now, ttlMs: 60_000, renewAfterMs: 30_000, rotationGraceMs: 0 })
+  const token = await login(app)
+  clock.advance(30_000)
+  const renewed = sessionCookie(await request(app).get('/me').set(...withCookie(token)).expect(200))
+  expect(renewed).toEqual(expect.any(String))
+  const late = await request(app).get('/me').set(...withCookie(token)).expect(401)
+  expect(setCookieLines(late)).toEqual([])
 })

@@ -36,7 +36,10 @@ type MetadataOption<Meta> = Record<never, never> extends Meta ? { metadata?: Met
 export type LoginOptions<Meta = SessionMetadata> = MetadataOption<Meta> & {
   /** The device identity to give this session. @default the current session's, else a new random one */
   fingerprint?: string
-  /** Set the session cookie. `false` for API clients that keep the returned token themselves. @default true */
+  /**
+   * Set the session cookie. `false` for API clients that keep the returned token themselves (the
+   * response is then marked `Cache-Control: no-store`, as the token goes out in its body). @default true
+   */
   cookie?: boolean
 }
 
@@ -54,7 +57,7 @@ export interface SessionContext<User = unknown, Meta = SessionMetadata> {
   /**
    * Logs `user` in with a fresh token (never the one the request came with: no session
    * fixation). The request's current session, and any of the user's sessions with the same
-   * fingerprint, are replaced.
+   * fingerprint, are replaced. Throws a `UsageError` once the response headers are sent.
    */
   login(user: User, ...options: Record<never, never> extends Meta ? [options?: LoginOptions<Meta>] : [options: LoginOptions<Meta>]): Promise<LoginResult<Meta>>
   /** Ends the current session everywhere and clears the cookie. Does nothing when not logged in. */

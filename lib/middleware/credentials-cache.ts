@@ -5,7 +5,7 @@
  */
 import type { Cache } from '../cache/cache'
 import type { KeyPart } from '../cache/key'
-import { RENEWAL_LOCK_MS } from './defaults'
+import { RENEWAL_LOCK_MS } from '../defaults'
 import {
   deviceOf,
   readDeviceRecord,
@@ -15,7 +15,8 @@ import {
   type RotatedRecord,
   type SessionRecord,
 } from './records'
-import { freshness, withinGrace, type SessionTiming } from './timing'
+import { NO_DEADLINE, type RenewalDeadline } from './request-deadline'
+import { expiresAt, freshness, withinGrace, type SessionTiming } from './timing'
 import { createId, createToken, hashToken } from './token'
 
 /** A token just issued: the raw token goes to the client, only its hash is stored. */
@@ -47,6 +48,15 @@ export interface NewSession {
 /** How many rotated-out tokens in a row a request may walk through within their grace periods. */
 const MAX_GRACE_HOPS = 3
 
+/** A renewal whose swap succeeded: what the client is to get, and what undoing it needs. */
+interface Rotation {
+  issued: IssuedSession
+  /** The old token's record exactly as it was read, and the pointer that replaced it. */
+  previous: SessionRecord
+  previousHash: string
+  pointer: RotatedRecord
+}
+
 export class CredentialsCache {
   constructor(
     private readonly cache: Cache,
@@ -56,9 +66,10 @@ export class CredentialsCache {
 
   /**
    * The session a token opens, renewed when due. One read for a current token; more only for a
-   * token within its grace period or a renewal.
+   * token within its grace period or a renewal. `deadline`: the request's, so that a renewal
+   * whose token could not reach the client does not start, or does not stand.
    */
-  async authenticate(token: string): Promise<AuthenticatedSession | undefined> {
+  async authenticate(token: string, deadline: RenewalDeadline = NO_DEADLINE): Promise<AuthenticatedSession | undefined> {
     const presentedHash = hashToken(token)
     let tokenHash = presentedHash
     let record = readTokenRecord(await this.cache.get(recordKeys.token(tokenHash)))
@@ -72,12 +83,13 @@ export class CredentialsCache {
       graced = true
     }
     if (!record) return undefined
-    const state = freshness(record.renewedAt, this.now(), this.timing)
+    const state = freshness(record, this.now(), this.timing)
     if (state === 'expired') return undefined
     const found: AuthenticatedSession = { record, tokenHash, presentedHash, graced }
     // A graced request never renews: the token it would get belongs to the request that renewed.
-    if (state !== 'renew' || graced) return found
-    const renewed = await this.renew(record, tokenHash)
+    // Nor does a late one: the next request, with time to spare, will.
+    if (state !== 'renew' || graced || !deadline.roomToRenew()) return found
+    const renewed = await this.renew(record, tokenHash, deadline)
     if (renewed === 'revoked') return undefined
     if (renewed === undefined) return found
     return { record: renewed.record, tokenHash: renewed.tokenHash, presentedHash, graced: false, renewedToken: renewed.token }
@@ -115,7 +127,7 @@ export class CredentialsCache {
   async devices(userId: KeyPart): Promise<DeviceRecord[]> {
     const now = this.now()
     return (await this.storedDevices(userId))
-      .filter((device) => freshness(device.renewedAt, now, this.timing) !== 'expired')
+      .filter((device) => freshness(device, now, this.timing) !== 'expired')
       .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1))
   }
 
@@ -160,42 +172,95 @@ export class CredentialsCache {
   }
 
   /**
-   * A new token for a session, by one server only: the one that takes the renewal lock. Resolves
-   * to `undefined` when another server renews it (the request goes on with its current token) and
-   * to `'revoked'` when the session was revoked meanwhile.
+   * A new token for a session, by one server only. The lock keeps other servers from trying at
+   * the same time; the swap (a compare-and-set on the old token's record) decides, even for a
+   * renewal that outlives its lock. Resolves to `undefined` when this request does not renew
+   * (another server did, or its deadline passed: it goes on with its current token) and to
+   * `'revoked'` when the session was revoked meanwhile.
    */
-  private async renew(session: SessionRecord, tokenHash: string): Promise<IssuedSession | 'revoked' | undefined> {
+  private async renew(session: SessionRecord, tokenHash: string, deadline: RenewalDeadline): Promise<IssuedSession | 'revoked' | undefined> {
+    const lock = recordKeys.renewing(session.userId, session.id)
+    if (!(await this.cache.putIf(lock, 1, { absent: true, ttlMs: RENEWAL_LOCK_MS }))) return undefined
+    let outcome: Rotation | 'revoked' | undefined
+    try {
+      outcome = await this.rotate(session, tokenHash, deadline)
+    } finally {
+      // Freed at once, so `renewAfterMs: 0` renews the very next request. If this renewal outlived
+      // the lock, this frees another server's: harmless, the swap still elects one renewer. A
+      // failure is ignored: the lock expires by itself.
+      await this.cache.delete(lock).catch(() => undefined)
+    }
+    await this.cache.flush()
+    if (typeof outcome !== 'object') return outcome
+    // Checked last, with nothing awaited after it: if the request has not been answered by now,
+    // the new token is in its response (see RequestDeadline.bound).
+    if (deadline.passed) {
+      await this.undo(outcome)
+      return undefined
+    }
+    return outcome.issued
+  }
+
+  /** The renewal proper, under the lock: new token record, swap, device entry. */
+  private async rotate(session: SessionRecord, tokenHash: string, deadline: RenewalDeadline): Promise<Rotation | 'revoked' | undefined> {
     const { userId, id } = session
-    const locked = await this.cache.putIf(recordKeys.renewing(userId, id), 1, { absent: true, ttlMs: RENEWAL_LOCK_MS })
-    if (!locked) return undefined
-    // Read again under the lock: a renewal whose lock has expired may have finished since.
+    // Read again under the lock: another renewal may have swapped it since this request's read.
     const [stored, user] = await Promise.all([this.cache.get(recordKeys.token(tokenHash)), this.cache.get(recordKeys.user(userId))])
-    const current = readTokenRecord(stored)
-    if (current?.kind !== 'session' || current.id !== id) return undefined
+    const previous = readTokenRecord(stored)
+    if (previous?.kind !== 'session' || previous.id !== id) return undefined
 
     const now = this.now()
     const token = createToken()
     const nextHash = hashToken(token)
-    const record: SessionRecord = { ...current, renewedAt: now, user: user === undefined ? current.user : user }
+    const record: SessionRecord = { ...previous, renewedAt: now, user: user === undefined ? previous.user : user }
     const { ttlMs, rotationGraceMs } = this.timing
     // The stored user is only rewritten (to outlive this session) if it is still there.
     await this.cache.putMany(
       [{ key: recordKeys.token(nextHash), value: record }, ...(user === undefined ? [] : [{ key: recordKeys.user(userId), value: user }])],
       { ttlMs },
     )
+    // The swap is the renewal: only if the old record is still exactly as read does it become a
+    // pointer to the new one, so of two renewals that read it, one wins and the other's token is
+    // never handed out. The pointer outlives the grace period long enough for an undo.
     const pointer: RotatedRecord = { kind: 'rotated', id, userId, next: nextHash, rotatedAt: now }
-    const [stillLive] = await Promise.all([
-      this.cache.putIf(recordKeys.device(userId, id), deviceOf(record, nextHash), { unlessExists: recordKeys.revoked(userId, id), ttlMs }),
-      rotationGraceMs > 0
-        ? this.cache.put(recordKeys.token(tokenHash), pointer, { ttlMs: rotationGraceMs })
-        : this.cache.delete(recordKeys.token(tokenHash)),
-    ])
+    const swapped =
+      !deadline.passed &&
+      (await this.cache.putIf(recordKeys.token(tokenHash), pointer, { ifValue: stored, ttlMs: Math.max(rotationGraceMs, RENEWAL_LOCK_MS) }))
+    if (!swapped) {
+      await this.cache.delete(recordKeys.token(nextHash))
+      return undefined
+    }
+    // Only the winner names its token in the device entry, and not once a revoke has begun.
+    const stillLive = await this.cache.putIf(recordKeys.device(userId, id), deviceOf(record, nextHash), {
+      unlessExists: recordKeys.revoked(userId, id),
+      ttlMs,
+    })
     if (!stillLive) {
       await Promise.all([this.cache.delete(recordKeys.token(nextHash)), this.cache.delete(recordKeys.token(tokenHash))])
       return 'revoked'
     }
+    return { issued: { token, tokenHash: nextHash, record }, previous, previousHash: tokenHash, pointer }
+  }
+
+  /**
+   * Puts a session back as it was before a renewal whose token will never reach the client (its
+   * request was answered 503 meanwhile), so the client's current token keeps working. Safe: no
+   * one holds the new token. Like a renewal, the restored token stands only if no revoke has begun.
+   */
+  private async undo({ issued, previous, previousHash, pointer }: Rotation): Promise<void> {
+    const { userId, id } = previous
+    const leftMs = Math.ceil(expiresAt(previous, this.timing) - this.now())
+    const restored =
+      leftMs > 0 && (await this.cache.putIf(recordKeys.token(previousHash), previous, { ifValue: pointer, ttlMs: leftMs }))
+    if (restored) {
+      const stillLive = await this.cache.putIf(recordKeys.device(userId, id), deviceOf(previous, previousHash), {
+        unlessExists: recordKeys.revoked(userId, id),
+        ttlMs: leftMs,
+      })
+      if (!stillLive) await this.cache.delete(recordKeys.token(previousHash))
+    }
+    await this.cache.delete(recordKeys.token(issued.tokenHash))
     await this.cache.flush()
-    return { token, tokenHash: nextHash, record }
   }
 
   private async storedDevices(userId: KeyPart): Promise<DeviceRecord[]> {

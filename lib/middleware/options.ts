@@ -6,22 +6,29 @@ import type { Cache } from '../cache/cache'
 import type { KeyPart } from '../cache/key'
 import { OptionError, type CacheError } from '../errors'
 import {
-  DEFAULT_COOKIE_NAME,
-  DEFAULT_COOKIE_PATH,
   DEFAULT_RENEWED_TOKEN_HEADER,
   DEFAULT_ROTATION_GRACE_MS,
-  DEFAULT_SESSION_TIMEOUT_MS,
-  DEFAULT_SESSION_TTL_MS,
-  DEFAULT_UNAVAILABLE_STATUS,
-  MIN_SECRET_LENGTH,
-} from './defaults'
+  DEFAULT_SECURE_TOKEN_COOKIE_NAME,
+  DEFAULT_TOKEN_COOKIE_NAME,
+  DEFAULT_TOKEN_COOKIE_PATH,
+  DEFAULT_TOKEN_SESSION_MAX_AGE_MS,
+  DEFAULT_TOKEN_SESSION_TIMEOUT_MS,
+  DEFAULT_TOKEN_SESSION_TTL_MS,
+  DEFAULT_TOKEN_SESSION_UNAVAILABLE_STATUS,
+  MIN_TOKEN_SECRET_LENGTH,
+} from '../defaults'
+import { SESSION_TAG_DEPTH } from './records'
 import type { SessionTiming } from './timing'
 
 /** Answers a request whose session could not be resolved because the cache is out of reach. */
 export type UnavailableHandler = (error: CacheError, req: Request, res: Response, next: NextFunction) => void
 
 export interface SessionCookieOptions {
-  /** The cookie's name. A `__Host-` name also requires `secure`, path `/` and no domain. @default 'session' */
+  /**
+   * The cookie's name. A `__Host-` name requires `secure`, path `/` and no domain; a `__Secure-`
+   * name requires `secure`. @default '__Host-session' when `secure` (so no subdomain can plant or
+   * overwrite it), 'session' otherwise
+   */
   name?: string
   /** Send the cookie over HTTPS only. Turn it off for plain-HTTP development only. @default true */
   secure?: boolean
@@ -32,17 +39,17 @@ export interface SessionCookieOptions {
    * @default 'lax'
    */
   sameSite?: 'lax' | 'strict'
-  /** The cookie's `Domain`. @default none: only the host that set it */
+  /** The cookie's `Domain`. Needs a `name` without the `__Host-` prefix. @default none: only the host that set it */
   domain?: string
-  /** The cookie's `Path`. @default '/' */
+  /** The cookie's `Path`. Anything but `/` needs a `name` without the `__Host-` prefix. @default '/' */
   path?: string
 }
 
 export interface SessionsOptions<User = unknown> {
   /**
    * Where sessions live: a `RedisCache` (shared by every server) or a `MemoryCache` (one process).
-   * Give sessions a cache of their own (its own `namespace`) and, on Redis Cluster, `tagDepth: 3`
-   * so that each user's records share a slot.
+   * Give sessions a cache of their own (its own `namespace`). On Redis Cluster its `tagDepth`
+   * must be 3, so that each user's records share a slot and users spread over the slots.
    */
   cache: Cache
   /**
@@ -55,9 +62,16 @@ export interface SessionsOptions<User = unknown> {
   ttlMs?: number
   /**
    * Milliseconds after which a request renews its session: a new token, the same fingerprint, a
-   * fresh `ttlMs`. Less than `ttlMs`; `0` renews on every request. @default half of `ttlMs` (15 minutes)
+   * fresh `ttlMs`. Less than `ttlMs`. `0`: every request renews, but for those that arrive while
+   * a renewal of the same session is under way (they keep the token they came with).
+   * @default half of `ttlMs` (15 minutes)
    */
   renewAfterMs?: number
+  /**
+   * Milliseconds a session lives at most from its login, however often it renews: then the user
+   * logs in again. At least `ttlMs`; `0`: no limit. @default 2_592_000_000 (30 days)
+   */
+  maxAgeMs?: number
   /**
    * Milliseconds a token replaced by a renewal is still accepted, for requests that were already
    * on their way with it. `0` rejects it as soon as the renewal is stored. @default 10_000
@@ -77,8 +91,9 @@ export interface SessionsOptions<User = unknown> {
   deserializeUser?: (stored: unknown) => User | undefined
   /**
    * Milliseconds resolving a request's session (a read, and a renewal when one is due) may take
-   * before the request is answered by `onUnavailable`. `0`: no bound here, only the cache's own
-   * (`RedisCache`'s `commandTimeoutMs`). @default 3_000
+   * before the request is answered by `onUnavailable`. A renewal starts only while half of it is
+   * left, and is undone if the answer goes out without it. `0`: no bound here, only the cache's
+   * own (`RedisCache`'s `commandTimeoutMs`). @default 3_000
    */
   timeoutMs?: number
   /** HTTP status of the default `onUnavailable` answer (400 to 599). @default 503 */
@@ -125,7 +140,8 @@ export function resolveSessionsOptions<User>(options: SessionsOptions<User>): Re
   const {
     cache,
     secret,
-    ttlMs = DEFAULT_SESSION_TTL_MS,
+    ttlMs = DEFAULT_TOKEN_SESSION_TTL_MS,
+    maxAgeMs = DEFAULT_TOKEN_SESSION_MAX_AGE_MS,
     rotationGraceMs = DEFAULT_ROTATION_GRACE_MS,
     cookie = {},
     bearer = true,
@@ -133,8 +149,8 @@ export function resolveSessionsOptions<User>(options: SessionsOptions<User>): Re
     userId = defaultUserId,
     serializeUser = (user: User): unknown => user,
     deserializeUser = (stored: unknown) => stored as User,
-    timeoutMs = DEFAULT_SESSION_TIMEOUT_MS,
-    unavailableStatus = DEFAULT_UNAVAILABLE_STATUS,
+    timeoutMs = DEFAULT_TOKEN_SESSION_TIMEOUT_MS,
+    unavailableStatus = DEFAULT_TOKEN_SESSION_UNAVAILABLE_STATUS,
     onUnavailable,
     now = Date.now,
   } = options
@@ -142,11 +158,17 @@ export function resolveSessionsOptions<User>(options: SessionsOptions<User>): Re
   if (cache === null || typeof cache !== 'object' || CACHE_METHODS.some((method) => typeof cache[method] !== 'function')) {
     throw new OptionError('cache', 'must be a Cache (a RedisCache or a MemoryCache)')
   }
+  const layout = cache as Partial<Record<'isCluster' | 'tagDepth', unknown>>
+  if (layout.isCluster === true && layout.tagDepth !== SESSION_TAG_DEPTH) {
+    throw new OptionError('cache', `must have tagDepth: ${SESSION_TAG_DEPTH} on Redis Cluster, so that each user's session records share a slot`)
+  }
   const secrets = resolveSecrets(secret)
   requireWhole(ttlMs, 'ttlMs', 1)
   const renewAfterMs = options.renewAfterMs ?? Math.floor(ttlMs / 2)
   requireWhole(renewAfterMs, 'renewAfterMs', 0)
   if (renewAfterMs >= ttlMs) throw new OptionError('renewAfterMs', `must be less than ttlMs (${ttlMs}), or sessions would expire before they renew`)
+  requireWhole(maxAgeMs, 'maxAgeMs', 0)
+  if (maxAgeMs !== 0 && maxAgeMs < ttlMs) throw new OptionError('maxAgeMs', `must be at least ttlMs (${ttlMs}), or 0 for no limit`)
   requireWhole(rotationGraceMs, 'rotationGraceMs', 0)
   if (rotationGraceMs > ttlMs) throw new OptionError('rotationGraceMs', `must not exceed ttlMs (${ttlMs})`)
   if (typeof bearer !== 'boolean') throw new OptionError('bearer', 'must be true or false')
@@ -166,7 +188,7 @@ export function resolveSessionsOptions<User>(options: SessionsOptions<User>): Re
   return {
     cache,
     secrets,
-    timing: { ttlMs, renewAfterMs, rotationGraceMs },
+    timing: { ttlMs, renewAfterMs, rotationGraceMs, maxAgeMs },
     cookie: resolveCookie(cookie),
     bearer,
     renewedTokenHeader,
@@ -184,9 +206,9 @@ function resolveSecrets(secret: unknown): string[] {
   const secrets: unknown[] = Array.isArray(secret) ? secret : [secret]
   if (secrets.length === 0 || secret === undefined) throw new OptionError('secret', 'is required: a string of at least 32 characters, or a list of them')
   secrets.forEach((item, index) => {
-    if (typeof item !== 'string' || item.length < MIN_SECRET_LENGTH) {
+    if (typeof item !== 'string' || item.length < MIN_TOKEN_SECRET_LENGTH) {
       const which = Array.isArray(secret) ? `secret[${index}]` : 'secret'
-      throw new OptionError(which, `must be a string of at least ${MIN_SECRET_LENGTH} characters (e.g. randomBytes(32).toString('base64url'))`)
+      throw new OptionError(which, `must be a string of at least ${MIN_TOKEN_SECRET_LENGTH} characters (e.g. randomBytes(32).toString('base64url'))`)
     }
   })
   return secrets as string[]
@@ -194,16 +216,18 @@ function resolveSecrets(secret: unknown): string[] {
 
 function resolveCookie(cookie: SessionCookieOptions): ResolvedCookie {
   if (cookie === null || typeof cookie !== 'object') throw new OptionError('cookie', 'must be an object')
-  const { name = DEFAULT_COOKIE_NAME, secure = true, sameSite = 'lax', domain, path = DEFAULT_COOKIE_PATH } = cookie
-  if (typeof name !== 'string' || !TOKEN_NAME.test(name)) throw new OptionError('cookie.name', 'must be a valid cookie name')
+  const { secure = true, sameSite = 'lax', domain, path = DEFAULT_TOKEN_COOKIE_PATH } = cookie
   if (typeof secure !== 'boolean') throw new OptionError('cookie.secure', 'must be true or false')
+  const name = cookie.name ?? (secure ? DEFAULT_SECURE_TOKEN_COOKIE_NAME : DEFAULT_TOKEN_COOKIE_NAME)
+  if (typeof name !== 'string' || !TOKEN_NAME.test(name)) throw new OptionError('cookie.name', 'must be a valid cookie name')
   if (sameSite !== 'lax' && sameSite !== 'strict') throw new OptionError('cookie.sameSite', "must be 'lax' or 'strict'")
   if (domain !== undefined && (typeof domain !== 'string' || domain === '')) throw new OptionError('cookie.domain', 'must be a non-empty string')
   if (typeof path !== 'string' || !path.startsWith('/')) throw new OptionError('cookie.path', "must start with '/'")
-  // Browsers drop prefixed cookies that break their rules: fail here instead.
-  if (name.startsWith('__Secure-') && !secure) throw new OptionError('cookie.secure', 'must be true for a __Secure- cookie')
-  if (name.startsWith('__Host-') && (!secure || path !== '/' || domain !== undefined)) {
-    throw new OptionError('cookie.name', "a __Host- cookie needs secure: true, path '/' and no domain")
+  // Browsers drop prefixed cookies that break their rules (whatever the prefix's case): fail here instead.
+  if (/^__secure-/i.test(name) && !secure) throw new OptionError('cookie.secure', 'must be true for a __Secure- cookie')
+  if (/^__host-/i.test(name) && (!secure || path !== '/' || domain !== undefined)) {
+    const why = cookie.name === undefined ? ` (the default name when secure): to set a domain or path, name the cookie, e.g. '__Secure-session'` : ''
+    throw new OptionError('cookie.name', `is a __Host- cookie, which needs secure: true, path '/' and no domain${why}`)
   }
   return { name, secure, sameSite, domain, path }
 }

@@ -6,7 +6,7 @@
  * | key                                   | value                                   | TTL            |
  * |---------------------------------------|-----------------------------------------|----------------|
  * | `['token', sha256(token)]`            | the session, with a copy of the user    | `ttlMs`        |
- * | `['token', sha256(old token)]`        | after a renewal: a pointer to the new   | grace          |
+ * | `['token', sha256(old token)]`        | after a renewal: a pointer to the new   | grace, ≥ 5 s   |
  * | `['user', userId]`                    | the app's serialized user               | `ttlMs`        |
  * | `['user', userId, 'session', id]`     | the device entry ("your devices")       | `ttlMs`        |
  * | `['user', userId, 'revoked', id]`     | a tombstone: a renewal in flight cannot revive it | `ttlMs` |
@@ -17,6 +17,13 @@
  * Records read back are checked field by field; anything else is treated as absent.
  */
 import { ANY, type KeyPart, type MatchPart } from '../cache/key'
+
+/**
+ * The `tagDepth` a `RedisCache` on Cluster must have. Shallower puts every user (1: every record)
+ * in one slot; deeper splits a device entry from its tombstone, which a renewal's conditional
+ * write needs in the same slot.
+ */
+export const SESSION_TAG_DEPTH = 3
 
 /** The session a token opens. */
 export interface SessionRecord {

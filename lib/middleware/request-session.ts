@@ -3,7 +3,7 @@
  */
 import type { Request, Response } from 'express'
 import type { KeyPart } from '../cache/key'
-import { OptionError } from '../errors'
+import { UsageError } from '../errors'
 import type { DeviceSession, LoginOptions, LoginResult, SessionContext, SessionInfo, SessionMetadata } from './context'
 import type { AuthenticatedSession, CredentialsCache } from './credentials-cache'
 import type { ResolvedSessionsOptions } from './options'
@@ -11,7 +11,7 @@ import { isUserId, type DeviceRecord, type SessionRecord } from './records'
 import { signToken } from './signing'
 import { cookieMaxAgeSeconds, expiresAt, type SessionTiming } from './timing'
 import { createId } from './token'
-import { clearTokenCookie, setTokenCookie } from './transport'
+import { clearTokenCookie, noStore, setTokenCookie } from './transport'
 
 /** Longest session id or fingerprint accepted from the app or a client: they become key parts. */
 const MAX_ID_LENGTH = 128
@@ -51,9 +51,11 @@ export class RequestSession<User, Meta = SessionMetadata> implements SessionCont
     const { fingerprint, metadata, cookie = true } = (options ?? {}) as LoginOptions<SessionMetadata>
     this.assertHeadersNotSent('login')
     const userId: unknown = this.options.userId(user)
-    if (!isUserId(userId)) throw new OptionError('userId', 'must return a non-empty string or a finite number for the user logging in')
+    if (!isUserId(userId)) {
+      throw new UsageError('req.auth.login(): the userId option returned no usable id for this user (a non-empty string or a finite number)', { option: 'userId' })
+    }
     if (fingerprint !== undefined && !isShortId(fingerprint)) {
-      throw new OptionError('login.fingerprint', `must be a non-empty string of at most ${MAX_ID_LENGTH} characters`)
+      throw new UsageError(`req.auth.login(): fingerprint must be a non-empty string of at most ${MAX_ID_LENGTH} characters`)
     }
     const stored = this.options.serializeUser(user)
     const previous = this.current
@@ -66,9 +68,9 @@ export class RequestSession<User, Meta = SessionMetadata> implements SessionCont
     const session: AuthenticatedSession = { record: issued.record, tokenHash: issued.tokenHash, presentedHash: issued.tokenHash, graced: false }
     this.current = { session, user }
     const token = signToken(issued.token, this.options.secrets[0] as string)
-    if (cookie) {
-      setTokenCookie(this.res, this.options.cookie, token, cookieMaxAgeSeconds(issued.record.renewedAt, this.options.now(), this.options.timing))
-    }
+    if (cookie) setTokenCookie(this.res, this.options.cookie, token, cookieMaxAgeSeconds(issued.record, this.options.now(), this.options.timing))
+    // The token goes out in the body the app sends: no shared cache may keep that either.
+    else noStore(this.res)
     return { token, session: sessionInfo<Meta>(issued.record, userId, this.options.timing) }
   }
 
@@ -107,14 +109,14 @@ export class RequestSession<User, Meta = SessionMetadata> implements SessionCont
 
   private assertHeadersNotSent(operation: string): void {
     if (this.res.headersSent) {
-      throw new Error(`req.auth.${operation}() was called after the response headers were sent (${this.req.method} ${this.req.path}): the session cookie could not be set`)
+      throw new UsageError(`req.auth.${operation}() was called after the response headers were sent (${this.req.method} ${this.req.path}): the session cookie could not be set`)
     }
   }
 }
 
 export function sessionInfo<Meta>(record: SessionRecord | DeviceRecord, userId: KeyPart, timing: SessionTiming): SessionInfo<Meta> {
   const { id, fingerprint, createdAt, renewedAt, metadata } = record
-  return { id, userId, fingerprint, createdAt, renewedAt, expiresAt: expiresAt(renewedAt, timing), metadata: metadata as Meta }
+  return { id, userId, fingerprint, createdAt, renewedAt, expiresAt: expiresAt(record, timing), metadata: metadata as Meta }
 }
 
 function isShortId(value: unknown): value is string {

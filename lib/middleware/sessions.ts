@@ -7,22 +7,21 @@
  */
 import type { ErrorRequestHandler, NextFunction, Request, Response } from 'express'
 import type { KeyPart } from '../cache/key'
-import { OptionError } from '../errors'
+import { isUnavailableError, UsageError } from '../errors'
 import type { SessionContext, SessionMetadata } from './context'
 import { CredentialsCache, type AuthenticatedSession } from './credentials-cache'
 import { resolveSessionsOptions, type SessionsOptions } from './options'
 import { isUserId } from './records'
+import { RequestDeadline } from './request-deadline'
 import { RequestSession } from './request-session'
 import { signToken, verifyToken } from './signing'
 import { cookieMaxAgeSeconds } from './timing'
 import { clearTokenCookie, deliverToken, presentedToken } from './transport'
-import { withDeadline } from '../deadline'
-import { isUnavailableError } from '../errors'
 import { unavailableResponder } from './unavailable'
 
 export interface SessionsMiddleware<User = unknown, Meta = SessionMetadata> {
   (req: Request, res: Response, next: NextFunction): Promise<void>
-  /** `req.auth`, typed with this middleware's `User` and metadata. Throws for a request it has not seen. */
+  /** `req.auth`, typed with this middleware's `User` and metadata. Throws a `UsageError` for a request it has not seen. */
   of(req: Request): SessionContext<User, Meta>
   /** Ends every session of a user, from any server ("sign out everywhere", an admin's ban); resolves to how many ended. */
   revokeAllSessions(userId: KeyPart): Promise<number>
@@ -49,49 +48,51 @@ export function sessions<User = unknown, Meta = SessionMetadata>(options: Sessio
     const presented = presentedToken(req, cookie, bearer)
     if (presented === undefined) return next()
     const verified = verifyToken(presented.value, secrets)
-    if (verified === undefined) return loggedOut()
+    if (verified === undefined) {
+      // No secret signed this cookie, so it can never open a session: dropped, so the browser stops sending it.
+      if (presented.source === 'cookie') clearTokenCookie(res, cookie)
+      return next()
+    }
 
     let found: AuthenticatedSession | undefined
+    const deadline = new RequestDeadline(timeoutMs)
     try {
-      found = await withDeadline(credentials.authenticate(verified.token), timeoutMs, 'sessions')
+      found = await deadline.bound(credentials.authenticate(verified.token, deadline), 'sessions')
     } catch (error) {
       if (isUnavailableError(error)) return onUnavailable(error, req, res, next)
       return next(error)
     }
-    if (found === undefined) return loggedOut()
+    // A correctly signed token that opens nothing (ended, expired, past its grace) is not cleared:
+    // this request may have left before a renewal whose response set the new cookie, which a
+    // clear arriving later would erase. It costs a read per request until its Max-Age runs out.
+    if (found === undefined) return next()
     let user: User | undefined
     try {
       user = resolved.deserializeUser(found.record.user)
     } catch (error) {
       return next(error)
     }
-    if (user === undefined) return loggedOut()
+    if (user === undefined) return next()
     context.attach(found, user)
 
     // A renewed token, or the same token re-signed with the current secret. Never to a graced
     // request: the new token belongs to the request that renewed.
     const token = found.renewedToken ?? (verified.secretIndex > 0 && !found.graced ? verified.token : undefined)
     if (token !== undefined) {
-      const maxAge = cookieMaxAgeSeconds(found.record.renewedAt, now(), timing)
+      const maxAge = cookieMaxAgeSeconds(found.record, now(), timing)
       deliverToken(res, presented.source, signToken(token, secrets[0] as string), maxAge, cookie, renewedTokenHeader)
     }
     next()
-
-    function loggedOut(): void {
-      // A cookie that opens nothing is dropped, so the browser stops sending it.
-      if (presented?.source === 'cookie') clearTokenCookie(res, cookie)
-      next()
-    }
   }
 
   function of(req: Request): SessionContext<User, Meta> {
     const context = contexts.get(req)
-    if (context === undefined) throw new Error('sessions: of(req) was given a request this middleware has not seen; app.use() it before the routes')
+    if (context === undefined) throw new UsageError('sessions: of(req) was given a request this middleware has not seen; app.use() it before the routes')
     return context
   }
 
   async function revokeAllSessions(userId: KeyPart): Promise<number> {
-    if (!isUserId(userId)) throw new OptionError('userId', 'must be a non-empty string or a finite number')
+    if (!isUserId(userId)) throw new UsageError('revokeAllSessions(userId): userId must be a non-empty string or a finite number')
     const ended = await credentials.revokeAll(userId)
     await credentials.deleteUser(userId)
     return ended
@@ -99,7 +100,9 @@ export function sessions<User = unknown, Meta = SessionMetadata>(options: Sessio
 
   async function updateUser(user: User): Promise<void> {
     const userId: unknown = resolved.userId(user)
-    if (!isUserId(userId)) throw new OptionError('userId', 'must return a non-empty string or a finite number')
+    if (!isUserId(userId)) {
+      throw new UsageError('updateUser(user): the userId option returned no usable id for this user (a non-empty string or a finite number)', { option: 'userId' })
+    }
     await credentials.putUser(userId, resolved.serializeUser(user))
   }
 

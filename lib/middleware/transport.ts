@@ -24,8 +24,9 @@ const BEARER = 'bearer '
 export function presentedToken(req: Request, cookie: ResolvedCookie, bearer: boolean): PresentedToken | undefined {
   const authorization = req.headers.authorization
   if (bearer && authorization !== undefined && authorization.slice(0, BEARER.length).toLowerCase() === BEARER) {
-    // An oversized header is cut short here, so nothing downstream reads all of it.
-    const value = authorization.slice(BEARER.length, BEARER.length + SIGNED_TOKEN_LENGTH + 1).trim()
+    // Exactly one signed token after the scheme and its one space: anything more or less is
+    // refused by its length alone, so an oversized header is never read.
+    const value = authorization.length === BEARER.length + SIGNED_TOKEN_LENGTH ? authorization.slice(BEARER.length) : ''
     return { value, source: 'bearer' }
   }
   const header = req.headers.cookie
@@ -70,6 +71,6 @@ function replaceCookie(res: Response, cookie: ResolvedCookie, value: string, max
 }
 
 /** A response that hands out a token must not be kept by a shared cache. The app may still override it. */
-function noStore(res: Response): void {
+export function noStore(res: Response): void {
   if (!res.hasHeader('Cache-Control')) res.setHeader('Cache-Control', 'no-store')
 }

@@ -1,0 +1,52 @@
+/**
+ * One request's time budget (`timeoutMs`), as a renewal needs to see it: a token issued after
+ * the request has been answered `onUnavailable` never reaches the client, so a renewal only
+ * starts with time to spare, and is undone if the answer went out without it.
+ */
+import { performance } from 'node:perf_hooks'
+import { withDeadline } from '../deadline'
+
+export interface RenewalDeadline {
+  /** True while at least half of the request's budget is left: room for a renewal's round trips. */
+  roomToRenew(): boolean
+  /** True once the request has been answered without its session: its renewal must not stand. */
+  readonly passed: boolean
+}
+
+/** For calls outside a request (and tests): all the time in the world. */
+export const NO_DEADLINE: RenewalDeadline = { roomToRenew: () => true, passed: false }
+
+export class RequestDeadline implements RenewalDeadline {
+  private readonly startedAt: number
+  private expired = false
+
+  /** `timeoutMs`: `0` bounds nothing. `now`: a monotonic clock in ms, for tests. */
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.startedAt = now()
+  }
+
+  get passed(): boolean {
+    return this.expired
+  }
+
+  roomToRenew(): boolean {
+    return this.timeoutMs === 0 || (!this.expired && this.now() - this.startedAt <= this.timeoutMs / 2)
+  }
+
+  /**
+   * `work`, bounded by the budget. `passed` turns true in the same turn as the answer gives up
+   * (before any cache reply can resume the work), so a renewal that reads it as false right
+   * before it returns is sure to reach the response.
+   */
+  async bound<T>(work: Promise<T>, operation: string): Promise<T> {
+    try {
+      return await withDeadline(work, this.timeoutMs, operation)
+    } catch (error) {
+      this.expired = true
+      throw error
+    }
+  }
+}
