@@ -69,7 +69,7 @@ export class RedisSessionStore extends Store {
   constructor(options: RedisSessionStoreOptions) {
     super()
     this.options = resolveStoreOptions(options)
-    const { client, cache, prefix, legacyPrefix, timeoutMs, whenUnavailable } = this.options
+    const { client, cache, prefix, legacyPrefix, nearCache, timeoutMs, whenUnavailable } = this.options
     this.ownCache =
       cache === undefined
         ? new RedisCache<string>({
@@ -81,6 +81,7 @@ export class RedisSessionStore extends Store {
             tagDepth: STORE_TAG_DEPTH,
             commandTimeoutMs: timeoutMs,
             serializer: storedTextSerializer,
+            ...(nearCache === undefined ? {} : { nearCache }),
           })
         : undefined
     this.cache = cache ?? (this.ownCache as RedisCache<string>)

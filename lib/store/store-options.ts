@@ -2,6 +2,7 @@
  * The options of `RedisSessionStore`: connect-redis's, with the same names and meanings (but
  * resolved with `??`, so `ttl: 0` means 0), plus what connect-redis cannot do. Resolved once.
  */
+import type { NearCacheOptions } from '../cache/redis-cache'
 import type { SessionData } from 'express-session'
 import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_STORE_PREFIX, DEFAULT_STORE_TTL_SECONDS, DEFAULT_TOMBSTONE_TTL_SECONDS } from '../defaults'
 import { OptionError } from '../errors'
@@ -104,6 +105,12 @@ export interface ClientStoreOptions extends CommonStoreOptions {
    * @default undefined (no migration)
    */
   legacyPrefix?: string
+  /**
+   * Keep recently read sessions in this process (see RedisCache's `nearCache`): a hot session is
+   * read with no round trip, and Redis evicts every server's copy the moment any server changes
+   * or destroys it. Best with `touchAfter`, so most requests write nothing. @default off
+   */
+  nearCache?: NearCacheOptions
 }
 
 export interface CacheStoreOptions extends CommonStoreOptions {
@@ -116,6 +123,8 @@ export interface CacheStoreOptions extends CommonStoreOptions {
   client?: never
   prefix?: never
   legacyPrefix?: never
+  /** Give the cache its own `nearCache` option instead. */
+  nearCache?: never
 }
 
 /** Give `client` (connect-redis style) or `cache`, not both. */
@@ -126,6 +135,7 @@ export interface ResolvedStoreOptions {
   cache: Cache | undefined
   prefix: string
   legacyPrefix: string | undefined
+  nearCache: NearCacheOptions | undefined
   ttl: TtlOption
   disableTTL: boolean
   disableTouch: boolean
@@ -151,6 +161,9 @@ export function resolveStoreOptions(options: RedisSessionStoreOptions): Resolved
   if (cache !== undefined && (given.prefix !== undefined || given.legacyPrefix !== undefined)) {
     const option = given.prefix !== undefined ? 'prefix' : 'legacyPrefix'
     throw new OptionError(option, "cannot be combined with `cache`: the cache's namespace separates sessions, and migration needs `client`")
+  }
+  if (cache !== undefined && given.nearCache !== undefined) {
+    throw new OptionError('nearCache', 'cannot be combined with `cache`: give the RedisCache its own `nearCache` option')
   }
   if (cache !== undefined && !isCache(cache)) throw new OptionError('cache', 'must be a Cache (a RedisCache or a MemoryCache)')
   const clusterTagDepth = cache === undefined ? undefined : clusterTagDepthOf(cache)
@@ -198,6 +211,7 @@ export function resolveStoreOptions(options: RedisSessionStoreOptions): Resolved
     cache,
     prefix,
     legacyPrefix,
+    nearCache: given.nearCache,
     ttl,
     disableTTL,
     disableTouch,

@@ -1,0 +1,93 @@
+/**
+ * Token sessions on near-cached RedisCaches, two app instances: a hot session costs no Redis
+ * command, and a logout or revoke on one instance is seen by the other within 50 ms.
+ */
+import request from 'supertest'
+import { RedisCache } from '../../lib'
+import { privateRedis, sleep, type PrivateRedis, type StandaloneClient } from '../helpers/clients'
+import { clientCommands, recordCommands } from '../helpers/command-log'
+import { connectStandalone } from '../helpers/clients'
+import { sessionCookie, testApp, type TestApp } from './helpers'
+
+const NEAR = { ttlMs: 60_000, namespace: 'sessions', tagDepth: 3, nearCache: { maxEntries: 1_000 } }
+
+let redis: PrivateRedis
+let clientB: StandaloneClient
+let cacheA: RedisCache
+let cacheB: RedisCache
+let a: TestApp
+let b: TestApp
+
+beforeAll(async () => {
+  // A private server: one test counts commands.
+  redis = await privateRedis()
+  clientB = await connectStandalone(redis.server.url)
+})
+afterAll(async () => {
+  await clientB.close()
+  await redis.stop()
+})
+beforeEach(async () => {
+  await redis.client.flushAll()
+  cacheA = new RedisCache({ ...NEAR, client: redis.client })
+  cacheB = new RedisCache({ ...NEAR, client: clientB })
+  a = testApp(cacheA)
+  b = testApp(cacheB)
+})
+afterEach(() => Promise.all([cacheA.close(), cacheB.close()]))
+
+async function loginOnA(): Promise<string> {
+  const res = await request(a.app).post('/login').send({ id: 'ada', name: 'Ada' }).expect(200)
+  return `session=${sessionCookie(res) as string}`
+}
+
+/** Requests `/me` on B until it answers `status`; returns how long that took. */
+async function msUntilStatus(cookie: string, status: number, limitMs = 2_000): Promise<number> {
+  const started = performance.now()
+  while ((await request(b.app).get('/me').set('Cookie', cookie)).status !== status) {
+    if (performance.now() - started > limitMs) throw new Error(`B never answered ${status}`)
+    await sleep(1)
+  }
+  return performance.now() - started
+}
+
+/** B has the session in its near-cache once a request costs it no read. */
+async function warmB(cookie: string): Promise<void> {
+  await msUntilStatus(cookie, 200)
+  const before = cacheB.nearCacheStats?.hits ?? 0
+  for (let i = 0; i < 200 && (cacheB.nearCacheStats?.hits ?? 0) === before; i++) {
+    await request(b.app).get('/me').set('Cookie', cookie).expect(200)
+    await sleep(5)
+  }
+  expect(cacheB.nearCacheStats?.hits).toBeGreaterThan(before)
+}
+
+test('a hot session costs no Redis command', async () => {
+  const cookie = await loginOnA()
+  await warmB(cookie)
+  const sent = clientCommands(
+    await recordCommands(redis.server.url, async () => {
+      for (let i = 0; i < 50; i++) await request(b.app).get('/me').set('Cookie', cookie).expect(200)
+    }),
+  )
+  expect(sent).toEqual([])
+})
+
+test('a logout on one instance is seen by the other within 50 ms, and never a stale answer after', async () => {
+  const cookie = await loginOnA()
+  await warmB(cookie)
+  await request(a.app).post('/logout').set('Cookie', cookie).expect(200)
+  expect(await msUntilStatus(cookie, 401)).toBeLessThan(50)
+  for (let i = 0; i < 20; i++) await request(b.app).get('/me').set('Cookie', cookie).expect(401)
+})
+
+test('revoking a device from one instance logs it out on the other within 50 ms', async () => {
+  const laptop = await loginOnA()
+  const phoneRes = await request(a.app).post('/login').send({ id: 'ada', name: 'Ada', device: 'phone' }).expect(200)
+  const phone = `session=${sessionCookie(phoneRes) as string}`
+  await warmB(phone)
+  const devices = (await request(a.app).get('/sessions').set('Cookie', laptop).expect(200)).body as { id: string; current: boolean }[]
+  const phoneId = devices.find((device) => !device.current)?.id as string
+  await request(a.app).delete(`/sessions/${phoneId}`).set('Cookie', laptop).expect(200)
+  expect(await msUntilStatus(phone, 401)).toBeLessThan(50)
+})
