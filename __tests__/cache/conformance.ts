@@ -271,6 +271,31 @@ export function describeCacheConformance(name: string, factory: CacheFactory): v
       await expect(cache.putIf('k', 1, { absent: true, ifValue: 1 })).rejects.toThrow(/exclude each other/)
     })
 
+    test('indexFrom keeps records out of listings by shorter prefixes, not out of longer ones or gets', async () => {
+      await cache.put(['user', 1, 'session', 'a'], 'a', { indexFrom: 4 })
+      await cache.put(['user', 1, 'session', 'b'], 'b')
+      expect(await cache.keys(['user', 1, 'session', ANY])).toEqual([
+        ['user', 1, 'session', 'a'],
+        ['user', 1, 'session', 'b'],
+      ])
+      expect(await cache.keys(['user', ANY, 'session', ANY])).toEqual([['user', 1, 'session', 'b']])
+      expect(await cache.keys([ANY, ANY, ANY, ANY])).toEqual([['user', 1, 'session', 'b']])
+      expect(await cache.get(['user', 1, 'session', 'a'])).toBe('a')
+      expect(await cache.all(['user', 1, 'session', 'a'])).toEqual([{ key: ['user', 1, 'session', 'a'], value: 'a' }])
+    })
+
+    test('indexFrom beyond the key leaves a record out of every listing', async () => {
+      await cache.putMany([{ key: ['t', 'x'], value: 1 }], { indexFrom: 9 })
+      expect(await cache.putIf(['t', 'y'], 2, { absent: true, indexFrom: 9 })).toBe(true)
+      expect(await cache.keys(['t', ANY])).toEqual([])
+      expect(await cache.get(['t', 'y'])).toBe(2)
+    })
+
+    test('a bad indexFrom fails naming it', async () => {
+      await expect(cache.put('k', 1, { indexFrom: 0 })).rejects.toThrow(/`indexFrom`/)
+      await expect(cache.put('k', 1, { indexFrom: 1.5 })).rejects.toThrow(OptionError)
+    })
+
     test('the constructor requires ttlMs, naming it', async () => {
       await expect(factory({} as CacheOptions)).rejects.toThrow(/`ttlMs` is required/)
       await expect(factory({ ttlMs: 0 })).rejects.toThrow(OptionError)

@@ -52,6 +52,13 @@ describe('on standalone Redis', () => {
     expect(await redis.zRange(`_index:${encodeTestKey(['test', 'user', 42, 'session'], 1)}`, 0, -1)).toEqual([encodeTestPart('a:b')])
   })
 
+  test('indexFrom writes index entries only for prefixes at least that long', async () => {
+    await cache.put(['user', 42, 'session', 'x'], 1, { indexFrom: 3 })
+    expect((await redis.keys('_index:*')).sort()).toEqual(
+      [`_index:${encodeTestKey(['test', 'user', 42], 1)}`, `_index:${encodeTestKey(['test', 'user', 42, 'session'], 1)}`].sort(),
+    )
+  })
+
   test('index scores are expiry times in Redis server ms, and the value has the same PTTL', async () => {
     const before = await serverTimeMs()
     await cache.put(['a', 'b'], 1, { ttlMs: 60_000 })

@@ -3,7 +3,7 @@
  */
 import { OptionError } from '../errors'
 import { DEFAULT_NAMESPACE } from '../defaults'
-import type { PutIfOptions } from './cache'
+import type { PutIfOptions, PutOptions } from './cache'
 import type { KeyPart } from './key'
 import { normalizeKey } from './key-codec'
 import { jsonSerializer, type Serializer } from './serializer'
@@ -65,8 +65,20 @@ function describe(value: unknown): string {
 /** What must hold of the record itself before a putIf writes it. */
 export type RecordCondition = { kind: 'any' } | { kind: 'absent' } | { kind: 'equals'; text: string }
 
+/** A put's TTL and index depth, checked. */
+export function resolvePutOptions(options: PutOptions, defaultTtlMs: number): { ttlMs: number; indexFrom: number } {
+  const ttlMs = options.ttlMs ?? defaultTtlMs
+  validateTtl(ttlMs, 'ttlMs')
+  const indexFrom = options.indexFrom ?? 1
+  if (typeof indexFrom !== 'number' || !Number.isSafeInteger(indexFrom) || indexFrom < 1) {
+    throw new OptionError('indexFrom', 'must be a whole number of key parts, 1 or more')
+  }
+  return { ttlMs, indexFrom }
+}
+
 export interface ResolvedPutIf {
   ttlMs: number
+  indexFrom: number
   record: RecordCondition
   /** A key that must hold no live record. */
   unlessExists: KeyPart[] | undefined
@@ -74,8 +86,7 @@ export interface ResolvedPutIf {
 
 /** Checks a putIf's options: a valid TTL and a valid set of conditions. */
 export function resolvePutIf<V>(options: PutIfOptions<V>, defaultTtlMs: number, serialize: (value: V) => string): ResolvedPutIf {
-  const ttlMs = options.ttlMs ?? defaultTtlMs
-  validateTtl(ttlMs, 'ttlMs')
+  const { ttlMs, indexFrom } = resolvePutOptions(options, defaultTtlMs)
   const hasValue = 'ifValue' in options
   if (options.absent === true && hasValue) throw new OptionError('absent', 'and `ifValue` exclude each other')
   const record: RecordCondition =
@@ -84,5 +95,5 @@ export function resolvePutIf<V>(options: PutIfOptions<V>, defaultTtlMs: number, 
   if (record.kind === 'any' && unlessExists === undefined) {
     throw new OptionError('absent', 'putIf needs a condition: `absent: true`, `ifValue` or `unlessExists`')
   }
-  return { ttlMs, record, unlessExists }
+  return { ttlMs, indexFrom, record, unlessExists }
 }

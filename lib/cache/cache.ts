@@ -3,6 +3,15 @@ import type { CacheRecord, Key, KeyPart, Match } from './key'
 export interface PutOptions {
   /** Time to live of these records in milliseconds. @default the cache's `ttlMs` */
   ttlMs?: number
+  /**
+   * How many leading parts of `[namespace, ...key]` a prefix needs to list these records: `all`
+   * and `keys` over a shorter literal prefix skip them, and Redis keeps no index entry for them
+   * there, which saves memory for records never listed that way (`1`: every prefix lists them;
+   * more than the key has parts: no prefix does). Give a key the same value on every put: index
+   * entries of an earlier put stay until they expire.
+   * @default 1
+   */
+  indexFrom?: number
 }
 
 export interface PutIfOptions<V = unknown> extends PutOptions {

@@ -5,9 +5,9 @@
  */
 import { EventEmitter } from 'node:events'
 import type { Cache, CacheEntry, CacheEvents, PutIfOptions, PutOptions } from './cache'
-import { resolveCacheOptions, resolvePutIf, validateTtl, type CacheOptions, type ResolvedCacheOptions } from './cache-options'
-import type { CacheRecord, Key, KeyPart, Match } from './key'
-import { keyId, keyMatches, normalizeKey, normalizeMatch, sortByKey } from './key-codec'
+import { resolveCacheOptions, resolvePutIf, resolvePutOptions, type CacheOptions, type ResolvedCacheOptions } from './cache-options'
+import { ANY, type CacheRecord, type Key, type KeyPart, type Match } from './key'
+import { keyId, keyMatches, literalPrefix, normalizeKey, normalizeMatch, sortByKey } from './key-codec'
 import { parseError, serializeError } from './serializer'
 import { WriteQueue } from './write-queue'
 
@@ -17,6 +17,8 @@ interface StoredRecord {
   key: KeyPart[]
   text: string
   expiresAt: number
+  /** Listed only by literal prefixes (with the namespace) at least this long, as in Redis. */
+  indexFrom: number
 }
 
 /** Sweep expired records at most this often, so keys nobody reads again do not pile up. */
@@ -43,7 +45,7 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
   putIf(key: Key, value: V, options: PutIfOptions<V>): Promise<boolean> {
     try {
       const parts = normalizeKey(key, 'putIf')
-      const { ttlMs, record, unlessExists } = resolvePutIf(options, this.options.ttlMs, (expected) => this.serialize(parts, expected))
+      const { ttlMs, indexFrom, record, unlessExists } = resolvePutIf(options, this.options.ttlMs, (expected) => this.serialize(parts, expected))
       const text = this.serialize(parts, value)
       return this.writes.runAndWait(async () => {
         const now = this.options.now()
@@ -51,7 +53,7 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
         if (record.kind === 'absent' && current) return false
         if (record.kind === 'equals' && current?.text !== record.text) return false
         if (unlessExists && this.live(keyId(unlessExists), now)) return false
-        this.records.set(keyId(parts), { key: parts, text, expiresAt: now + ttlMs })
+        this.records.set(keyId(parts), { key: parts, text, expiresAt: now + ttlMs, indexFrom })
         return true
       })
     } catch (error) {
@@ -61,8 +63,7 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
 
   putMany(entries: Iterable<CacheEntry<V>>, options: PutOptions = {}): Promise<void> {
     try {
-      const ttlMs = options.ttlMs ?? this.options.ttlMs
-      validateTtl(ttlMs, 'ttlMs')
+      const { ttlMs, indexFrom } = resolvePutOptions(options, this.options.ttlMs)
       const prepared = [...entries].map(({ key, value }) => {
         const parts = normalizeKey(key, 'put')
         return { parts, text: this.serialize(parts, value) }
@@ -71,7 +72,7 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
         const now = this.options.now()
         this.sweep(now)
         for (const { parts, text } of prepared) {
-          this.records.set(keyId(parts), { key: parts, text, expiresAt: now + ttlMs })
+          this.records.set(keyId(parts), { key: parts, text, expiresAt: now + ttlMs, indexFrom })
         }
       })
     } catch (error) {
@@ -99,9 +100,12 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
   async all(match: Match): Promise<CacheRecord<V>[]> {
     const pattern = normalizeMatch(match, 'all')
     const now = this.options.now()
+    // The length of the index Redis would scan: the literal prefix with the namespace. A match
+    // without ANY is a lookup of one key, not a listing.
+    const listedBy = pattern.includes(ANY) ? literalPrefix(pattern).length + 1 : Infinity
     const found: StoredRecord[] = []
     for (const [id, record] of this.records) {
-      if (!keyMatches(pattern, record.key)) continue
+      if (record.indexFrom > listedBy || !keyMatches(pattern, record.key)) continue
       if (this.live(id, now)) found.push(record)
     }
     return sortByKey(found, (record) => record.key).map((record) => ({ key: [...record.key], value: this.parse(record) }))

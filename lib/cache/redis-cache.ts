@@ -13,7 +13,7 @@ import {
   DEFAULT_TAG_DEPTH,
 } from '../defaults'
 import type { Cache, CacheEntry, CacheEvents, PutIfOptions, PutOptions } from './cache'
-import { resolveCacheOptions, resolvePutIf, validateTtl, type CacheOptions, type ResolvedCacheOptions } from './cache-options'
+import { resolveCacheOptions, resolvePutIf, resolvePutOptions, type CacheOptions, type ResolvedCacheOptions } from './cache-options'
 import { ANY, type CacheRecord, type Key, type KeyPart, type Match, type MatchPart } from './key'
 import { decodePart, encodePart, literalPrefix, normalizeKey, normalizeMatch, sortByKey } from './key-codec'
 import { RedisConnection, type RedisClient } from './redis-connection'
@@ -132,10 +132,11 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
 
   putMany(entries: Iterable<CacheEntry<V>>, options: PutOptions = {}): Promise<void> {
     let records: PreparedRecord[]
-    const ttlMs = options.ttlMs ?? this.options.ttlMs
+    let ttlMs: number
     try {
-      validateTtl(ttlMs, 'ttlMs')
-      records = [...entries].map(({ key, value }) => this.prepare(normalizeKey(key, 'put'), value))
+      const resolved = resolvePutOptions(options, this.options.ttlMs)
+      ttlMs = resolved.ttlMs
+      records = [...entries].map(({ key, value }) => this.prepare(normalizeKey(key, 'put'), value, resolved.indexFrom))
     } catch (error) {
       return Promise.reject(error)
     }
@@ -152,7 +153,7 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
     try {
       const parts = normalizeKey(key, 'putIf')
       resolved = resolvePutIf(options, this.options.ttlMs, (expected) => this.serialize(parts, expected))
-      record = this.prepare(parts, value)
+      record = this.prepare(parts, value, resolved.indexFrom)
     } catch (error) {
       return Promise.reject(error)
     }
@@ -267,10 +268,10 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
     if (this.nearMap) for (const valueKey of valueKeys) this.nearMap.invalidate(valueKey)
   }
 
-  private prepare(key: KeyPart[], value: V): PreparedRecord {
+  private prepare(key: KeyPart[], value: V, indexFrom: number): PreparedRecord {
     const text = this.serialize(key, value)
     const path = this.layout.path(key)
-    return { key, valueKey: this.layout.valueKey(path), indexes: this.layout.indexEntries(path), text }
+    return { key, valueKey: this.layout.valueKey(path), indexes: this.layout.indexEntries(path, indexFrom), text }
   }
 
   private serialize(key: KeyPart[], value: V): string {

@@ -46,10 +46,10 @@ export class RedisLayout {
     return this.tagged(path)
   }
 
-  /** One entry for each proper prefix of the record's path. */
-  indexEntries(path: readonly string[]): IndexEntry[] {
+  /** One entry for each proper prefix of the record's path at least `indexFrom` segments long. */
+  indexEntries(path: readonly string[], indexFrom = 1): IndexEntry[] {
     const entries: IndexEntry[] = []
-    for (let length = 1; length < path.length; length++) {
+    for (let length = Math.max(1, indexFrom); length < path.length; length++) {
       const member = path.slice(length).join(':')
       entries.push({ indexKey: this.indexKey(path.slice(0, length), member), member, deep: this.isDeep(length) })
     }
