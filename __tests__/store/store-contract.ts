@@ -4,6 +4,7 @@
  * time pass for the backend (a fake clock for MemoryCache, real time for Redis).
  */
 import type { SessionData } from 'express-session'
+import { ANY } from '../../lib'
 import { CacheError, UsageError } from '../../lib/errors'
 import type { RedisSessionStore } from '../../lib/store/redis-session-store'
 import type { CommonStoreOptions } from '../../lib/store/store-options'
@@ -411,7 +412,11 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
     test('clear empties the per-user index too', async () => {
       const { store } = await factory({ userOf })
       await store.set('a1', sessionData({ userId: 'ada' }, HOUR))
+      await store.set('a2', sessionData({ userId: 'ada' }, HOUR))
+      expect(await store.cache.keys(['user', 'ada', ANY])).toHaveLength(2)
       await store.clear()
+      // The pointers themselves are gone, not just skipped by the listing.
+      expect(await store.cache.keys(['user', 'ada', ANY])).toEqual([])
       expect(await store.listUserSessions('ada')).toEqual([])
     })
 

@@ -17,7 +17,9 @@ import { LegacySessions } from './legacy-sessions'
 import { Readiness } from './readiness'
 import {
   ALL_SESSIONS,
-  ALL_USER_POINTERS,
+  POINTER_INDEX,
+  SESSION_INDEX,
+  TOMBSTONE_INDEX,
   PROBE_KEY,
   STORE_TAG_DEPTH,
   sessionKey,
@@ -283,12 +285,12 @@ export class RedisSessionStore extends Store {
   private async write(sid: string, userId: string | undefined, stored: StoredSession, ttlMs: number, precondition: Precondition = {}): Promise<boolean> {
     const key = sessionKey(sid)
     const value = encodeStored(stored)
-    const options: PutIfOptions = { ttlMs, ...precondition }
+    const options: PutIfOptions = { ttlMs, ...SESSION_INDEX, ...precondition }
     if (this.options.tombstoneTtlMs > 0) options.unlessExists = tombstoneKey(sid)
     const conditional = options.absent === true || 'ifValue' in options || options.unlessExists !== undefined
-    if (!conditional) await this.cache.put(key, value, { ttlMs })
+    if (!conditional) await this.cache.put(key, value, { ttlMs, ...SESSION_INDEX })
     else if (!(await this.cache.putIf(key, value, options))) return false
-    if (userId !== undefined) await this.cache.put(userSessionKey(userId, sid), POINTER, { ttlMs })
+    if (userId !== undefined) await this.cache.put(userSessionKey(userId, sid), POINTER, { ttlMs, ...POINTER_INDEX })
     return true
   }
 
@@ -300,7 +302,7 @@ export class RedisSessionStore extends Store {
   /** Tombstone first, then the session: a concurrent guarded write either lands before the delete or not at all. */
   private async erase(sid: string, userId: string | undefined, tombstone: boolean): Promise<void> {
     const { tombstoneTtlMs } = this.options
-    if (tombstone && tombstoneTtlMs > 0) await this.cache.put(tombstoneKey(sid), POINTER, { ttlMs: tombstoneTtlMs })
+    if (tombstone && tombstoneTtlMs > 0) await this.cache.put(tombstoneKey(sid), POINTER, { ttlMs: tombstoneTtlMs, ...TOMBSTONE_INDEX })
     await this.cache.delete(sessionKey(sid))
     if (userId !== undefined) await this.cache.delete(userSessionKey(userId, sid))
     if (this.legacy !== undefined) await this.legacy.remove(sid)
@@ -328,11 +330,28 @@ export class RedisSessionStore extends Store {
     )
   }
 
+  /**
+   * Every session, then with `userOf` its user's pointer, which is found from the session (pointers
+   * are indexed only per user, to save memory). A pointer of a session that cannot be parsed is
+   * left to expire with it; listings skip pointers whose session is gone.
+   */
   private async removeAll(): Promise<void> {
-    const sids = (await this.bounded('clear', () => this.cache.keys(ALL_SESSIONS))).map(sidOf)
-    await this.inBatches('clear', sids, (sid) => this.erase(sid, undefined, true))
-    const pointers = await this.bounded('clear', () => this.cache.keys(ALL_USER_POINTERS))
-    await this.inBatches('clear', pointers, (key) => this.cache.delete(key))
+    if (this.options.userOf === undefined) {
+      const sids = (await this.bounded('clear', () => this.cache.keys(ALL_SESSIONS))).map(sidOf)
+      await this.inBatches('clear', sids, (sid) => this.erase(sid, undefined, true))
+      return
+    }
+    const records = await this.bounded('clear', () => this.cache.all(ALL_SESSIONS))
+    await this.inBatches('clear', records, async ({ key, value }) => {
+      const sid = sidOf(key)
+      let userId: string | undefined
+      try {
+        userId = this.userIdOf(await this.parse(sid, decodeStored(value, sid).text))
+      } catch {
+        userId = undefined
+      }
+      await this.erase(sid, userId, true)
+    })
   }
 
   /** `each` over `items`, `BATCH_SIZE` at a time, each batch bounded as one call. */

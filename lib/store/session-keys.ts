@@ -31,11 +31,18 @@ export function userSessionKey(userId: string, sid: string): KeyPart[] {
   return [USER, userId, sid]
 }
 
+/**
+ * How deep each kind of record is indexed (see the cache's `indexFrom`): a session only under
+ * `[namespace, 'sess']`, which `all`/`ids`/`length` read; a pointer only under
+ * `[namespace, 'user', userId]`, which `listUserSessions` reads; a tombstone nowhere, since
+ * nothing lists tombstones. Each index entry costs Redis memory for every session.
+ */
+export const SESSION_INDEX = { indexFrom: 2 } as const
+export const POINTER_INDEX = { indexFrom: 3 } as const
+export const TOMBSTONE_INDEX = { indexFrom: 4 } as const
+
 /** Every session (tombstones are one part longer, so they never match). */
 export const ALL_SESSIONS: readonly MatchPart[] = [SESSION, ANY]
-
-/** Every pointer of every user, for `clear()`. */
-export const ALL_USER_POINTERS: readonly MatchPart[] = [USER, ANY, ANY]
 
 export function userSessions(userId: string): MatchPart[] {
   return [USER, userId, ANY]
