@@ -296,6 +296,31 @@ export function describeCacheConformance(name: string, factory: CacheFactory): v
       await expect(cache.put('k', 1, { indexFrom: 1.5 })).rejects.toThrow(OptionError)
     })
 
+    test('count tells how many records keys() would list', async () => {
+      await cache.putMany([
+        { key: ['c', 1], value: 1 },
+        { key: ['c', 2], value: 2 },
+        { key: ['c', 2, 'deeper'], value: 3 },
+        { key: ['d', 1], value: 4 },
+      ])
+      await cache.put(['c', 3], 5, { indexFrom: 3 })
+      expect(await cache.count(['c', ANY])).toBe(2)
+      expect(await cache.count(['c', ANY, ANY])).toBe(1)
+      expect(await cache.count([ANY, ANY])).toBe(3)
+      expect(await cache.count([ANY, 1])).toBe(2)
+      expect(await cache.count(['c', 1])).toBe(1)
+      expect(await cache.count(['c', 9])).toBe(0)
+      await cache.delete(['c', 1])
+      expect(await cache.count(['c', ANY])).toBe(1)
+    })
+
+    test('count leaves out expired records', async () => {
+      await cache.put(['e', 1], 1, { ttlMs: 300 })
+      await cache.put(['e', 2], 2)
+      await advance(700)
+      expect(await cache.count(['e', ANY])).toBe(1)
+    })
+
     test('the constructor requires ttlMs, naming it', async () => {
       await expect(factory({} as CacheOptions)).rejects.toThrow(/`ttlMs` is required/)
       await expect(factory({ ttlMs: 0 })).rejects.toThrow(OptionError)

@@ -58,6 +58,10 @@ export class HookCache<V = unknown> implements Cache<V> {
     return this.inner.keys(match)
   }
 
+  count(match: Match): Promise<number> {
+    return this.inner.count(match)
+  }
+
   flush(): Promise<void> {
     return this.inner.flush()
   }

@@ -61,6 +61,8 @@ export interface Cache<V = unknown> {
   /** The records whose keys match, sorted by key. `ANY` matches exactly one part; a match finds only keys of its own length. */
   all(match: Match): Promise<CacheRecord<V>[]>
   keys(match: Match): Promise<KeyPart[][]>
+  /** How many records `keys(match)` would list, without listing them. */
+  count(match: Match): Promise<number>
   /** Resolves once every write issued so far (including `writes: 'async'` ones) has finished. */
   flush(): Promise<void>
   /** Errors of `writes: 'async'` writes, which have no caller left to reject. */

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events'
 import type { Cache, CacheEntry, CacheEvents, PutIfOptions, PutOptions } from './cache'
 import { resolveCacheOptions, resolvePutIf, resolvePutOptions, type CacheOptions, type ResolvedCacheOptions } from './cache-options'
-import { ANY, type CacheRecord, type Key, type KeyPart, type Match } from './key'
+import { ANY, type CacheRecord, type Key, type KeyPart, type Match, type MatchPart } from './key'
 import { keyId, keyMatches, literalPrefix, normalizeKey, normalizeMatch, sortByKey } from './key-codec'
 import { parseError, serializeError } from './serializer'
 import { WriteQueue } from './write-queue'
@@ -98,17 +98,12 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
   }
 
   async all(match: Match): Promise<CacheRecord<V>[]> {
-    const pattern = normalizeMatch(match, 'all')
-    const now = this.options.now()
-    // The length of the index Redis would scan: the literal prefix with the namespace. A match
-    // without ANY is a lookup of one key, not a listing.
-    const listedBy = pattern.includes(ANY) ? literalPrefix(pattern).length + 1 : Infinity
-    const found: StoredRecord[] = []
-    for (const [id, record] of this.records) {
-      if (record.indexFrom > listedBy || !keyMatches(pattern, record.key)) continue
-      if (this.live(id, now)) found.push(record)
-    }
+    const found = this.liveMatching(normalizeMatch(match, 'all'))
     return sortByKey(found, (record) => record.key).map((record) => ({ key: [...record.key], value: this.parse(record) }))
+  }
+
+  async count(match: Match): Promise<number> {
+    return this.liveMatching(normalizeMatch(match, 'count')).length
   }
 
   async keys(match: Match): Promise<KeyPart[][]> {
@@ -123,6 +118,20 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
   get size(): number {
     this.sweep(this.options.now(), true)
     return this.records.size
+  }
+
+  /** The live records a match lists, unsorted. */
+  private liveMatching(pattern: MatchPart[]): StoredRecord[] {
+    const now = this.options.now()
+    // The length of the index Redis would scan: the literal prefix with the namespace. A match
+    // without ANY is a lookup of one key, not a listing.
+    const listedBy = pattern.includes(ANY) ? literalPrefix(pattern).length + 1 : Infinity
+    const found: StoredRecord[] = []
+    for (const [id, record] of this.records) {
+      if (record.indexFrom > listedBy || !keyMatches(pattern, record.key)) continue
+      if (this.live(id, now)) found.push(record)
+    }
+    return found
   }
 
   private live(id: string, now: number): StoredRecord | undefined {

@@ -21,6 +21,7 @@ import { toCacheError, unexpectedReply } from './redis-errors'
 import { RedisLayout, type IndexEntry } from './redis-layout'
 import { NearCacheMap, type NearCacheStats } from './near-cache'
 import { TrackingClient } from './tracking-client'
+import { COUNT_INDEX_SCRIPT } from './scripts/count-index'
 import { DELETE_SCRIPT } from './scripts/delete'
 import { EXISTS_EACH_SCRIPT } from './scripts/exists-each'
 import { PUT_SCRIPT, putScriptCall, type PutUnit } from './scripts/put'
@@ -238,6 +239,30 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
       if (text !== null && text !== undefined) records.push({ key, value: this.parse(key, text) })
     })
     return records
+  }
+
+  /**
+   * Counted in Redis where it can be: on a single server, for a match whose parts after the first
+   * ANY are all ANY, each index counts its members of the right length itself, and no key crosses
+   * the network. Otherwise, `keys(match).length`.
+   */
+  async count(match: Match): Promise<number> {
+    const pattern = normalizeMatch(match, 'count')
+    const prefix = literalPrefix(pattern)
+    const countable = !this.connection.isCluster && pattern.length > prefix.length && pattern.slice(prefix.length).every((part) => part === ANY)
+    if (!countable) return (await this.keys(pattern)).length
+    const restLength = String(pattern.length - prefix.length)
+    const context = { operation: 'count', commands: ['EVALSHA count-index'] }
+    const counts = await this.guard(context, () =>
+      Promise.all(
+        this.layout.indexKeysOf(this.layout.path(prefix)).map(async (indexKey) => {
+          const reply = await this.connection.evalScript(COUNT_INDEX_SCRIPT, [indexKey], [restLength])
+          if (typeof reply !== 'number') throw unexpectedReply(context, 'a count')
+          return reply
+        }),
+      ),
+    )
+    return counts.reduce((sum, count) => sum + count, 0)
   }
 
   /**
