@@ -67,6 +67,8 @@ export class RedisSessionStore extends Store {
   private readonly readiness: Readiness | undefined
   /** The stored expiry of each session object this store handed out, so a touch can skip without a read. */
   private readonly loadedExpiry = new WeakMap<object, number>()
+  /** The touch in flight for each session id, so concurrent requests of one session write it once. */
+  private readonly touching = new Map<string, Promise<void>>()
 
   constructor(options: RedisSessionStoreOptions) {
     super()
@@ -142,7 +144,7 @@ export class RedisSessionStore extends Store {
   override length(callback: StoreCallback<number>): void
   override length(callback?: StoreCallback<number>): Promise<number> | void {
     return settle(
-      this.bounded('length', async () => (await this.cache.keys(ALL_SESSIONS)).length),
+      this.bounded('length', () => this.cache.count(ALL_SESSIONS)),
       callback,
     )
   }
@@ -260,6 +262,17 @@ export class RedisSessionStore extends Store {
     const expiresAtMs = now + ttlMs
     const known = this.loadedExpiry.get(session)
     if (known !== undefined && touchIsFresh(known, expiresAtMs, touchAfterMs)) return
+    // Concurrent requests of one session all come due at once: one touch per session at a time
+    // in this process, and the others wait for it (then find the stored expiry fresh).
+    const running = this.touching.get(sid)
+    if (running !== undefined) return running
+    const touch = this.rewriteExpiry(sid, session, ttlMs, expiresAtMs).finally(() => this.touching.delete(sid))
+    this.touching.set(sid, touch)
+    return touch
+  }
+
+  private async rewriteExpiry(sid: string, session: SessionData, ttlMs: number, expiresAtMs: number): Promise<void> {
+    const { touchAfterMs } = this.options
     for (let attempt = 0; attempt < TOUCH_ATTEMPTS; attempt++) {
       // The stored text, not this request's copy, and only while it is still the text read
       // (compare-and-set): a save by another server in between is never undone.
