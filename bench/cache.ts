@@ -7,13 +7,14 @@
  * See bench/README.md for how to read the table.
  */
 import { randomBytes } from 'node:crypto'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { cpus, loadavg, release, totalmem } from 'node:os'
-import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { createClient } from 'redis'
 import { ANY, RedisCache } from '../lib'
 import { startRedisServer, type RedisServerHandle } from '../__tests__/helpers/redis-server'
+import { cpuSnapshot } from './machine'
+import { RESULTS, writeSection } from './results-file'
 
 // Many short rounds: on a shared machine, two neighbouring rounds see about the same background
 // load, so their ratio is fair even when the absolute numbers swing. Well under 2 minutes in all.
@@ -40,7 +41,6 @@ const LIST_TARGET_MS = 1
 // Above this share of the CPUs taken by other processes, throughput is flagged as noisy.
 const BUSY_SHARE = 0.2
 
-const RESULTS = join(__dirname, 'RESULTS.md')
 const START_MARK = '<!-- bench:cache:start -->'
 const END_MARK = '<!-- bench:cache:end -->'
 
@@ -163,24 +163,6 @@ const fmtMs = (ms: number) => ms.toFixed(3)
 const fmtUs = (us: number) => us.toFixed(1)
 const fmtRatio = (r: number) => `${r.toFixed(2)}x`
 
-/** CPU time of the whole machine and of the two processes we run, in seconds (Linux only). */
-function cpuSnapshot(redisPid: number | undefined): { busy: number; ours: number } | undefined {
-  try {
-    const ticks = 100 // USER_HZ: 100 on every Linux we run on
-    const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number)
-    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields
-    const processTicks = (pid: number | 'self') => {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      return Number(rest[11]) + Number(rest[12]) // utime, stime
-    }
-    const ours = processTicks('self') + (redisPid ? processTicks(redisPid) : 0)
-    return { busy: (user + nice + system + irq + softirq + steal) / ticks, ours: ours / ticks }
-  } catch {
-    return undefined
-  }
-}
-
 async function main(): Promise<void> {
   const giveUp = setTimeout(() => {
     console.error(`bench:cache: still running after ${RUN_LIMIT_MS / 1000} s, giving up`)
@@ -204,7 +186,7 @@ async function main(): Promise<void> {
   const listCache = new RedisCache<Session>({ client, ttlMs: TTL_MS, namespace: `bench-list-${runId}` })
   try {
     const started = performance.now()
-    const cpuAtStart = cpuSnapshot(server?.pid)
+    const cpuAtStart = cpuSnapshot(server ? [server.pid] : [])
     const loadAtStart = loadavg()[0] ?? NaN
     const info = await machine(client)
     console.log(`bench:cache on ${info.cpu} (${info.cores} cores), node ${info.node}, redis ${info.redis}, ${server ? 'private server' : 'REDIS_URL'}`)
@@ -245,7 +227,7 @@ async function main(): Promise<void> {
     const listing = await measureListing(listCache)
 
     const totalSeconds = (performance.now() - started) / 1000
-    const cpuAtEnd = cpuSnapshot(server?.pid)
+    const cpuAtEnd = cpuSnapshot(server ? [server.pid] : [])
     // The share of the machine other processes took while we measured: the noise to expect.
     const othersShare = cpuAtStart && cpuAtEnd && server
       ? (cpuAtEnd.busy - cpuAtStart.busy - (cpuAtEnd.ours - cpuAtStart.ours)) / (totalSeconds * info.cores)
@@ -253,7 +235,7 @@ async function main(): Promise<void> {
     const load = { start: loadAtStart, end: loadavg()[0] ?? NaN, othersShare }
     const section = report({ info, variants, listing, valueBytes, fillSeconds, totalSeconds, external: Boolean(external), load })
     console.log(section)
-    writeSection(section)
+    writeSection(START_MARK, END_MARK, section)
     console.log(`wrote ${RESULTS}`)
   } finally {
     if (external) await cleanUp(client, plainPrefix, [rwCache.namespace, listCache.namespace])
@@ -398,22 +380,6 @@ function report({ info, variants, listing, valueBytes, fillSeconds, totalSeconds
     `- listing 10 of 100,000 records under ${LIST_TARGET_MS} ms median: ${listMet ? '**met**' : '**NOT met**'} (p50 ${fmtMs(listP50)} ms, p99 ${fmtMs(listP99)} ms)`,
     END_MARK,
   ].join('\n')
-}
-
-/** Replaces only our own section, so other benches can share the file. */
-function writeSection(section: string): void {
-  let text: string
-  try {
-    text = readFileSync(RESULTS, 'utf8')
-  } catch {
-    text = '# Benchmark results\n\nWritten by the bench scripts; bench/README.md says how to run and read them.\n'
-  }
-  const start = text.indexOf(START_MARK)
-  const end = text.indexOf(END_MARK)
-  const next = start !== -1 && end > start
-    ? text.slice(0, start) + section + text.slice(end + END_MARK.length)
-    : `${text.trimEnd()}\n\n${section}\n`
-  writeFileSync(RESULTS, next)
 }
 
 function requireLoopback(url: string): void {
