@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { NearCacheMap } from '../../lib/cache/near-cache'
 
 function mapWithClock(maxEntries = 10) {
@@ -86,4 +87,38 @@ test('it holds at most maxEntries, dropping the least recently used', () => {
   expect(map.lookup('a')).toBe('1')
   expect(map.lookup('c')).toBe('3')
   expect(map.stats().size).toBe(2)
+})
+
+test('whatever the sequence of reads, lookups and invalidations, it keeps exactly the most recently used entries', () => {
+  // The model: an array of live keys, least recently used first.
+  const key = fc.constantFrom('a', 'b', 'c')
+  const step = fc.oneof(
+    { weight: 4, arbitrary: key.map((name) => ({ kind: 'store' as const, name })) },
+    { weight: 4, arbitrary: key.map((name) => ({ kind: 'lookup' as const, name })) },
+    { weight: 1, arbitrary: key.map((name) => ({ kind: 'invalidate' as const, name })) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'invalidateAll' as const, name: '' }) },
+  )
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 3 }), fc.array(step, { minLength: 5, maxLength: 40, size: 'max' }), (maxEntries, steps) => {
+      const { map } = mapWithClock(maxEntries)
+      let model: string[] = []
+      steps.forEach(({ kind, name }, i) => {
+        if (kind === 'store') {
+          store(map, name, `${name}${i}`)
+          model = [...model.filter((other) => other !== name), name].slice(-maxEntries)
+        } else if (kind === 'lookup') {
+          expect(map.lookup(name) !== undefined).toBe(model.includes(name))
+          if (model.includes(name)) model = [...model.filter((other) => other !== name), name]
+        } else if (kind === 'invalidate') {
+          map.invalidate(name)
+          model = model.filter((other) => other !== name)
+        } else {
+          map.invalidate(null)
+          model = []
+        }
+        expect(map.stats().size).toBe(model.length)
+      })
+    }),
+    { numRuns: 500 },
+  )
 })

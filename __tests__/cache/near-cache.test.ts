@@ -62,6 +62,21 @@ describe('on standalone Redis', () => {
     expect(cacheA.nearCacheStats?.hits).toBeGreaterThanOrEqual(100)
   })
 
+  test('hot reads made together are answered together from memory; one whose copy is evicted meanwhile reads Redis', async () => {
+    await cacheA.put('k', { n: 1 })
+    await warm(cacheA, ['k'])
+    const sent = clientCommands(
+      await recordCommands(server.url, async () => {
+        expect(await Promise.all(Array.from({ length: 100 }, () => cacheA.get('k')))).toEqual(Array.from({ length: 100 }, () => ({ n: 1 })))
+      }),
+    )
+    expect(sent).toEqual([])
+    // A hit is answered on the next turn of the event loop; this write evicts the copy before then.
+    const read = cacheA.get('k')
+    await cacheA.put('k', { n: 2 })
+    expect(await read).toEqual({ n: 2 })
+  })
+
   test('each read returns its own copy: mutating it does not change the cache', async () => {
     await cacheA.put('k', { n: 1 })
     await warm(cacheA, ['k'])

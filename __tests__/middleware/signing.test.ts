@@ -1,6 +1,7 @@
 // Token signing and hashing: pure functions, no Redis.
+import { createHash } from 'node:crypto'
 import fc from 'fast-check'
-import { SIGNED_TOKEN_LENGTH, signToken, verifyToken } from '../../lib/middleware/signing'
+import { SIGNED_TOKEN_LENGTH, signingKey, signToken, verifyToken } from '../../lib/middleware/signing'
 import { createId, createToken, hashToken, TOKEN_LENGTH } from '../../lib/middleware/token'
 
 const CURRENT = 'current-secret-0123456789abcdefghijklmnop'
@@ -24,6 +25,15 @@ describe('tokens', () => {
     expect(Buffer.from(hashToken(token), 'base64url')).toHaveLength(32)
   })
 
+  test('the stored form is exactly SHA-256 of the UTF-8 text, in base64url, whatever the text', () => {
+    const anyUtf16 = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code)), maxLength: 100 })
+    fc.assert(
+      fc.property(fc.oneof(anyUtf16, fc.string({ unit: 'grapheme', maxLength: 100 })), (text) => {
+        expect(hashToken(text)).toBe(createHash('sha256').update(text, 'utf8').digest('base64url'))
+      }),
+    )
+  })
+
   test('ids are 128 random bits in base64url', () => {
     expect(createId()).toMatch(/^[A-Za-z0-9_-]{22}$/)
   })
@@ -37,6 +47,17 @@ describe('signing', () => {
     expect(signed).toHaveLength(SIGNED_TOKEN_LENGTH)
     expect(verifyToken(signed, [CURRENT])).toEqual({ token, secretIndex: 0 })
     expect(verifyToken(signToken(token, PREVIOUS), [CURRENT, PREVIOUS])).toEqual({ token, secretIndex: 1 })
+  })
+
+  test('a secret prepared as a key signs exactly as its text does, so either verifies the other', () => {
+    const [current, previous] = [signingKey(CURRENT), signingKey(PREVIOUS)]
+    expect(signToken(token, current)).toBe(signed)
+    expect(verifyToken(signed, [current])).toEqual({ token, secretIndex: 0 })
+    expect(verifyToken(signToken(token, previous), [CURRENT, PREVIOUS])).toEqual({ token, secretIndex: 1 })
+    expect(verifyToken(signToken(token, PREVIOUS), [current, previous])).toEqual({ token, secretIndex: 1 })
+    expect(verifyToken(signed, [previous])).toBeUndefined()
+    const unicode = 'sécret-ünïcode-0123456789abcdefghijklmnopqrstu'
+    expect(signToken(token, signingKey(unicode))).toBe(signToken(token, unicode))
   })
 
   test('a token signed with a secret not in the list is refused', () => {

@@ -30,6 +30,12 @@ export interface NearCacheRead {
 
 export class NearCacheMap {
   private readonly entries = new Map<string, Entry>()
+  /**
+   * The key last stored or looked up: when it is in `entries`, it is the most recently used (the
+   * last in order), so a hit on it need not be moved. A hot key is looked up far more often than
+   * anything else happens, and moving it costs a delete and an insert into the Map each time.
+   */
+  private newest: string | undefined
   /** Reads in flight, per key: flagged when an invalidation overtakes them. */
   private readonly reads = new Map<string, Set<{ overtaken: boolean }>>()
   private hits = 0
@@ -49,9 +55,18 @@ export class NearCacheMap {
       return undefined
     }
     this.hits++
-    this.entries.delete(name)
-    this.entries.set(name, entry)
+    if (name !== this.newest) {
+      this.entries.delete(name)
+      this.entries.set(name, entry)
+      this.newest = name
+    }
     return entry.text
+  }
+
+  /** The stored text of a live entry, without counting it or refreshing it. */
+  peek(name: string): string | undefined {
+    const entry = this.entries.get(name)
+    return entry === undefined || entry.expiresAt <= this.now() ? undefined : entry.text
   }
 
   beginRead(name: string): NearCacheRead {
@@ -91,6 +106,7 @@ export class NearCacheMap {
   private store(name: string, text: string, ttlMs: number): void {
     this.entries.delete(name)
     this.entries.set(name, { text, expiresAt: this.now() + ttlMs })
+    this.newest = name
     // Map iterates in insertion order and lookups re-insert, so the first key is the least recently used.
     while (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value as string

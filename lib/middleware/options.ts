@@ -1,6 +1,7 @@
 /**
  * The middleware's options, resolved once into a normalized form.
  */
+import type { KeyObject } from 'node:crypto'
 import type { NextFunction, Request, Response } from 'express'
 import type { Cache } from '../cache/cache'
 import type { KeyPart } from '../cache/key'
@@ -18,6 +19,7 @@ import {
   MIN_TOKEN_SECRET_LENGTH,
 } from '../defaults'
 import { SESSION_TAG_DEPTH } from './records'
+import { signingKey } from './signing'
 import type { SessionTiming } from './timing'
 
 /** Answers a request whose session could not be resolved because the cache is out of reach. */
@@ -118,6 +120,8 @@ export interface ResolvedCookie {
 export interface ResolvedSessionsOptions<User> {
   cache: Cache
   secrets: readonly string[]
+  /** `secrets` as HMAC keys, made once: the first signs, every one verifies. */
+  signingKeys: readonly KeyObject[]
   timing: SessionTiming
   cookie: ResolvedCookie
   bearer: boolean
@@ -188,6 +192,7 @@ export function resolveSessionsOptions<User>(options: SessionsOptions<User>): Re
   return {
     cache,
     secrets,
+    signingKeys: secrets.map((item) => signingKey(item)),
     timing: { ttlMs, renewAfterMs, rotationGraceMs, maxAgeMs },
     cookie: resolveCookie(cookie),
     bearer,

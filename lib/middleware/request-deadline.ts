@@ -23,7 +23,7 @@ export class RequestDeadline implements RenewalDeadline {
   /** `timeoutMs`: `0` bounds nothing. `now`: a monotonic clock in ms, for tests. */
   constructor(
     private readonly timeoutMs: number,
-    private readonly now: () => number = () => performance.now(),
+    private readonly now: () => number = monotonicNow,
   ) {
     this.startedAt = now()
   }
@@ -41,12 +41,14 @@ export class RequestDeadline implements RenewalDeadline {
    * (before any cache reply can resume the work), so a renewal that reads it as false right
    * before it returns is sure to reach the response.
    */
-  async bound<T>(work: Promise<T>, operation: string): Promise<T> {
-    try {
-      return await withDeadline(work, this.timeoutMs, operation)
-    } catch (error) {
+  bound<T>(work: Promise<T>, operation: string): Promise<T> {
+    return withDeadline(work, this.timeoutMs, operation).catch((error: unknown) => {
       this.expired = true
       throw error
-    }
+    })
   }
+}
+
+function monotonicNow(): number {
+  return performance.now()
 }

@@ -1,6 +1,7 @@
 /**
  * `req.auth`: one request's view of its session, and the calls that change it.
  */
+import type { KeyObject } from 'node:crypto'
 import type { Request, Response } from 'express'
 import type { KeyPart } from '../cache/key'
 import { UsageError } from '../errors'
@@ -67,7 +68,7 @@ export class RequestSession<User, Meta = SessionMetadata> implements SessionCont
     const issued = await this.credentials.create({ userId, user: stored, fingerprint: deviceFingerprint, metadata: metadata ?? {} })
     const session: AuthenticatedSession = { record: issued.record, tokenHash: issued.tokenHash, presentedHash: issued.tokenHash, graced: false }
     this.current = { session, user }
-    const token = signToken(issued.token, this.options.secrets[0] as string)
+    const token = signToken(issued.token, this.options.signingKeys[0] as KeyObject)
     if (cookie) setTokenCookie(this.res, this.options.cookie, token, cookieMaxAgeSeconds(issued.record, this.options.now(), this.options.timing))
     // The token goes out in the body the app sends: no shared cache may keep that either.
     else noStore(this.res)

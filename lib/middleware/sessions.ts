@@ -5,6 +5,7 @@
  * no cache access), read its session (one cache read), renew it when due, and expose it all as
  * `req.auth`. The cache out of reach means a bounded wait and a 503, never a hang or a crash.
  */
+import type { KeyObject } from 'node:crypto'
 import type { ErrorRequestHandler, NextFunction, Request, Response } from 'express'
 import type { KeyPart } from '../cache/key'
 import { isUnavailableError, UsageError } from '../errors'
@@ -34,20 +35,27 @@ export interface SessionsMiddleware<User = unknown, Meta = SessionMetadata> {
   readonly errorHandler: ErrorRequestHandler
 }
 
+/** A request this middleware has seen: its context is kept under the middleware's own symbol. */
+type WithContext<User, Meta> = Request & { [key: symbol]: RequestSession<User, Meta> | undefined }
+
 export function sessions<User = unknown, Meta = SessionMetadata>(options: SessionsOptions<User>): SessionsMiddleware<User, Meta> {
   const resolved = resolveSessionsOptions(options)
-  const { cache, secrets, timing, cookie, bearer, renewedTokenHeader, timeoutMs, now } = resolved
+  const { cache, signingKeys, timing, cookie, bearer, renewedTokenHeader, timeoutMs, now } = resolved
   const credentials = new CredentialsCache(cache, timing, now)
   const onUnavailable = resolved.onUnavailable ?? unavailableResponder(resolved.unavailableStatus)
-  const contexts = new WeakMap<Request, RequestSession<User, Meta>>()
+  // Each request's context, under a key only this middleware knows. Not a WeakMap: V8's minor GC
+  // keeps a WeakMap's values alive, and a context holds its request and response, so every
+  // request would outlive its young generation and be left for the much costlier major GC.
+  const contextKey = Symbol('sessions() context')
 
   async function sessionsMiddleware(req: Request, res: Response, next: NextFunction): Promise<void> {
     const context = new RequestSession<User, Meta>(req, res, credentials, resolved)
-    contexts.set(req, context)
+    const seen = req as WithContext<User, Meta>
+    seen[contextKey] = context
     req.auth = context as SessionContext
     const presented = presentedToken(req, cookie, bearer)
     if (presented === undefined) return next()
-    const verified = verifyToken(presented.value, secrets)
+    const verified = verifyToken(presented.value, signingKeys)
     if (verified === undefined) {
       // No secret signed this cookie, so it can never open a session: dropped, so the browser stops sending it.
       if (presented.source === 'cookie') clearTokenCookie(res, cookie)
@@ -80,13 +88,13 @@ export function sessions<User = unknown, Meta = SessionMetadata>(options: Sessio
     const token = found.renewedToken ?? (verified.secretIndex > 0 && !found.graced ? verified.token : undefined)
     if (token !== undefined) {
       const maxAge = cookieMaxAgeSeconds(found.record, now(), timing)
-      deliverToken(res, presented.source, signToken(token, secrets[0] as string), maxAge, cookie, renewedTokenHeader)
+      deliverToken(res, presented.source, signToken(token, signingKeys[0] as KeyObject), maxAge, cookie, renewedTokenHeader)
     }
     next()
   }
 
   function of(req: Request): SessionContext<User, Meta> {
-    const context = contexts.get(req)
+    const context = (req as WithContext<User, Meta>)[contextKey]
     if (context === undefined) throw new UsageError('sessions: of(req) was given a request this middleware has not seen; app.use() it before the routes')
     return context
   }

@@ -4,6 +4,7 @@
  * A token is 256 random bits; only its SHA-256 hash is ever stored, so a Redis dump, a replica or
  * a `MONITOR` stream holds nothing that a client could present.
  */
+import * as crypto from 'node:crypto'
 import { createHash, randomBytes } from 'node:crypto'
 
 const TOKEN_BYTES = 32
@@ -19,8 +20,12 @@ export function createToken(): string {
   return randomBytes(TOKEN_BYTES).toString('base64url')
 }
 
+// One-shot hashing (Node 20.12 and later) costs a fraction of a Hash object; it hashes a string's UTF-8 bytes too.
+const oneShotHash = (crypto as Partial<Pick<typeof crypto, 'hash'>>).hash
+
 /** The form a token is stored under: SHA-256, base64url. */
 export function hashToken(token: string): string {
+  if (oneShotHash !== undefined) return oneShotHash('sha256', token, 'base64url')
   return createHash('sha256').update(token, 'utf8').digest('base64url')
 }
 

@@ -16,6 +16,8 @@ export interface PresentedToken {
 }
 
 const BEARER = 'bearer '
+/** No URI-decoding: a signed token is plain base64url, and anything else is refused anyway. */
+const AS_SENT = { decode: (text: string) => text }
 
 /**
  * The token a request carries, unverified. A bearer token wins over the cookie: a client that
@@ -31,8 +33,7 @@ export function presentedToken(req: Request, cookie: ResolvedCookie, bearer: boo
   }
   const header = req.headers.cookie
   if (header === undefined) return undefined
-  // No URI-decoding: a signed token is plain base64url, and anything else is refused anyway.
-  const value = parseCookie(header, { decode: (text) => text })[cookie.name]
+  const value = parseCookie(header, AS_SENT)[cookie.name]
   return value === undefined ? undefined : { value, source: 'cookie' }
 }
 

@@ -11,13 +11,29 @@ export type StoreCallback<T> = (error: unknown, value?: T) => void
  */
 export function settle<T>(work: Promise<T>, callback: StoreCallback<T> | undefined): Promise<T> | undefined {
   if (callback === undefined) return work
+  // One reaction per call (express-session makes two calls a request); the callback's own error
+  // is caught where it is thrown.
   work.then(
-    (value) => callback(null, value),
-    (error: unknown) => callback(error),
-  ).catch((thrown: unknown) => {
-    queueMicrotask(() => {
-      throw thrown
-    })
-  })
+    (value) => {
+      try {
+        callback(null, value)
+      } catch (thrown) {
+        rethrowLater(thrown)
+      }
+    },
+    (error: unknown) => {
+      try {
+        callback(error)
+      } catch (thrown) {
+        rethrowLater(thrown)
+      }
+    },
+  )
   return undefined
+}
+
+function rethrowLater(thrown: unknown): void {
+  queueMicrotask(() => {
+    throw thrown
+  })
 }

@@ -49,6 +49,8 @@ interface LoadedSession extends StoredSession {
 
 /** A user pointer holds nothing: its key and index membership are the information. */
 const POINTER = ''
+/** What a call with nothing to do resolves to. */
+const DONE: Promise<void> = Promise.resolve()
 /** Records handled at once by `clear()` and `destroyUserSessions()`; each batch gets `timeoutMs`. */
 const BATCH_SIZE = 100
 /** A touch that loses its compare-and-set to a save re-reads and tries once more, then leaves the newer save be. */
@@ -122,7 +124,7 @@ export class RedisSessionStore extends Store {
   override touch(sid: string, session: SessionData): Promise<void>
   override touch(sid: string, session: SessionData, callback: StoreCallback<void>): void
   override touch(sid: string, session: SessionData, callback?: StoreCallback<void>): Promise<void> | void {
-    return settle(this.bounded('touch', () => this.refresh(sid, session)), callback)
+    return settle(this.refresh(sid, session), callback)
   }
 
   /** Deletes the session and, for `tombstoneTtl` seconds, blocks late writes of it. */
@@ -253,17 +255,33 @@ export class RedisSessionStore extends Store {
     await this.write(sid, this.userIdOf(session), { expiresAtMs: now + ttlMs, text: await this.stringify(sid, session) }, ttlMs)
   }
 
-  private async refresh(sid: string, session: SessionData): Promise<void> {
+  /**
+   * Most touches have nothing to write (`touchAfter`): that is decided here, at once, without a
+   * deadline to arm or a promise chain of its own (express-session touches on every request).
+   * Only a write, or the delete of a session whose time is up, goes to Redis, bounded.
+   */
+  private refresh(sid: string, session: SessionData): Promise<void> {
     const { disableTouch, disableTTL, touchAfterMs } = this.options
-    if (disableTouch || disableTTL) return
+    if (disableTouch || disableTTL) return DONE
     const now = Date.now()
-    const ttlMs = this.ttlOf(session, now)
-    if (ttlMs <= 0) return this.remove(sid, false)
+    let ttlMs: number
+    try {
+      ttlMs = this.ttlOf(session, now)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    if (ttlMs <= 0) return this.bounded('touch', () => this.remove(sid, false))
     const expiresAtMs = now + ttlMs
     const known = this.loadedExpiry.get(session)
-    if (known !== undefined && touchIsFresh(known, expiresAtMs, touchAfterMs)) return
-    // Concurrent requests of one session all come due at once: one touch per session at a time
-    // in this process, and the others wait for it (then find the stored expiry fresh).
+    if (known !== undefined && touchIsFresh(known, expiresAtMs, touchAfterMs)) return DONE
+    return this.bounded('touch', () => this.touchOnce(sid, session, ttlMs, expiresAtMs))
+  }
+
+  /**
+   * Concurrent requests of one session all come due at once: one touch per session at a time in
+   * this process, and the others wait for it (then find the stored expiry fresh).
+   */
+  private touchOnce(sid: string, session: SessionData, ttlMs: number, expiresAtMs: number): Promise<void> {
     const running = this.touching.get(sid)
     if (running !== undefined) return running
     const touch = this.rewriteExpiry(sid, session, ttlMs, expiresAtMs).finally(() => this.touching.delete(sid))
