@@ -12,7 +12,7 @@ import { cpus, loadavg, release, totalmem } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { createClient } from 'redis'
 import { ANY, RedisCache } from '../lib'
-import { startRedisServer, type RedisServerHandle } from '../__tests__/helpers/redis-server'
+import { startRedisServer, type RedisServerHandle } from '../scripts/redis-server'
 import { cpuSnapshot } from './machine'
 import { RESULTS, writeSection } from './results-file'
 

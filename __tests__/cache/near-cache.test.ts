@@ -5,7 +5,7 @@
 import { OptionError, RedisCache, type RedisClient } from '../../lib'
 import { connectCluster, connectStandalone, flushAll, privateRedis, sleep, type ClusterClient, type PrivateRedis, type StandaloneClient } from '../helpers/clients'
 import { clientCommands, recordCommands } from '../helpers/command-log'
-import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server'
+import { startRedisServer, type RedisServerHandle } from '../../scripts/redis-server'
 
 const options = { ttlMs: 60_000, namespace: 'near', tagDepth: 2 }
 

@@ -5,7 +5,7 @@
 import { ANY, RedisCache } from '../../lib'
 import { connectCluster, flushAll, privateRedis, type ClusterClient, type PrivateRedis, type StandaloneClient } from '../helpers/clients'
 import { clientCommands, recordCommands } from '../helpers/command-log'
-import type { RedisServerHandle } from '../helpers/redis-server'
+import type { RedisServerHandle } from '../../scripts/redis-server'
 import { encodeTestKey, encodeTestPart } from './layout-spec'
 
 const HOUR = 3_600_000

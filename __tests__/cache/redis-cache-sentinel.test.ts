@@ -5,7 +5,7 @@
 import { createSentinel, type RedisSentinelType } from 'redis'
 import { RedisCache } from '../../lib'
 import { eventually, sleep } from '../helpers/clients'
-import { startRedisSentinel, startRedisServer, type RedisServerHandle } from '../helpers/redis-server'
+import { startRedisSentinel, startRedisServer, type RedisServerHandle } from '../../scripts/redis-server'
 import { describeCacheConformance } from './conformance'
 
 let master: RedisServerHandle

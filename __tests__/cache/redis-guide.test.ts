@@ -5,7 +5,7 @@
 import { createClient } from 'redis'
 import { ANY, CacheError, RedisCache, type RedisCacheOptions } from '../../lib'
 import { privateRedis, sleep, type PrivateRedis, type StandaloneClient } from '../helpers/clients'
-import type { RedisServerHandle } from '../helpers/redis-server'
+import type { RedisServerHandle } from '../../scripts/redis-server'
 import { decodeTestSegments, encodeTestKey } from './layout-spec'
 
 let own: PrivateRedis

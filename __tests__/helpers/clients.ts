@@ -1,6 +1,6 @@
 import { createClient, createCluster, type RedisClientType, type RedisClusterType } from 'redis'
 import { clusterRootNodes, redisUrl } from './env'
-import { startRedisServer, type RedisServerHandle } from './redis-server'
+import { startRedisServer, type RedisServerHandle } from '../../scripts/redis-server'
 
 export type StandaloneClient = RedisClientType
 export type ClusterClient = RedisClusterType

@@ -2,7 +2,7 @@
 // its own, so test files may flush them without disturbing a file running in another worker.
 // Servers given in the environment (REDIS_URL, REDIS_CLUSTER_NODES) are used instead, by every
 // worker: jest.config.js then runs the files one at a time.
-import { startRedisCluster, startRedisServer, type RedisClusterHandle, type RedisServerHandle } from './redis-server'
+import { startRedisCluster, startRedisServer, type RedisClusterHandle, type RedisServerHandle } from '../../scripts/redis-server'
 
 export interface SharedRedis {
   standalone: RedisServerHandle[]

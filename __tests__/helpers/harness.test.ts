@@ -2,7 +2,7 @@
 // and a server restarted by a test comes back on the same port.
 import { createClient, createCluster } from 'redis';
 import { clusterRootNodes, redisUrl } from './env';
-import { redisCli, startRedisServer, type RedisServerHandle } from './redis-server';
+import { redisCli, startRedisServer, type RedisServerHandle } from '../../scripts/redis-server';
 
 describe('redis test harness', () => {
   test('standalone server from globalSetup answers PING', async () => {

@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { freePort } from '../helpers/redis-server'
+import { freePort } from '../../scripts/redis-server'
 import { Visitor } from './visitor'
 
 jest.setTimeout(60_000)

@@ -3,7 +3,7 @@
 import { encodeParts } from '../../lib/cache/key-codec'
 import type { AuthMode } from '../../examples/load-balanced/auth'
 import { startStack, type Stack } from '../../examples/load-balanced/stack'
-import { redisCli, startRedisServer, type RedisServerHandle } from '../helpers/redis-server'
+import { redisCli, startRedisServer, type RedisServerHandle } from '../../scripts/redis-server'
 import { Visitor, type Answer, type Me } from './visitor'
 
 jest.setTimeout(60_000)

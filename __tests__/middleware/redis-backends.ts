@@ -7,7 +7,7 @@
  */
 import { RedisCache, type RedisCacheOptions } from '../../lib/cache/redis-cache'
 import { connectCluster, connectStandalone, flushAll, privateRedis, type ClusterClient, type StandaloneClient } from '../helpers/clients'
-import type { RedisServerHandle } from '../helpers/redis-server'
+import type { RedisServerHandle } from '../../scripts/redis-server'
 
 export interface StoredItem {
   key: string

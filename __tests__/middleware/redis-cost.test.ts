@@ -6,7 +6,7 @@ import request from 'supertest'
 import { signToken } from '../../lib/middleware/signing'
 import { createToken } from '../../lib/middleware/token'
 import { clientCommands, recordCommands } from '../helpers/command-log'
-import { redisCli } from '../helpers/redis-server'
+import { redisCli } from '../../scripts/redis-server'
 import { Clock, login, OLD_SECRET, sessionCookie, testApp, withCookie } from './helpers'
 import { privateBackend } from './redis-backends'
 

@@ -8,7 +8,7 @@ import { STORE_PROBE_INTERVAL_MS } from '../../lib/defaults'
 import { RedisSessionStore } from '../../lib/store/redis-session-store'
 import { STORE_TAG_DEPTH } from '../../lib/store/session-keys'
 import { eventually, flushAll, privateRedis, sleep, type PrivateRedis, type StandaloneClient } from '../helpers/clients'
-import type { RedisServerHandle } from '../helpers/redis-server'
+import type { RedisServerHandle } from '../../scripts/redis-server'
 import { cookieOf, sessionApp } from './apps'
 import { sessionData } from './session-data'
 

@@ -6,7 +6,7 @@
  */
 import { createClient } from 'redis'
 import { ANY, RedisCache } from '../../lib'
-import { startRedisServer } from '../../__tests__/helpers/redis-server'
+import { startRedisServer } from '../../scripts/redis-server'
 
 async function main(): Promise<void> {
   const server = process.env['REDIS_URL'] ? undefined : await startRedisServer()

@@ -11,7 +11,7 @@ import { createClient } from 'redis'
 // In an app: import { RedisSessionStore } from 'sessionvault'
 // (it replaces: import { RedisStore } from 'connect-redis')
 import { RedisSessionStore } from '../../lib'
-import { startRedisServer } from '../../__tests__/helpers/redis-server'
+import { startRedisServer } from '../../scripts/redis-server'
 import { createApp } from './app'
 
 async function main(): Promise<void> {

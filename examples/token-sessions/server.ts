@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto'
 import { createClient } from 'redis'
 import { RedisCache } from '../../lib'
-import { startRedisServer } from '../../__tests__/helpers/redis-server'
+import { startRedisServer } from '../../scripts/redis-server'
 import { createApp } from './app'
 
 async function main(): Promise<void> {

@@ -1,4 +1,4 @@
-// Throwaway redis-server processes for tests: one standalone server or a small
+// Throwaway redis-server processes for tests, benchmarks and examples: one standalone server or a small
 // cluster, each on free ports with its own temp dir and no persistence.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
