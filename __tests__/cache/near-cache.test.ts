@@ -3,9 +3,9 @@
  * other connection (another app server) evicts the copy at once.
  */
 import { OptionError, RedisCache, type RedisClient } from '../../lib'
-import { connectCluster, connectStandalone, flushAll, privateRedis, sleep, type ClusterClient, type PrivateRedis, type StandaloneClient } from '../helpers/clients'
+import { connectCluster, flushAll, privateRedis, sleep, type ClusterClient, type PrivateRedis, type StandaloneClient } from '../helpers/clients'
 import { clientCommands, recordCommands } from '../helpers/command-log'
-import { startRedisServer, type RedisServerHandle } from '../../scripts/redis-server'
+import type { RedisServerHandle } from '../../scripts/redis-server'
 
 const options = { ttlMs: 60_000, namespace: 'near', tagDepth: 2 }
 
@@ -20,6 +20,7 @@ async function msUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, l
 }
 
 describe('on standalone Redis', () => {
+  let redis: PrivateRedis
   let server: RedisServerHandle
   let serverA: StandaloneClient
   let serverB: StandaloneClient
@@ -28,13 +29,11 @@ describe('on standalone Redis', () => {
 
   beforeAll(async () => {
     // A private server: one test counts commands.
-    server = await startRedisServer()
-    ;[serverA, serverB] = await Promise.all([connectStandalone(server.url), connectStandalone(server.url)])
+    redis = await privateRedis()
+    ;({ server, client: serverA } = redis)
+    serverB = await redis.connect()
   })
-  afterAll(async () => {
-    await Promise.all([serverA.close(), serverB.close()])
-    await server.stop()
-  })
+  afterAll(() => redis.stop())
   beforeEach(async () => {
     await serverA.flushAll()
     cacheA = new RedisCache({ ...options, client: serverA, nearCache: { maxEntries: 1_000 } })

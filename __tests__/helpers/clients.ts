@@ -16,7 +16,9 @@ export async function connectStandalone(url = redisUrl()): Promise<StandaloneCli
 export interface PrivateRedis {
   server: RedisServerHandle
   client: StandaloneClient
-  /** Closes the client and stops the server. */
+  /** Another client of the server, as another app server would have; closed by `stop()`. */
+  connect(): Promise<StandaloneClient>
+  /** Closes the clients and stops the server. */
   stop(): Promise<void>
 }
 
@@ -29,10 +31,17 @@ export async function privateRedis(args: string[] = []): Promise<PrivateRedis> {
   const client: StandaloneClient = createClient({ url: server.url, socket: { reconnectStrategy: () => 50 } })
   client.on('error', () => undefined)
   await client.connect()
+  const others: StandaloneClient[] = []
   return {
     server,
     client,
+    async connect() {
+      const other = await connectStandalone(server.url)
+      others.push(other)
+      return other
+    },
     async stop() {
+      for (const other of others) other.destroy()
       client.destroy()
       await server.stop()
     },

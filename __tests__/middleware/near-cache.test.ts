@@ -6,7 +6,6 @@ import request from 'supertest'
 import { RedisCache } from '../../lib'
 import { privateRedis, sleep, type PrivateRedis, type StandaloneClient } from '../helpers/clients'
 import { clientCommands, recordCommands } from '../helpers/command-log'
-import { connectStandalone } from '../helpers/clients'
 import { sessionCookie, testApp, type TestApp } from './helpers'
 
 const NEAR = { ttlMs: 60_000, namespace: 'sessions', tagDepth: 3, nearCache: { maxEntries: 1_000 } }
@@ -21,12 +20,9 @@ let b: TestApp
 beforeAll(async () => {
   // A private server: one test counts commands.
   redis = await privateRedis()
-  clientB = await connectStandalone(redis.server.url)
+  clientB = await redis.connect()
 })
-afterAll(async () => {
-  await clientB.close()
-  await redis.stop()
-})
+afterAll(() => redis.stop())
 beforeEach(async () => {
   await redis.client.flushAll()
   cacheA = new RedisCache({ ...NEAR, client: redis.client })

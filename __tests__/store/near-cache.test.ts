@@ -4,7 +4,7 @@
  */
 import type { SessionData } from 'express-session'
 import { MemoryCache, RedisSessionStore } from '../../lib'
-import { connectStandalone, privateRedis, sleep, type PrivateRedis, type StandaloneClient } from '../helpers/clients'
+import { privateRedis, sleep, type PrivateRedis, type StandaloneClient } from '../helpers/clients'
 import { clientCommands, recordCommands } from '../helpers/command-log'
 
 let redis: PrivateRedis
@@ -17,12 +17,9 @@ const session = (views: number) => ({ cookie: { originalMaxAge: 60_000, expires:
 beforeAll(async () => {
   // A private server: one test counts commands.
   redis = await privateRedis()
-  clientB = await connectStandalone(redis.server.url)
+  clientB = await redis.connect()
 })
-afterAll(async () => {
-  await clientB.close()
-  await redis.stop()
-})
+afterAll(() => redis.stop())
 beforeEach(async () => {
   await redis.client.flushAll()
   storeA = new RedisSessionStore({ client: redis.client, nearCache: { maxEntries: 100 } })

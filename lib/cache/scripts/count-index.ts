@@ -1,4 +1,4 @@
-import { LuaScript } from '../lua-script'
+import { LUA_PRUNE_INDEX, LUA_SERVER_NOW, LuaScript } from '../lua-script'
 
 /**
  * Prunes an index of members whose records have expired, then counts the members of a given
@@ -10,9 +10,8 @@ import { LuaScript } from '../lua-script'
 export const COUNT_INDEX_SCRIPT = new LuaScript(
   'count-index',
   `#!lua flags=allow-oom
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+${LUA_SERVER_NOW}
+${LUA_PRUNE_INDEX}
 local separators = tonumber(ARGV[1]) - 1
 local count = 0
 for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do

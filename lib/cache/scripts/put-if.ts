@@ -1,4 +1,4 @@
-import { LuaScript } from '../lua-script'
+import { LUA_SERVER_NOW, LuaScript } from '../lua-script'
 
 /**
  * Writes one record only if its conditions hold, atomically:
@@ -28,8 +28,7 @@ if hasGuard then
   if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
   first = 3
 end
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+${LUA_SERVER_NOW}
 for i = first, #KEYS do
   local index = KEYS[i]
   redis.call('ZREMRANGEBYSCORE', index, '-inf', now)

@@ -1,4 +1,4 @@
-import { LuaScript } from '../lua-script'
+import { LUA_SERVER_NOW, LuaScript } from '../lua-script'
 
 /**
  * Writes records, each with its index members. `#!lua` (no flags) makes Redis refuse the whole
@@ -14,8 +14,7 @@ import { LuaScript } from '../lua-script'
 export const PUT_SCRIPT = new LuaScript(
   'put',
   `#!lua
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+${LUA_SERVER_NOW}
 local onlyRaise = ARGV[2] == 'GT'
 local k, a = 1, 3
 for _ = 1, tonumber(ARGV[1]) do

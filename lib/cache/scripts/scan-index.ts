@@ -1,4 +1,4 @@
-import { LuaScript } from '../lua-script'
+import { LUA_PRUNE_INDEX, LUA_SERVER_NOW, LuaScript } from '../lua-script'
 
 /**
  * Prunes an index of members whose records have expired, then reads it, in one round trip: the
@@ -11,9 +11,8 @@ import { LuaScript } from '../lua-script'
 export const SCAN_INDEX_SCRIPT = new LuaScript(
   'scan-index',
   `#!lua flags=allow-oom
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+${LUA_SERVER_NOW}
+${LUA_PRUNE_INDEX}
 if redis.call('ZCARD', KEYS[1]) <= tonumber(ARGV[1]) then
   return { now, '0', redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES') }
 end
