@@ -4,7 +4,7 @@
  * scripts or RESP version.
  */
 import calculateSlot from 'cluster-key-slot'
-import { Deadlines } from './deadlines'
+import { DeadlineQueue } from '../deadline-queue'
 import type { LuaScript } from './lua-script'
 
 export type RedisArgument = string | Buffer
@@ -53,7 +53,7 @@ const NO_TIMEOUT: RedisCommandOptions = { timeout: 0 }
 
 export class RedisConnection {
   readonly isCluster: boolean
-  private readonly deadlines: Deadlines | undefined
+  private readonly deadlines: DeadlineQueue | undefined
   private readonly offlineOptions: RedisCommandOptions
 
   constructor(
@@ -61,7 +61,9 @@ export class RedisConnection {
     commandTimeoutMs: number,
   ) {
     this.isCluster = isClusterClient(client)
-    this.deadlines = commandTimeoutMs > 0 ? new Deadlines(commandTimeoutMs) : undefined
+    // node-redis's own per-command timeout arms an AbortSignal.timeout per command (several µs,
+    // more than the rest of a GET) and stops counting once the command is written.
+    this.deadlines = commandTimeoutMs > 0 ? new DeadlineQueue(commandTimeoutMs, () => new Error(`no reply from Redis within ${commandTimeoutMs} ms`), false) : undefined
     this.offlineOptions = { timeout: commandTimeoutMs }
   }
 
