@@ -7,13 +7,12 @@
  * See bench/README.md for how to read the table.
  */
 import { randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import { cpus, loadavg, release, totalmem } from 'node:os'
+import { loadavg } from 'node:os'
 import { performance } from 'node:perf_hooks'
-import { createClient } from 'redis'
+import { createClient, type RedisClientType } from 'redis'
 import { ANY, RedisCache } from '../lib'
 import { startRedisServer, type RedisServerHandle } from '../scripts/redis-server'
-import { cpuSnapshot } from './machine'
+import { cpuSnapshot, machine, type Machine } from './machine'
 import { RESULTS, writeSection } from './results-file'
 
 // Many short rounds: on a shared machine, two neighbouring rounds see about the same background
@@ -45,7 +44,7 @@ const START_MARK = '<!-- bench:cache:start -->'
 const END_MARK = '<!-- bench:cache:end -->'
 
 type Session = ReturnType<typeof sessionValue>
-type Client = ReturnType<typeof createClient>
+type Client = RedisClientType
 
 interface Round {
   opsPerSec: number
@@ -289,26 +288,6 @@ async function measureListing(cache: RedisCache<Session>): Promise<{ calls: numb
   return { calls, latencies: latencies.subarray(0, calls).sort() }
 }
 
-interface Machine {
-  cpu: string
-  cores: number
-  memoryGiB: number
-  node: string
-  redis: string
-  os: string
-}
-
-async function machine(client: Client): Promise<Machine> {
-  let cpu = cpus()[0]?.model ?? 'unknown'
-  try {
-    cpu = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? cpu
-  } catch {
-    // not Linux: os.cpus() it is
-  }
-  const serverInfo = await client.info('server')
-  const redis = /^redis_version:(.+)$/m.exec(serverInfo)?.[1]?.trim() ?? 'unknown'
-  return { cpu, cores: cpus().length, memoryGiB: totalmem() / 2 ** 30, node: process.version, redis, os: `${process.platform} ${release()}` }
-}
 
 interface ReportInput {
   info: Machine
