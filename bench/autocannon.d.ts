@@ -1,6 +1,19 @@
 // The part of autocannon's programmatic API the session bench uses (autocannon ships no types).
 declare module 'autocannon' {
-  interface Options {
+  interface RequestData {
+    method?: string
+    path?: string
+    headers?: Record<string, string>
+  }
+
+  interface RequestOptions<Context> extends RequestData {
+    /** Called before each request on a connection; returns the request to send. `context` is per connection. */
+    setupRequest?: (request: RequestData, context: Context) => RequestData
+    /** Called with each response's status and whole body. */
+    onResponse?: (status: number, body: string, context: Context) => void
+  }
+
+  interface Options<Context> {
     url: string
     connections?: number
     /** Seconds. */
@@ -8,10 +21,12 @@ declare module 'autocannon' {
     pipelining?: number
     method?: string
     headers?: Record<string, string>
-    /** A response whose body differs is counted in `mismatches`. */
+    /** A response whose body differs is counted in `mismatches` (not with `requests`). */
     expectBody?: string
     /** Seconds a request may take before it counts as a timeout. */
     timeout?: number
+    /** The requests each connection sends in turn. */
+    requests?: RequestOptions<Context>[]
   }
 
   interface Histogram {
@@ -38,6 +53,6 @@ declare module 'autocannon' {
     non2xx: number
   }
 
-  function autocannon(options: Options): Promise<Result>
+  function autocannon<Context>(options: Options<Context>): Promise<Result>
   export = autocannon
 }

@@ -4,14 +4,18 @@
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
+import type { LoggedIn } from './logins'
 
 export interface LoadJob {
+  /** The app's base URL; the load asks `GET /me`. */
   url: string
-  cookie: string
+  /**
+   * The logged-in clients: each request takes the next one's cookie, so the load spreads over all
+   * of them, and its answer must be that client's user: proof that each request was authenticated.
+   */
+  sessions: readonly LoggedIn[]
   connections: number
   seconds: number
-  /** Every response must have exactly this body: proof that each request was authenticated. */
-  expectBody: string
 }
 
 export interface LoadResult {
@@ -23,6 +27,7 @@ export interface LoadResult {
   /** Connection errors and timeouts. */
   errors: number
   non2xx: number
+  /** 2xx answers that were not the user's name: a session lost or mixed up. */
   mismatches: number
 }
 

@@ -31,6 +31,30 @@ export function callsBetween(before: readonly Map<string, number>[], after: read
   return delta
 }
 
+/** The commands that run scripts (and load them): round trips, but not work of their own. */
+const SCRIPT_RUNNERS = /^(evalsha|eval|evalsha_ro|eval_ro|fcall|fcall_ro|script\|.*)$/
+
+/** A `callsBetween` delta split the way the report counts it. */
+export interface CommandCount {
+  /** Every command Redis ran, inside scripts too, but not the EVALSHA (or SCRIPT LOAD) that ran them. */
+  commands: number
+  /** The same, per command name. */
+  byName: Map<string, number>
+  /** EVALSHA and EVAL calls: round trips that are scripts. */
+  scripts: number
+}
+
+export function countCommands(delta: ReadonlyMap<string, number>): CommandCount {
+  const byName = new Map<string, number>()
+  let scripts = 0
+  for (const [name, count] of delta) {
+    if (!SCRIPT_RUNNERS.test(name)) byName.set(name, count)
+    else if (!name.startsWith('script|')) scripts += count
+  }
+  const commands = [...byName.values()].reduce((sum, count) => sum + count, 0)
+  return { commands, byName, scripts }
+}
+
 export async function usedMemory(client: Client): Promise<number> {
   return infoNumber(await client.info('memory'), 'used_memory')
 }

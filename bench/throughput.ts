@@ -1,20 +1,26 @@
 /**
  * Interleaved load rounds: every round runs every variant once, in a rotating order, so that a
  * change in background load hits all variants alike and per-round ratios stay fair.
+ *
+ * App CPU is read from each app's own process at the start of each of its rounds: a round is
+ * charged everything its process did until its next round (or until the end plus a settling
+ * pause), so work a round leaves behind (command timeouts firing seconds later, garbage) is
+ * charged to the variant that caused it, not to whichever runs next.
  */
-import type { RedisClientType } from 'redis'
-import type { LoadGenerator } from './load'
-import { callsBetween, commandCalls, serverCpuSeconds } from './redis-info'
-import type { RedisKind, RunningVariant } from './sessions'
-import { USER } from './sessions'
-
-type Client = RedisClientType
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { CpuTime } from './app-process'
+import type { LoadGenerator, LoadResult } from './load'
+import { firstLine } from './outcome'
+import { serverCpuSeconds } from './redis-info'
+import type { RunningVariant } from './running-variant'
 
 export interface ThroughputPlan {
   rounds: number
   roundSeconds: number
   warmupSeconds: number
   connections: number
+  /** Seconds to wait after the last round before the last CPU reading: node-redis's 5 s command timers fire by then. */
+  settleSeconds: number
 }
 
 export interface Round {
@@ -22,50 +28,81 @@ export interface Round {
   requests: number
   p50Ms: number
   p99Ms: number
-  /** Requests that failed, answered non-2xx, or answered anything but the user's name. */
+  /** Requests that failed, answered non-2xx, or answered anything but their user's name. */
   failed: number
-  /** Redis commands per request, as redis-server counts them (a script's own commands included). */
-  commandsPerRequest: number
-  /** Redis commands in the round. */
-  commandCount: number
-  /** The same, per command name. */
-  commands: Map<string, number>
-  /** This process's (the app's) CPU time per request, in µs. */
-  appCpuUs: number
-  /** The part of it spent in the kernel (system time): sockets, mostly. */
-  appSysUs: number
-  /** redis-server's CPU time per request (all masters of a cluster), in µs. */
+  /** The app process's CPU time from this round's start to its next round's, in µs. */
+  appCpu: CpuTime
+  /** redis-server's CPU time per request during the round, in µs (0 without Redis). */
   redisCpuUs: number
 }
 
 export interface Measured {
   variant: RunningVariant
   rounds: Round[]
+  /** Why the variant stopped (its app or its load failed): it is then reported as failed, with no figures. */
+  error?: string
 }
-
-/** One stats connection per server the variants use; `none` reads the standalone one (it must stay at 0). */
-export type StatsClients = Record<RedisKind, Client[]>
 
 export async function measureThroughput(
   variants: readonly RunningVariant[],
   load: LoadGenerator,
-  stats: StatsClients,
   plan: ThroughputPlan,
   log: (line: string) => void,
 ): Promise<Measured[]> {
   const measured = variants.map((variant): Measured => ({ variant, rounds: [] }))
-  // JIT, connection pools and near-caches warm before anything counts.
-  for (const { variant } of measured) await runOnce(variant, load, stats, plan.warmupSeconds, plan.connections)
-  for (let round = 0; round < plan.rounds; round++) {
-    for (const entry of order(measured, round)) {
-      const result = await runOnce(entry.variant, load, stats, plan.roundSeconds, plan.connections)
-      entry.rounds.push(result)
-      const top = [...result.commands].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([name, count]) => `${name} ${count.toFixed(3)}`)
-      log(`round ${round + 1}/${plan.rounds} ${entry.variant.spec.key}: ${Math.round(result.reqPerSec)} req/s, ` +
-        `${result.commandsPerRequest.toFixed(3)} Redis commands/req${top.length ? ` (${top.join(', ')})` : ''}${result.failed ? `, ${result.failed} FAILED` : ''}`)
+  const lastCpu = new Map<Measured, CpuTime>()
+  // A variant that fails is reported with its message, and the others go on.
+  const guarded = async (entry: Measured, step: () => Promise<void>) => {
+    if (entry.error !== undefined) return
+    try {
+      await step()
+    } catch (error) {
+      entry.error = firstLine(error)
+      log(`${entry.variant.app.spec.key} failed: ${entry.error}`)
     }
   }
+  // JIT, connection pools and near-caches warm before anything counts.
+  for (const entry of measured) await guarded(entry, async () => void (await runLoad(entry.variant, load, plan.warmupSeconds, plan.connections)))
+  await sleep(plan.settleSeconds * 1000)
+  for (let round = 0; round < plan.rounds; round++) {
+    for (const entry of order(measured, round)) {
+      await guarded(entry, async () => {
+        const { app, redis } = entry.variant
+        const cpu = await app.cpu()
+        chargeCpu(entry, lastCpu.get(entry), cpu)
+        lastCpu.set(entry, cpu)
+        const redisBefore = redis ? await serverCpuSeconds(redis) : 0
+        const result = await runLoad(entry.variant, load, plan.roundSeconds, plan.connections)
+        const redisSeconds = redis ? (await serverCpuSeconds(redis)) - redisBefore : 0
+        const requests = Math.max(1, result.requests)
+        const failed = result.errors + result.non2xx + result.mismatches
+        entry.rounds.push({
+          reqPerSec: result.requests / result.seconds,
+          requests: result.requests,
+          p50Ms: result.p50Ms,
+          p99Ms: result.p99Ms,
+          failed,
+          appCpu: { userUs: NaN, systemUs: NaN },
+          redisCpuUs: (redisSeconds * 1e6) / requests,
+        })
+        log(`round ${round + 1}/${plan.rounds} ${app.spec.key}: ${Math.round(result.requests / result.seconds)} req/s${failed ? `, ${failed} FAILED` : ''}`)
+      })
+    }
+  }
+  await sleep(plan.settleSeconds * 1000)
+  for (const entry of measured) await guarded(entry, async () => chargeCpu(entry, lastCpu.get(entry), await entry.variant.app.cpu()))
   return measured
+}
+
+/** Charges the CPU time since `before` to the variant's latest round. */
+function chargeCpu(entry: Measured, before: CpuTime | undefined, now: CpuTime): void {
+  const round = entry.rounds.at(-1)
+  if (before === undefined || round === undefined) return
+  round.appCpu = { userUs: now.userUs - before.userUs, systemUs: now.systemUs - before.systemUs }
+}
+
+export function runLoad(variant: RunningVariant, load: LoadGenerator, seconds: number, connections: number): Promise<LoadResult> {
+  return load.run({ url: variant.app.url, sessions: variant.sessions, connections, seconds })
 }
 
 /** Rotated by two each round and reversed every other round: each variant sees many neighbours and positions. */
@@ -75,34 +112,11 @@ function order<T>(items: readonly T[], round: number): T[] {
   return round % 2 === 0 ? rotated : rotated.reverse()
 }
 
-async function runOnce(variant: RunningVariant, load: LoadGenerator, stats: StatsClients, seconds: number, connections: number): Promise<Round> {
-  const servers = stats[variant.spec.redis]
-  const callsBefore = await Promise.all(servers.map(commandCalls))
-  const redisCpuBefore = await totalCpu(servers)
-  const cpuBefore = process.cpuUsage()
-  const result = await load.run({ url: `${variant.url}/me`, cookie: variant.cookie, connections, seconds, expectBody: USER.name })
-  const cpu = process.cpuUsage(cpuBefore)
-  const redisCpu = (await totalCpu(servers)) - redisCpuBefore
-  const commands = callsBetween(callsBefore, await Promise.all(servers.map(commandCalls)))
-  const requests = Math.max(1, result.requests)
-  const commandCount = [...commands.values()].reduce((sum, count) => sum + count, 0)
-  const perRequest = new Map([...commands].map(([name, count]) => [name, count / requests]))
-  return {
-    reqPerSec: result.requests / result.seconds,
-    requests: result.requests,
-    p50Ms: result.p50Ms,
-    p99Ms: result.p99Ms,
-    failed: result.errors + result.non2xx + result.mismatches,
-    commandsPerRequest: commandCount / requests,
-    commandCount,
-    commands: perRequest,
-    appCpuUs: (cpu.user + cpu.system) / requests,
-    appSysUs: cpu.system / requests,
-    redisCpuUs: (redisCpu * 1e6) / requests,
-  }
+/** The app's CPU time per request over all rounds (user + system, and the system part), in µs. */
+export function appCpuPerRequest(entry: Measured): { totalUs: number; systemUs: number } {
+  const requests = entry.rounds.reduce((sum, round) => sum + round.requests, 0)
+  const user = entry.rounds.reduce((sum, round) => sum + round.appCpu.userUs, 0)
+  const system = entry.rounds.reduce((sum, round) => sum + round.appCpu.systemUs, 0)
+  return { totalUs: (user + system) / Math.max(1, requests), systemUs: system / Math.max(1, requests) }
 }
 
-async function totalCpu(servers: readonly Client[]): Promise<number> {
-  const seconds = await Promise.all(servers.map(serverCpuSeconds))
-  return seconds.reduce((sum, value) => sum + value, 0)
-}
