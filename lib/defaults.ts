@@ -1,9 +1,13 @@
 /** Default values of options, in one place. */
 export const DEFAULT_NAMESPACE = 'cache'
-/** How deep the Redis Cluster hash tag reaches into `[namespace, ...key]`. */
+/** How many leading parts of a key choose its Redis Cluster slot. */
 export const DEFAULT_TAG_DEPTH = 1
-/** Buckets that spread each index shallower than the hash tag over several cluster slots. */
-export const DEFAULT_SHALLOW_INDEX_BUCKETS = 16
+/**
+ * Buckets (sorted sets, each its own cluster slot) that the records under one prefix spread over.
+ * Enough that a bucket stays small (Redis keeps a sorted set of up to 128 members in its compact
+ * encoding) up to about 100,000 records per prefix, and that no slot is hot on Cluster.
+ */
+export const DEFAULT_BUCKETS = 1024
 /** Upper bound on one Redis command's wait, so an unreachable Redis fails fast instead of hanging. */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 2_000
 /** Index members read per `ZSCAN` page, and value keys read per `MGET`. */
@@ -33,6 +37,8 @@ export const DEFAULT_TOKEN_SESSION_TTL_MS = 30 * 60_000
 export const DEFAULT_TOKEN_SESSION_MAX_AGE_MS = 30 * 24 * 60 * 60_000
 /** How long a rotated-out token keeps working, for requests that were already in flight: 10 seconds. */
 export const DEFAULT_ROTATION_GRACE_MS = 10_000
+/** Most sessions one user keeps at once; a login beyond it ends the oldest. */
+export const DEFAULT_MAX_SESSIONS_PER_USER = 100
 /** Upper bound on resolving one request's session before it is answered with `unavailableStatus`. */
 export const DEFAULT_TOKEN_SESSION_TIMEOUT_MS = 3_000
 export const DEFAULT_TOKEN_SESSION_UNAVAILABLE_STATUS = 503
@@ -45,9 +51,3 @@ export const DEFAULT_TOKEN_COOKIE_PATH = '/'
 export const DEFAULT_RENEWED_TOKEN_HEADER = 'Session-Token'
 /** Shortest signing secret accepted: 32 characters, so a guessable passphrase fails at startup. */
 export const MIN_TOKEN_SECRET_LENGTH = 32
-/**
- * How long the lock that elects the one server renewing a session lives, in milliseconds. Not an
- * option: the renewal releases it when done, and its compare-and-set swap keeps a renewal that
- * outlives it from forking the session.
- */
-export const RENEWAL_LOCK_MS = 5_000

@@ -116,6 +116,17 @@ export function isUnavailableError(error: unknown): error is CacheError {
   return error.code === 'REDIS_ERROR' && TRANSIENT_REPLY.test(reply)
 }
 
+/**
+ * True for a cache error that says Redis is full (`maxmemory` reached, with the `noeviction`
+ * policy): it refuses new records, while reads, touches and endings go on working. New sessions
+ * fail with it until memory is freed or raised; the right answer is a 503, not a 500.
+ */
+export function isFullError(error: unknown): error is CacheError {
+  if (!isCacheError(error) || error.code !== 'REDIS_ERROR') return false
+  const reply = error.cause instanceof Error ? error.cause.message : ''
+  return reply.startsWith('OOM ')
+}
+
 /** Keys are identifiers (`['user', 42]`), safe to log; anything else is summarised by its type. */
 function describeKey(key: readonly unknown[]): string {
   return `[${key.map((part) => (typeof part === 'string' || typeof part === 'number' ? JSON.stringify(part) : `<${typeof part}>`)).join(', ')}]`

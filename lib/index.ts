@@ -2,7 +2,7 @@
 
 export { ANY } from './cache/key'
 export type { Key, KeyPart, Match, MatchPart, CacheRecord, Wildcard } from './cache/key'
-export type { Cache, CacheEntry, PutOptions } from './cache/cache'
+export type { Cache, CacheEntry, PutOptions, PutIfOptions, DeleteOptions, Batch, TimedValue } from './cache/cache'
 export type { CacheOptions, WriteMode } from './cache/cache-options'
 export { jsonSerializer } from './cache/serializer'
 export type { Serializer } from './cache/serializer'
@@ -27,6 +27,7 @@ export type {
 export type { TtlOption } from './store/session-ttl'
 export type { StoreCallback } from './store/callback'
 export { STORE_TAG_DEPTH } from './store/session-keys'
+export { SESSION_TAG_DEPTH } from './middleware/records'
 
 export { sessions } from './middleware/sessions'
 export type { SessionsMiddleware } from './middleware/sessions'
@@ -43,5 +44,6 @@ export {
   isOptionError,
   isUsageError,
   isUnavailableError,
+  isFullError,
 } from './errors'
 export type { ErrorCode, CacheErrorCode } from './errors'

@@ -1,13 +1,22 @@
 /**
- * Properties of the pure key codec (lib/cache/key-codec.ts): no Redis involved.
+ * Properties of the pure key codec (lib/cache/key-codec.ts): no Redis involved. A short string
+ * of `[A-Za-z0-9_-]` is written as itself after a dot (`'sess'` → `.sess`); any other part as
+ * base64url of a typed text (`s` + string, `n` + number).
  */
 import fc from 'fast-check'
 import { CacheError } from '../../lib'
 import type { KeyPart } from '../../lib'
 import { compareKeys, decodePart, decodeSegments, encodePart, keyId, normalizeKey, orderString, sortByKey } from '../../lib/cache/key-codec'
 
-/** Parts that break naive encodings: separators, hash-tag braces, glob stars, the index prefix. */
-const HOSTILE_PARTS: KeyPart[] = [':', '{', '}', '*', '_index:', 'ü🙂', '', '1', 1, 0, -0, -1, 'a:b', '{x}:y', '__proto__', 1e21, 5e-324]
+/**
+ * Parts that break naive encodings: separators, hash-tag braces, glob stars, the index mark,
+ * dots, and plain strings at and past the 64-character limit.
+ */
+const HOSTILE_PARTS: KeyPart[] = [
+  ':', '{', '}', '*', '?', '[', ']', '\\', '_i', '_i:', 'ü🙂', '', '1', 1, 0, -0, -1, 'a:b', '{x}:y', '__proto__', 1e21, 5e-324,
+  '.', '.x', 'x.', 'sess', 'a-b_C9', 'x'.repeat(64), 'x'.repeat(65), 'n1', 's',
+]
+const PLAIN = /^[A-Za-z0-9_-]{1,64}$/
 
 /** Strings of any UTF-16 code units, lone surrogates included (fc.string never makes those). */
 const utf16String = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code)) })
@@ -21,7 +30,10 @@ const finiteNumber = fc.oneof(
   fc.constantFrom(0, -0, 1e21, -1e-7, 5e-324, Number.MAX_VALUE, -Number.MAX_SAFE_INTEGER),
 )
 
-const keyPart: fc.Arbitrary<KeyPart> = fc.oneof(fc.constantFrom(...HOSTILE_PARTS), wellFormedString, finiteNumber)
+/** Strings that are written plain, and strings just past that. */
+const plainString = fc.oneof(fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/), fc.stringMatching(/^[A-Za-z0-9_-]{65,70}$/))
+
+const keyPart: fc.Arbitrary<KeyPart> = fc.oneof(fc.constantFrom(...HOSTILE_PARTS), wellFormedString, plainString, finiteNumber)
 
 /** A small pool, so that generated keys are often equal or prefixes of one another. */
 const pooledPart: fc.Arbitrary<KeyPart> = fc.constantFrom('', 'a', 'b', '1', 1, 0, -1, 2.5, ':')
@@ -44,6 +56,13 @@ const mutatedSegment = fc
 
 /** Canonical base64url of raw bytes: an encoding of text that is not a valid tagged part. */
 const rawBytesSegment = fc.uint8Array({ minLength: 1, maxLength: 8 }).map((bytes) => Buffer.from(bytes).toString('base64url'))
+
+/** Look-alikes of plain segments: a dot and any text, and base64url spellings of plain strings. */
+const plainLookalike = fc.oneof(
+  fc.string({ maxLength: 70 }).map((text) => `.${text}`),
+  plainString.map((text) => `.${text}`),
+  plainString.map((text) => Buffer.from(`s${text}`).toString('base64url')),
+)
 
 /** The part a key actually holds: normalizeKey turns -0 into 0. */
 const normalized = (part: KeyPart): KeyPart => (Object.is(part, -0) ? 0 : part)
@@ -70,23 +89,55 @@ describe('encodePart and decodePart', () => {
     )
   })
 
-  test('a whole key round-trips through its joined id', () => {
+  test('a whole key round-trips through its joined id, which is its only spelling', () => {
     fc.assert(
       fc.property(fc.array(keyPart, { minLength: 1, maxLength: 5 }), (key) => {
-        expect(decodeSegments(keyId(key), 'test')).toEqual(key.map(normalized))
-      }),
-    )
-  })
-
-  test('a segment is non-empty base64url: never a : { } or *', () => {
-    fc.assert(
-      fc.property(keyPart, (part) => {
-        const segment = encodePart(part)
-        expect(segment).toMatch(/^[A-Za-z0-9_-]+$/)
-        expect(segment).not.toMatch(/[:{}*]/)
+        const id = keyId(key)
+        const decoded = decodeSegments(id, 'test')
+        expect(decoded).toEqual(key.map(normalized))
+        expect(decoded.map((part, i) => typeof part === typeof key[i])).not.toContain(false)
+        expect(keyId(decoded)).toBe(id)
       }),
       { numRuns: 2_000 },
     )
+  })
+
+  test('a segment is a dot and a plain string, or non-empty base64url: never a : { } or glob character', () => {
+    fc.assert(
+      fc.property(keyPart, (part) => {
+        const segment = encodePart(part)
+        expect(segment).toMatch(/^(\.[A-Za-z0-9_-]{1,64}|[A-Za-z0-9_-]+)$/)
+        expect(segment).not.toMatch(/[:{}*?[\]\\]/)
+      }),
+      { numRuns: 2_000 },
+    )
+  })
+
+  test('a string of 1 to 64 characters from A-Z a-z 0-9 _ - is written as itself after a dot; anything else is base64url', () => {
+    fc.assert(
+      fc.property(keyPart, (part) => {
+        const segment = encodePart(part)
+        if (typeof part === 'string' && PLAIN.test(part)) expect(segment).toBe(`.${part}`)
+        else expect(segment).toBe(Buffer.from(typeof part === 'number' ? `n${String(part)}` : `s${part}`).toString('base64url'))
+      }),
+      { numRuns: 2_000 },
+    )
+  })
+
+  test.each<[KeyPart, string]>([
+    ['sess', '.sess'],
+    ['user_42-A', '.user_42-A'],
+    ['x'.repeat(64), `.${'x'.repeat(64)}`],
+    ['x'.repeat(65), Buffer.from(`s${'x'.repeat(65)}`).toString('base64url')],
+    ['a:b', 'c2E6Yg'],
+    ['', 'cw'],
+    ['.', 'cy4'],
+    [42, 'bjQy'],
+    ['42', '.42'],
+    [-1, 'bi0x'],
+  ])('%j is written %s', (part, segment) => {
+    expect(encodePart(part)).toBe(segment)
+    expect(decodePart(segment, 'test')).toBe(part)
   })
 
   test('distinct parts have distinct encodings, equal parts equal ones', () => {
@@ -131,6 +182,7 @@ describe('encodePart and decodePart', () => {
       base64urlString,
       mutatedSegment,
       rawBytesSegment,
+      plainLookalike,
     )
     fc.assert(
       fc.property(candidate, (segment) => {
@@ -155,6 +207,12 @@ describe('encodePart and decodePart', () => {
     ['NaN', Buffer.from('nNaN').toString('base64url')],
     ['Infinity', Buffer.from('nInfinity').toString('base64url')],
     ['an exponent spelled differently', Buffer.from('n1e21').toString('base64url')],
+    ['a dot alone', '.'],
+    ['a dot and a non-plain string', '.a.b'],
+    ['a dot and 65 plain characters', `.${'x'.repeat(65)}`],
+    ['two dots', '..sess'],
+    ['the base64url spelling of a plain string', Buffer.from('ssess').toString('base64url')],
+    ['the base64url spelling of a 64-character plain string', Buffer.from(`s${'x'.repeat(64)}`).toString('base64url')],
   ])('decodePart rejects %s', (_, segment) => {
     expect(decodeOutcome(segment)).toEqual({ code: 'MALFORMED_KEY' })
   })

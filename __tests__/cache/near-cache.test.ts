@@ -115,8 +115,29 @@ describe('on standalone Redis', () => {
   test('a copy expires with its record, even before Redis says so', async () => {
     await cacheA.put('short', 1, { ttlMs: 300 })
     await warm(cacheA, ['short'])
-    await sleep(500)
+    await sleep(700)
     expect(await cacheA.get('short')).toBeUndefined()
+  })
+
+  test("a touch on another server is seen within 50 ms: the copy gives the record's new expiry", async () => {
+    await cacheA.put(['user', 4], 'session', { ttlMs: 60_000 })
+    await warm(cacheB, ['user', 4])
+    const before = (await cacheB.getTimed(['user', 4]))?.expiresAtMs as number
+    expect(await cacheA.touch(['user', 4], { ttlMs: 120_000 })).toBe(true)
+    const elapsed = await msUntil(
+      async () => (await cacheB.getTimed(['user', 4]))?.expiresAtMs,
+      (expiresAtMs) => expiresAtMs !== undefined && expiresAtMs > before + 30_000,
+    )
+    expect(elapsed).toBeLessThan(50)
+    expect(await cacheB.getTimed(['user', 4])).toEqual(await cacheA.getTimed(['user', 4]))
+  })
+
+  test('a tombstone left on another server is seen within 50 ms as no record', async () => {
+    await cacheA.put(['user', 5], 'session')
+    await warm(cacheB, ['user', 5])
+    expect(await cacheA.delete(['user', 5], { tombstoneMs: 60_000 })).toBe(true)
+    expect(await msUntil(() => cacheB.get(['user', 5]), (value) => value === undefined)).toBeLessThan(50)
+    expect(await cacheB.getTimed(['user', 5])).toBeUndefined()
   })
 
   test('a FLUSHALL empties every near-cache', async () => {
@@ -142,6 +163,42 @@ describe('on standalone Redis', () => {
     expect(() => new RedisCache({ ...options, client: serverA, nearCache: { maxEntries: 0 } })).toThrow(/`nearCache.maxEntries`/)
     const noDuplicate = { sendCommand: serverA.sendCommand.bind(serverA) } as unknown as RedisClient
     expect(() => new RedisCache({ ...options, client: noDuplicate, nearCache: { maxEntries: 1 } })).toThrow(OptionError)
+  })
+})
+
+describe('closing', () => {
+  let own: PrivateRedis
+  let client: StandaloneClient
+
+  beforeAll(async () => {
+    own = await privateRedis()
+    client = own.client
+  })
+  afterAll(() => own.stop())
+
+  /** The server's connections that have client tracking on: the near-cache's own. */
+  async function trackingConnections(): Promise<number> {
+    const list = await client.clientList()
+    return list.filter((connection) => connection.flags.includes('t')).length
+  }
+
+  // node-redis finishes a connection it was asked to close midway; close() must wait for it
+  // and end it, else that connection holds the process open (jest would never exit).
+  test('close() right after construction, while the near-cache is still connecting, leaves no connection behind', async () => {
+    const caches = Array.from({ length: 5 }, () => new RedisCache({ ...options, client, nearCache: { maxEntries: 10 } }))
+    await Promise.all(caches.map((cache) => cache.close()))
+    await msUntil(trackingConnections, (count) => count === 0)
+    // A connection that escaped close() would show up here, once its handshake is done.
+    await sleep(200)
+    expect(await trackingConnections()).toBe(0)
+  })
+
+  test('close() twice is harmless', async () => {
+    const cache = new RedisCache({ ...options, client, nearCache: { maxEntries: 10 } })
+    await cache.put('k', 1)
+    await cache.close()
+    await cache.close()
+    expect(await cache.get('k')).toBe(1)
   })
 })
 

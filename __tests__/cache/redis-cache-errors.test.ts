@@ -3,9 +3,9 @@
  * own message, never a stored value; an unreachable Redis fails within the command timeout.
  */
 import { inspect } from 'node:util'
-import { CacheError, OptionError, RedisCache, type RedisClient } from '../../lib'
+import { ANY, CacheError, OptionError, RedisCache, type MatchPart, type RedisClient } from '../../lib'
 import { eventually, privateRedis, type PrivateRedis, type StandaloneClient } from '../helpers/clients'
-import { encodeTestKey } from './layout-spec'
+import { specHeader, specPlace } from './layout-spec'
 
 const SECRET = 'hunter2-session-secret-7f3a'
 
@@ -22,6 +22,10 @@ beforeEach(() => redis.flushAll())
 
 const cacheWith = (options: Partial<ConstructorParameters<typeof RedisCache>[0]> = {}) =>
   new RedisCache({ client: redis, ttlMs: 60_000, namespace: 'test', ...options })
+
+/** Where ['user', 1] lives with the default layout. */
+const USER_1 = specPlace(['user', 1], { namespace: 'test' })
+const inAMinute = () => Date.now() + 60_000
 
 /** Everything a logger could print of an error: message, stack, cause chain, own properties. */
 function printed(error: unknown): string {
@@ -52,17 +56,27 @@ describe('a stored value never appears in an error', () => {
   })
 
   test('when a stored value is corrupt', async () => {
-    await redis.set(encodeTestKey(['test', 'user', 1], 1), `{"token": "${SECRET}"`)
+    await redis.set(USER_1.valueKey, `${specHeader(inAMinute(), 'value')}{"token": "${SECRET}"`)
     const error = await failureOf(cacheWith().get(['user', 1]))
     expect(error).toMatchObject({ code: 'UNDECODABLE_VALUE', operation: 'get', key: ['user', 1] })
     expect(error.message).toBe('cache get failed for key ["user", 1]: the stored value could not be parsed (SyntaxError)')
     expect(printed(error)).not.toContain(SECRET)
   })
 
+  test('when a stored text has no header (not written by this cache)', async () => {
+    await redis.set(USER_1.valueKey, `{"token": "${SECRET}"}`)
+    for (const read of [(cache: RedisCache) => cache.get(['user', 1]), (cache: RedisCache) => cache.getTimed(['user', 1]), (cache: RedisCache) => cache.all(['user', 1])]) {
+      const error = await failureOf(read(cacheWith()))
+      expect(error).toMatchObject({ code: 'UNDECODABLE_VALUE', key: ['user', 1] })
+      expect(error.message).toMatch(/its header is missing/)
+      expect(printed(error)).not.toContain(SECRET)
+    }
+  })
+
   test('when a script fails on a key of the wrong type', async () => {
-    await redis.set(`_index:${encodeTestKey(['test', 'user'], 1)}`, 'not a sorted set')
+    await redis.set(USER_1.indexKey, 'not a sorted set')
     const error = await failureOf(cacheWith().put(['user', 1], { token: SECRET }))
-    expect(error).toMatchObject({ code: 'REDIS_ERROR', operation: 'put', commands: ['EVALSHA put'] })
+    expect(error).toMatchObject({ code: 'REDIS_ERROR', operation: 'put', commands: ['EVALSHA write'] })
     expect(error.message).toMatch(/WRONGTYPE/)
     expect(printed(error)).not.toContain(SECRET)
   })
@@ -70,19 +84,21 @@ describe('a stored value never appears in an error', () => {
   test('when all() meets a corrupt value', async () => {
     const cache = cacheWith()
     await cache.put(['user', 1], { token: 'fine' })
-    await redis.set(encodeTestKey(['test', 'user', 1], 1), `not json ${SECRET}`)
-    const error = await failureOf(cache.all(['user', 1]))
-    expect(error.code).toBe('UNDECODABLE_VALUE')
-    expect(printed(error)).not.toContain(SECRET)
+    await redis.set(USER_1.valueKey, `${specHeader(inAMinute(), 'value')}not json ${SECRET}`)
+    for (const match of [['user', 1], ['user', ANY]] as MatchPart[][]) {
+      const error = await failureOf(cache.all(match))
+      expect(error.code).toBe('UNDECODABLE_VALUE')
+      expect(printed(error)).not.toContain(SECRET)
+    }
   })
 })
 
 test('a malformed index member is a CacheError naming the segment, not a crash', async () => {
   const cache = cacheWith()
   await cache.put(['user', 1], 1)
-  await redis.zAdd(`_index:${encodeTestKey(['test', 'user'], 1)}`, { score: Date.now() + 60_000, value: 'not*base64' })
-  const error = await failureOf(cache.all(['user', Symbol.for('sessionvault.ANY') as unknown as string]))
-  expect(error).toMatchObject({ code: 'MALFORMED_KEY', operation: 'all' })
+  await redis.zAdd(USER_1.indexKey, { score: inAMinute(), value: '.user:not*base64' })
+  const error = await failureOf(cache.keys(['user', ANY]))
+  expect(error).toMatchObject({ code: 'MALFORMED_KEY', operation: 'keys' })
   expect(error.message).toMatch(/"not\*base64" is not canonical base64url/)
 })
 
@@ -90,7 +106,7 @@ test('async write errors reach the error event, never an unhandled rejection', a
   const cache = cacheWith({ writes: 'async' })
   const errors: Error[] = []
   cache.on('error', (error) => errors.push(error))
-  await redis.set(`_index:${encodeTestKey(['test', 'user'], 1)}`, 'not a sorted set')
+  await redis.set(USER_1.indexKey, 'not a sorted set')
   await cache.put(['user', 1], { token: SECRET }) // resolves: the failure comes later
   await cache.flush()
   expect(errors).toHaveLength(1)
@@ -102,6 +118,9 @@ test('a bad client is refused at construction, naming the option', () => {
   expect(() => new RedisCache({ client: {} as RedisClient, ttlMs: 1000 })).toThrow(OptionError)
   expect(() => new RedisCache({ client: {} as RedisClient, ttlMs: 1000 })).toThrow(/`client`/)
   expect(() => cacheWith({ tagDepth: 0 })).toThrow(/`tagDepth`/)
+  expect(() => cacheWith({ tagDepth: 1.5 })).toThrow(/`tagDepth`/)
+  expect(() => cacheWith({ buckets: 0 })).toThrow(/`buckets`/)
+  expect(() => cacheWith({ scanPageSize: 0 })).toThrow(/`scanPageSize`/)
   expect(() => cacheWith({ commandTimeoutMs: -1 })).toThrow(/`commandTimeoutMs`/)
   expect(() => cacheWith({ serializer: { parse: JSON.parse } as never })).toThrow(/`serializer`/)
 })
@@ -117,7 +136,16 @@ describe('when Redis is unreachable', () => {
     const cache = new RedisCache({ client: own.client, ttlMs: 60_000, commandTimeoutMs: 300 })
     await cache.put('k', 'before')
     await own.server.stop()
-    for (const operation of [() => cache.get('k'), () => cache.put('k', 'during'), () => cache.all(['k'])]) {
+    const operations = [
+      () => cache.get('k'),
+      () => cache.put('k', 'during'),
+      () => cache.all(['k']),
+      () => cache.keys([ANY]),
+      () => cache.touch('k'),
+      () => cache.delete('k', { tombstoneMs: 1_000 }),
+      () => cache.countUnder([]),
+    ]
+    for (const operation of operations) {
       const started = Date.now()
       const error = await failureOf(operation())
       expect(error.code).toBe('REDIS_UNAVAILABLE')

@@ -1,12 +1,19 @@
 /**
  * What RedisCache leaves in Redis, read straight from Redis: key names, index members and
- * scores, TTLs, round trips, and on Cluster which slot holds what.
+ * scores, value texts, TTLs, round trips, and on Cluster which slot holds what. Key names are
+ * built by layout-spec.ts, the layout written out apart from lib/.
  */
-import { ANY, RedisCache } from '../../lib'
-import { connectCluster, flushAll, privateRedis, type ClusterClient, type PrivateRedis, type StandaloneClient } from '../helpers/clients'
-import { clientCommands, recordCommands } from '../helpers/command-log'
+import { ANY, RedisCache, type RedisCacheOptions } from '../../lib'
+import { LIST_SCRIPT } from '../../lib/cache/scripts/list'
+import { COUNT_SCRIPT } from '../../lib/cache/scripts/count'
+import { REMOVE_SCRIPT } from '../../lib/cache/scripts/remove'
+import { TOUCH_SCRIPT } from '../../lib/cache/scripts/touch'
+import { WRITE_SCRIPT } from '../../lib/cache/scripts/write'
+import { connectCluster, flushAll, privateRedis, sleep, type ClusterClient, type PrivateRedis, type StandaloneClient } from '../helpers/clients'
+import { clientCommands, recordCommands, type SentCommand } from '../helpers/command-log'
 import type { RedisServerHandle } from '../../scripts/redis-server'
-import { encodeTestKey, encodeTestPart } from './layout-spec'
+import { specBucket, specBucketIndex, specHeader, specPlace, specReadStored, type SpecLayout, type SpecPart } from './layout-spec'
+import { clusterInspector, expectExpiryAt, standaloneInspector, type RedisInspector } from './redis-inspector'
 
 const HOUR = 3_600_000
 
@@ -14,12 +21,14 @@ describe('on standalone Redis', () => {
   let own: PrivateRedis
   let server: RedisServerHandle
   let redis: StandaloneClient
+  let inspect: RedisInspector
   let cache: RedisCache
 
   beforeAll(async () => {
     // A private server: these tests count commands and must not see other clients' traffic.
     own = await privateRedis()
     ;({ server, client: redis } = own)
+    inspect = standaloneInspector(redis)
   })
   afterAll(() => own.stop())
   beforeEach(async () => {
@@ -27,146 +36,387 @@ describe('on standalone Redis', () => {
     cache = new RedisCache({ client: redis, ttlMs: HOUR, namespace: 'test' })
   })
 
-  async function serverTimeMs(): Promise<number> {
-    const [seconds, micros] = await redis.time()
-    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+  const cacheWith = (options: Partial<RedisCacheOptions>) => new RedisCache({ client: redis, ttlMs: HOUR, namespace: 'test', ...options })
+  const place = (key: SpecPart[], layout: Partial<SpecLayout> = {}) => specPlace(key, { namespace: 'test', ...layout })
+
+  /** Runs `write`, and says the expiries a TTL of `ttlMs` set by it can have, by Redis's clock. */
+  async function expiryWindow(ttlMs: number, write: () => Promise<unknown>): Promise<[number, number]> {
+    const before = await inspect.time()
+    await write()
+    return [before + ttlMs, (await inspect.time()) + ttlMs]
   }
 
-  test('a record is one value key plus one index per proper prefix, named by base64url segments', async () => {
-    await cache.put(['user', 42, 'session', 'a:b'], { ok: true })
-    const value = encodeTestKey(['test', 'user', 42, 'session', 'a:b'], 1)
-    expect(value).toBe(`{${encodeTestPart('test')}}:${encodeTestPart('user')}:${encodeTestPart(42)}:${encodeTestPart('session')}:${encodeTestPart('a:b')}`)
-    expect((await redis.keys('*')).sort()).toEqual(
-      [
-        value,
-        `_index:${encodeTestKey(['test'], 1)}`,
-        `_index:${encodeTestKey(['test', 'user'], 1)}`,
-        `_index:${encodeTestKey(['test', 'user', 42], 1)}`,
-        `_index:${encodeTestKey(['test', 'user', 42, 'session'], 1)}`,
-      ].sort(),
-    )
-    expect(await redis.get(value)).toBe('{"ok":true}')
-    expect(await redis.zRange(`_index:${encodeTestKey(['test', 'user'], 1)}`, 0, -1)).toEqual([
-      [42, 'session', 'a:b'].map(encodeTestPart).join(':'),
-    ])
-    expect(await redis.zRange(`_index:${encodeTestKey(['test', 'user', 42, 'session'], 1)}`, 0, -1)).toEqual([encodeTestPart('a:b')])
-  })
+  /** A value key's expiry as its header says, checked against its index entry and its PTTL. */
+  async function storedExpiry(key: SpecPart[], layout: Partial<SpecLayout> = {}): Promise<number> {
+    const { valueKey, indexKey, member } = place(key, layout)
+    const { expiresAtMs, mark } = specReadStored((await inspect.get(valueKey)) as string)
+    expect(mark).toBe('v')
+    expect(await redis.zRangeWithScores(indexKey, 0, -1)).toContainEqual({ value: member, score: expiresAtMs })
+    await expectExpiryAt(inspect, valueKey, expiresAtMs)
+    return expiresAtMs
+  }
 
-  test('indexFrom writes index entries only for prefixes at least that long', async () => {
-    await cache.put(['user', 42, 'session', 'x'], 1, { indexFrom: 3 })
-    expect((await redis.keys('_index:*')).sort()).toEqual(
-      [`_index:${encodeTestKey(['test', 'user', 42], 1)}`, `_index:${encodeTestKey(['test', 'user', 42, 'session'], 1)}`].sort(),
-    )
-  })
+  describe('key names and stored texts', () => {
+    test('a record is one value key plus one entry in its home index, all under the namespace', async () => {
+      await cache.put(['user', 42, 'session', 'a:b'], { ok: true })
+      const bucket = specBucket('.user')
+      // 'user' and 'session' are plain; 42 is base64url('n42'), 'a:b' base64url('sa:b').
+      const valueKey = `test:{#${bucket}}:.user:bjQy:.session:c2E6Yg`
+      const indexKey = `test:_i:{#${bucket}}`
+      expect(place(['user', 42, 'session', 'a:b'])).toMatchObject({ valueKey, indexKey })
+      expect(await inspect.scan()).toEqual([indexKey, valueKey].sort())
+      expect(await redis.zRange(indexKey, 0, -1)).toEqual(['.user:bjQy:.session:c2E6Yg'])
+    })
 
-  test('index scores are expiry times in Redis server ms, and the value has the same PTTL', async () => {
-    const before = await serverTimeMs()
-    await cache.put(['a', 'b'], 1, { ttlMs: 60_000 })
-    const after = await serverTimeMs()
-    const score = await redis.zScore(`_index:${encodeTestKey(['test', 'a'], 1)}`, encodeTestPart('b'))
-    expect(score).toBeGreaterThanOrEqual(before + 60_000)
-    expect(score).toBeLessThanOrEqual(after + 60_000)
-    const pttl = await redis.pTTL(encodeTestKey(['test', 'a', 'b'], 1))
-    expect(pttl).toBeGreaterThan(59_000)
-    expect(pttl).toBeLessThanOrEqual(60_000)
-  })
+    test('with tagDepth 2 the first part is in the tag and the second chooses the bucket', async () => {
+      await cacheWith({ tagDepth: 2 }).put(['user', 'ada', 'session', 'x'], 1)
+      const bucket = specBucket('.ada')
+      expect(await inspect.scan()).toEqual([`test:_i:{.user#${bucket}}`, `test:{.user#${bucket}}:.ada:.session:.x`])
+      expect(await redis.zRange(`test:_i:{.user#${bucket}}`, 0, -1)).toEqual(['.ada:.session:.x'])
+    })
 
-  test("an index's TTL does not shrink when a shorter-lived record joins it", async () => {
-    const index = `_index:${encodeTestKey(['test', 'a'], 1)}`
-    await cache.put(['a', 'long'], 1, { ttlMs: 60_000 })
-    await cache.put(['a', 'short'], 2, { ttlMs: 1_000 })
-    expect(await redis.pTTL(index)).toBeGreaterThan(59_000)
-    await cache.put(['a', 'longer'], 3, { ttlMs: 120_000 })
-    expect(await redis.pTTL(index)).toBeGreaterThan(119_000)
-  })
+    test('the value is a 14-character header (13-digit expiry, v) and the JSON; the index score and the PTTL agree with it', async () => {
+      const [min, max] = await expiryWindow(60_000, () => cache.put(['a', 'b'], { ok: true }, { ttlMs: 60_000 }))
+      const text = (await inspect.get(place(['a', 'b']).valueKey)) as string
+      expect(text).toMatch(/^\d{13}v\{"ok":true\}$/)
+      const expiresAtMs = await storedExpiry(['a', 'b'])
+      expect(text).toBe(`${specHeader(expiresAtMs, 'value')}{"ok":true}`)
+      expect(expiresAtMs).toBeGreaterThanOrEqual(min)
+      expect(expiresAtMs).toBeLessThanOrEqual(max)
+    })
 
-  const commandsSentBy = async (run: () => Promise<unknown>) => clientCommands(await recordCommands(server.url, run))
+    test('a touch rewrites the expiry in the header in place: same value, and score and PTTL follow', async () => {
+      await cache.put(['a', 'b'], { big: 'x'.repeat(100) }, { ttlMs: 60_000 })
+      const before = (await inspect.get(place(['a', 'b']).valueKey)) as string
+      const [min, max] = await expiryWindow(600_000, () => cache.touch(['a', 'b'], { ttlMs: 600_000 }))
+      const after = (await inspect.get(place(['a', 'b']).valueKey)) as string
+      expect(after.slice(14)).toBe(before.slice(14))
+      expect(after).toHaveLength(before.length)
+      const expiresAtMs = await storedExpiry(['a', 'b'])
+      expect(expiresAtMs).toBeGreaterThanOrEqual(min)
+      expect(expiresAtMs).toBeLessThanOrEqual(max)
+    })
 
-  test('a put is one round trip: a single EVALSHA', async () => {
-    await cache.put(['warm', 'up'], 0) // loads the script once
-    const sent = await commandsSentBy(async () => {
-      await cache.put(['user', 1, 'session', 'x'], { big: 'x'.repeat(1000) })
+    test('a tombstone is a bare header marked x, living tombstoneMs, out of its index', async () => {
+      await cache.put(['a', 'b'], 1)
+      const [min, max] = await expiryWindow(45_000, () => cache.delete(['a', 'b'], { tombstoneMs: 45_000 }))
+      const { valueKey, indexKey, member } = place(['a', 'b'])
+      const text = (await inspect.get(valueKey)) as string
+      expect(text).toMatch(/^\d{13}x$/)
+      expect(Number(text.slice(0, 13))).toBeGreaterThanOrEqual(min)
+      expect(Number(text.slice(0, 13))).toBeLessThanOrEqual(max)
+      expect(await inspect.pttl(valueKey)).toBeGreaterThan(40_000)
+      expect(await inspect.pttl(valueKey)).toBeLessThanOrEqual(45_000)
+      expect(await inspect.zscore(indexKey, member)).toBeNull()
+    })
+
+    test("an index's TTL never shrinks: it grows with a longer-lived record or touch, and outlasts every member", async () => {
+      const index = place(['a', 'long']).indexKey
+      await cache.put(['a', 'long'], 1, { ttlMs: 60_000 })
+      await cache.put(['a', 'short'], 2, { ttlMs: 1_000 })
+      expect(await inspect.pttl(index)).toBeGreaterThan(59_000)
+      await cache.put(['a', 'longer'], 3, { ttlMs: 120_000 })
+      expect(await inspect.pttl(index)).toBeGreaterThan(119_000)
+      await cache.touch(['a', 'short'], { ttlMs: 300_000 })
+      expect(await inspect.pttl(index)).toBeGreaterThan(299_000)
+      await cache.touch(['a', 'short'], { ttlMs: 1_000 })
+      expect(await inspect.pttl(index)).toBeGreaterThan(299_000)
+    })
+
+    test('keyPattern is `<namespace>:*`: SCAN MATCH with it finds every key the cache wrote, and no other', async () => {
+      const other = cacheWith({ namespace: 'other' })
+      const deep = cacheWith({ tagDepth: 2 })
+      expect(cache.keyPattern).toBe('test:*')
       await cache.putMany([
-        { key: ['a', 1], value: 1 },
-        { key: ['b', 2, 3], value: 2 },
+        { key: ['user', 1], value: 1 },
+        { key: 'top', value: 2 },
+      ])
+      await cache.putIf(['lock', 'a'], 1, { absent: true })
+      await cache.put(['gone', 1], 1)
+      await cache.delete(['gone', 1], { tombstoneMs: 60_000 })
+      await deep.put(['s', 'x', 'y'], 3)
+      await other.put(['user', 1], 'theirs')
+      const ours = [
+        ...[['user', 1], ['top'], ['lock', 'a']].flatMap((key) => [place(key).valueKey, place(key).indexKey]),
+        place(['gone', 1]).valueKey,
+        place(['s', 'x', 'y'], { tagDepth: 2 }).valueKey,
+        place(['s', 'x', 'y'], { tagDepth: 2 }).indexKey,
+      ]
+      expect(await inspect.scan(cache.keyPattern)).toEqual([...new Set(ours)].sort())
+      const theirs = specPlace(['user', 1], { namespace: 'other' })
+      expect(await inspect.scan()).toEqual([...new Set([...ours, theirs.valueKey, theirs.indexKey])].sort())
+      expect(await inspect.scan(other.keyPattern)).toEqual([theirs.indexKey, theirs.valueKey].sort())
+    })
+  })
+
+  describe('round trips', () => {
+    const record = (run: () => Promise<unknown>) => recordCommands(server.url, run)
+    const sentBy = async (run: () => Promise<unknown>) => clientCommands(await record(run))
+    /** EVALSHA <sha> <numkeys> <keys…> <args…>: the script's KEYS. */
+    const keysOf = (args: string[]) => args.slice(3, 3 + Number(args[2]))
+    /** The commands a script ran, by name. */
+    const ranByScripts = (commands: SentCommand[]) => commands.filter((command) => command.fromScript).map((command) => command.args[0]?.toUpperCase())
+
+    beforeEach(async () => {
+      // Load every script once, so each call below is the one EVALSHA it always is after.
+      await cache.put(['warm', 'up'], 0)
+      await cache.putIf(['warm', 'up'], 1, { unlessDeleted: true })
+      await cache.touch(['warm', 'up'])
+      await cache.all(['warm', ANY])
+      await cache.count(['warm', ANY])
+      await cache.delete(['warm', 'up'])
+    })
+
+    test('a put is one EVALSHA of the write script, naming the value key and its home index', async () => {
+      const sent = await sentBy(() => cache.put(['user', 1, 'session', 'x'], { big: 'x'.repeat(1000) }))
+      expect(sent).toHaveLength(1)
+      const [evalsha] = sent as [string[]]
+      expect(evalsha.slice(0, 2)).toEqual(['EVALSHA', WRITE_SCRIPT.sha1])
+      const { valueKey, indexKey } = place(['user', 1, 'session', 'x'])
+      expect(keysOf(evalsha)).toEqual([valueKey, indexKey])
+    })
+
+    test('putMany of records under different prefixes is one EVALSHA on a single server', async () => {
+      const keys = [['a', 1], ['b', 2, 3], ['c']]
+      const sent = await sentBy(() => cache.putMany(keys.map((key, value) => ({ key, value }))))
+      expect(sent).toHaveLength(1)
+      expect(keysOf(sent[0] as string[])).toEqual(keys.flatMap((key) => [place(key).valueKey, place(key).indexKey]))
+    })
+
+    test('a get is one GET of the value key', async () => {
+      await cache.put('k', 1)
+      expect(await sentBy(() => cache.get('k'))).toEqual([['GET', place(['k']).valueKey]])
+      expect(await sentBy(() => cache.getTimed('k'))).toEqual([['GET', place(['k']).valueKey]])
+    })
+
+    test('a putIf with alongWith records is one EVALSHA, whatever their prefixes', async () => {
+      const along = [['user', 7, 'sessions', 'a'], ['index', 'a']]
+      const sent = await sentBy(() => cache.putIf(['sess', 'a'], 's', { absent: true, alongWith: along.map((key) => ({ key, value: 'x' })) }))
+      expect(sent).toHaveLength(1)
+      expect(sent[0]?.slice(0, 2)).toEqual(['EVALSHA', WRITE_SCRIPT.sha1])
+      expect(keysOf(sent[0] as string[])).toEqual([['sess', 'a'], ...along].flatMap((key) => [place(key).valueKey, place(key).indexKey]))
+      for (const key of along) expect(await cache.get(key)).toBe('x')
+    })
+
+    test('a putIf whose condition fails writes nothing, not even its alongWith records', async () => {
+      await cache.put(['sess', 'a'], 'first')
+      const keys = await inspect.scan()
+      const commands = await record(async () => {
+        expect(await cache.putIf(['sess', 'a'], 's', { absent: true, alongWith: [{ key: ['user', 7, 'a'], value: 'x' }] })).toBe(false)
+      })
+      expect(clientCommands(commands)).toHaveLength(1)
+      expect(ranByScripts(commands).filter((name) => name !== 'GET' && name !== 'TIME')).toEqual([])
+      expect(await inspect.scan()).toEqual(keys)
+    })
+
+    test('a batch of puts and deletes is one EVALSHA, every change made inside that one script', async () => {
+      await cache.putMany([
+        { key: ['old', 1], value: 1 },
+        { key: ['other', 2], value: 2 },
+      ])
+      const commands = await record(() => cache.batch({ put: [{ key: ['new', 1], value: 1 }], delete: [['old', 1], ['other', 2]] }))
+      expect(clientCommands(commands)).toHaveLength(1)
+      expect(clientCommands(commands)[0]?.slice(0, 2)).toEqual(['EVALSHA', WRITE_SCRIPT.sha1])
+      const changes = ranByScripts(commands).filter((name) => ['SET', 'DEL', 'ZADD', 'ZREM'].includes(name as string))
+      expect(changes.sort()).toEqual(['DEL', 'DEL', 'SET', 'ZADD', 'ZREM', 'ZREM'])
+      expect(await cache.keys([ANY, ANY])).toEqual([['new', 1]])
+    })
+
+    test('touch and touchMany are one EVALSHA of the touch script', async () => {
+      await cache.putMany([1, 2, 3].map((i) => ({ key: ['t', i], value: i })))
+      const sent = await sentBy(async () => {
+        await cache.touch(['t', 1])
+        await cache.touchMany([['t', 1], ['u', 2], ['t', 3]])
+      })
+      expect(sent.map((args) => args.slice(0, 2))).toEqual([
+        ['EVALSHA', TOUCH_SCRIPT.sha1],
+        ['EVALSHA', TOUCH_SCRIPT.sha1],
+      ])
+      expect(keysOf(sent[1] as string[])).toEqual([['t', 1], ['u', 2], ['t', 3]].flatMap((key) => [place(key).valueKey, place(key).indexKey]))
+    })
+
+    test('a delete, with or without a tombstone, is one EVALSHA of the remove script', async () => {
+      await cache.putMany([1, 2].map((i) => ({ key: ['d', i], value: i })))
+      const sent = await sentBy(async () => {
+        await cache.delete(['d', 1])
+        await cache.delete(['d', 2], { tombstoneMs: 1_000 })
+      })
+      expect(sent.map((args) => args.slice(0, 2))).toEqual([
+        ['EVALSHA', REMOVE_SCRIPT.sha1],
+        ['EVALSHA', REMOVE_SCRIPT.sha1],
       ])
     })
-    expect(sent.map((args) => args[0])).toEqual(['EVALSHA', 'EVALSHA'])
-  })
 
-  test('a get is one GET', async () => {
-    await cache.put('k', 1)
-    const sent = await commandsSentBy(() => cache.get('k'))
-    expect(sent).toEqual([['GET', encodeTestKey(['test', 'k'], 1)]])
-  })
+    test('all(), keys() and count() are one EVALSHA each, reading only the home index of the literal prefix', async () => {
+      await cache.putMany(Array.from({ length: 50 }, (_, i) => ({ key: ['other', i], value: i })))
+      await cache.put(['mine', 1], 1)
+      const index = place(['mine', 1]).indexKey
+      const commands = await record(async () => {
+        expect((await cache.all(['mine', ANY])).map((item) => item.value)).toEqual([1])
+        expect(await cache.keys(['mine', ANY])).toEqual([['mine', 1]])
+        expect(await cache.count(['mine', ANY])).toBe(1)
+      })
+      const sent = clientCommands(commands)
+      expect(sent.map((args) => args.slice(0, 2))).toEqual([
+        ['EVALSHA', LIST_SCRIPT.sha1],
+        ['EVALSHA', LIST_SCRIPT.sha1],
+        ['EVALSHA', COUNT_SCRIPT.sha1],
+      ])
+      for (const args of sent) expect(keysOf(args)).toEqual([index])
+      // The values are read with MGET inside the list script: no second round trip.
+      expect(ranByScripts(commands)).toContain('MGET')
+    })
 
-  test('all() scans only the index of the literal prefix', async () => {
-    await cache.putMany(Array.from({ length: 50 }, (_, i) => ({ key: ['other', i], value: i })))
-    await cache.put(['mine', 1], 1)
-    await cache.all(['mine', ANY]) // loads the script once
-    const sent = await commandsSentBy(() => cache.all(['mine', ANY]))
-    const indexes = sent.flatMap((args) => args.filter((arg) => arg.startsWith('_index:')))
-    expect(new Set(indexes)).toEqual(new Set([`_index:${encodeTestKey(['test', 'mine'], 1)}`]))
-    expect(sent.map((args) => args[0])).toEqual(['EVALSHA', 'MGET'])
-  })
+    test('countUnder of a prefix of tagDepth - 1 parts is one EVALSHA naming every bucket, each counted without reading its members', async () => {
+      const deep = cacheWith({ tagDepth: 2, buckets: 16 })
+      await deep.putMany(Array.from({ length: 40 }, (_, i) => ({ key: ['u', i, 'session'], value: i })))
+      await deep.countUnder(['u']) // loads the script
+      const commands = await record(async () => expect(await deep.countUnder(['u'])).toBe(40))
+      const sent = clientCommands(commands)
+      expect(sent).toHaveLength(1)
+      expect(keysOf(sent[0] as string[])).toEqual(Array.from({ length: 16 }, (_, bucket) => specBucketIndex('test', ['u'], bucket)))
+      const counted = ranByScripts(commands).filter((name) => name !== 'TIME')
+      expect(counted).toHaveLength(16)
+      for (const name of counted) expect(['ZCOUNT', 'ZCARD']).toContain(name)
+    })
 
-  test('a delete removes the value and every index member', async () => {
-    await cache.put(['a', 'b', 'c'], 1)
-    await cache.put(['a', 'keep'], 2)
-    await cache.delete(['a', 'b', 'c'])
-    expect(await redis.exists(encodeTestKey(['test', 'a', 'b', 'c'], 1))).toBe(0)
-    expect(await redis.zRange(`_index:${encodeTestKey(['test'], 1)}`, 0, -1)).toEqual([[ 'a', 'keep'].map(encodeTestPart).join(':')])
-    expect(await redis.exists(`_index:${encodeTestKey(['test', 'a', 'b'], 1)}`)).toBe(0)
+    test('a bucket larger than scanPageSize is read a ZSCAN page at a time, each record once', async () => {
+      // Past 128 members a sorted set is a hash table, which ZSCAN reads about COUNT at a time.
+      const paged = cacheWith({ scanPageSize: 50 })
+      await paged.putMany(Array.from({ length: 300 }, (_, i) => ({ key: ['p', i], value: i })))
+      let records: unknown[] = []
+      const sent = await sentBy(async () => (records = await paged.all(['p', ANY])))
+      expect(records.map((item) => (item as { value: number }).value)).toEqual(Array.from({ length: 300 }, (_, i) => i))
+      expect(sent.length).toBeGreaterThan(1)
+      for (const args of sent) expect(args.slice(0, 2)).toEqual(['EVALSHA', LIST_SCRIPT.sha1])
+    })
   })
 })
 
 describe('on a 3-master Redis Cluster', () => {
   let cluster: ClusterClient
+  let inspect: RedisInspector
   beforeAll(async () => {
     cluster = await connectCluster()
+    inspect = clusterInspector(cluster)
   })
   afterAll(() => cluster.close())
   beforeEach(() => flushAll(cluster))
 
   const slotOf = async (key: string) => Number(await cluster.sendCommand(key, true, ['CLUSTER', 'KEYSLOT', key]))
+  const cacheWith = (options: Partial<RedisCacheOptions>) => new RedisCache({ client: cluster, ttlMs: HOUR, namespace: 'test', ...options })
 
-  test("one user's records and their deep indexes share one slot", async () => {
-    const cache = new RedisCache({ client: cluster, ttlMs: HOUR, namespace: 'test', tagDepth: 3 })
-    await cache.put(['user', 7, 'session', 'a'], 1)
-    await cache.put(['user', 7, 'session', 'b'], 2)
-    await cache.put(['user', 7], 'profile')
-    const names = [
-      encodeTestKey(['test', 'user', 7, 'session', 'a'], 3),
-      encodeTestKey(['test', 'user', 7, 'session', 'b'], 3),
-      encodeTestKey(['test', 'user', 7], 3),
-      `_index:${encodeTestKey(['test', 'user', 7], 3)}`,
-      `_index:${encodeTestKey(['test', 'user', 7, 'session'], 3)}`,
-    ]
-    for (const name of names) expect(await cluster.exists(name)).toBe(1)
+  /** Every index entry of `member` in the whole cluster, as [index, score]. */
+  async function entriesOf(member: string): Promise<[string, number][]> {
+    const entries: [string, number][] = []
+    for (const index of await inspect.scan('test:_i:*')) {
+      const score = await inspect.zscore(index, member)
+      if (score !== null) entries.push([index, score])
+    }
+    return entries
+  }
+
+  /** The record's one index entry: in its home index, scored with the expiry its header holds. */
+  async function expectOneEntryAtExpiry(key: SpecPart[], layout: SpecLayout): Promise<number> {
+    const { valueKey, indexKey, member } = specPlace(key, layout)
+    const { expiresAtMs } = specReadStored((await inspect.get(valueKey)) as string)
+    expect(await entriesOf(member)).toEqual([[indexKey, expiresAtMs]])
+    await expectExpiryAt(inspect, valueKey, expiresAtMs)
+    return expiresAtMs
+  }
+
+  test('records that share their first tagDepth parts share one slot with their home index', async () => {
+    const cache = cacheWith({ tagDepth: 3 })
+    const keys = [['user', 7, 'session', 'a'], ['user', 7, 'session', 'b'], ['user', 7, 'session', 'c', 'd']]
+    await cache.putMany(keys.map((key) => ({ key, value: 1 })))
+    const names = keys.flatMap((key) => {
+      const { valueKey, indexKey } = specPlace(key, { namespace: 'test', tagDepth: 3 })
+      return [valueKey, indexKey]
+    })
+    expect(await inspect.scan()).toEqual([...new Set(names)].sort())
     expect(new Set(await Promise.all(names.map(slotOf))).size).toBe(1)
   })
 
-  test('shallow indexes are spread over buckets in several slots', async () => {
-    const cache = new RedisCache({ client: cluster, ttlMs: HOUR, namespace: 'test', tagDepth: 3, shallowIndexBuckets: 16 })
-    await cache.putMany(Array.from({ length: 200 }, (_, i) => ({ key: ['user', i, 'session', 's'], value: i })))
-    const buckets = Array.from({ length: 16 }, (_, b) => `_index:{${encodeTestPart('test')}:${encodeTestPart('user')}#${b}}`)
-    const used = []
-    for (const bucket of buckets) if ((await cluster.exists(bucket)) === 1) used.push(bucket)
-    expect(used.length).toBeGreaterThanOrEqual(12)
-    const slots = new Set(await Promise.all(used.map(slotOf)))
-    expect(slots.size).toBe(used.length)
-    const members = (await Promise.all(used.map((bucket) => cluster.zCard(bucket)))).reduce((a, b) => a + b, 0)
-    expect(members).toBe(200)
+  test("one prefix's records spread over its buckets, each bucket in a slot of its own, each record listed once", async () => {
+    const cache = cacheWith({ tagDepth: 2, buckets: 16 })
+    await cache.putMany(Array.from({ length: 200 }, (_, i) => ({ key: ['user', i, 'session'], value: i })))
+    const buckets = await inspect.scan('test:_i:*')
+    expect(buckets.length).toBeGreaterThanOrEqual(12)
+    for (const bucket of buckets) expect(bucket).toMatch(/^test:_i:\{\.user#\d+\}$/)
+    expect(new Set(await Promise.all(buckets.map(slotOf))).size).toBe(buckets.length)
+    const members = (await Promise.all(buckets.map((bucket) => cluster.zRange(bucket, 0, -1)))).flat()
+    expect(members).toHaveLength(200)
+    expect(new Set(members).size).toBe(200)
+    expect(await cache.count(['user', ANY, 'session'])).toBe(200)
+    expect(await cache.countUnder(['user'])).toBe(200)
   })
 
-  test("a putIf that fails leaves the record's shallow index scores as they were", async () => {
-    const cache = new RedisCache({ client: cluster, ttlMs: HOUR, namespace: 'test', tagDepth: 3, shallowIndexBuckets: 1 })
+  test.each<[string, (cache: RedisCache, key: SpecPart[]) => Promise<boolean>]>([
+    ['a touch', (cache, key) => cache.touch(key, { ttlMs: 5_000 })],
+    ['a putIf that rewrites it', (cache, key) => cache.putIf(key, 'v2', { ifValue: 'v1', ttlMs: 5_000 })],
+  ])("after %s with a shorter TTL, a record's one index entry is scored with its new expiry", async (_, shorten) => {
+    const layout = { namespace: 'test', tagDepth: 2, buckets: 8 }
+    const cache = cacheWith(layout)
+    const key = ['user', 1, 'session']
+    await cache.put(key, 'v1', { ttlMs: HOUR })
+    const before = await expectOneEntryAtExpiry(key, layout)
+    const start = await inspect.time()
+    expect(await shorten(cache, key)).toBe(true)
+    const after = await expectOneEntryAtExpiry(key, layout)
+    expect(after).toBeLessThan(before)
+    expect(after).toBeGreaterThanOrEqual(start + 5_000)
+    expect(after).toBeLessThanOrEqual((await inspect.time()) + 5_000)
+  })
+
+  test('no listing or count finds a record past the expiry a touch or putIf shortened it to', async () => {
+    const cache = cacheWith({ tagDepth: 2, buckets: 8 })
+    await cache.putMany([
+      { key: ['user', 1, 'touched'], value: 1 },
+      { key: ['user', 1, 'rewritten'], value: 2 },
+      { key: ['user', 1, 'kept'], value: 3 },
+    ])
+    await cache.touch(['user', 1, 'touched'], { ttlMs: 300 })
+    await cache.putIf(['user', 1, 'rewritten'], 4, { ifValue: 2, ttlMs: 300 })
+    // Twice the shortened TTL and more.
+    await sleep(700)
+    expect(await cache.keys(['user', ANY, ANY])).toEqual([['user', 1, 'kept']])
+    expect(await cache.keys(['user', 1, ANY])).toEqual([['user', 1, 'kept']])
+    expect(await cache.count(['user', ANY, ANY])).toBe(1)
+    expect(await cache.countUnder(['user'])).toBe(1)
+  })
+
+  test("a putIf that fails leaves the record's index entry as it was", async () => {
+    const layout = { namespace: 'test', tagDepth: 2, buckets: 1 }
+    const cache = cacheWith(layout)
     await cache.put(['user', 1, 'session', 'a'], 'v', { ttlMs: 60_000 })
-    const bucket = `_index:{${encodeTestPart('test')}:${encodeTestPart('user')}#0}`
-    const member = [1, 'session', 'a'].map(encodeTestPart).join(':')
-    const before = await cluster.zScore(bucket, member)
+    const before = await expectOneEntryAtExpiry(['user', 1, 'session', 'a'], layout)
     expect(await cache.putIf(['user', 1, 'session', 'a'], 'w', { absent: true, ttlMs: 1_000 })).toBe(false)
-    expect(await cluster.zScore(bucket, member)).toBe(before)
+    expect(await expectOneEntryAtExpiry(['user', 1, 'session', 'a'], layout)).toBe(before)
     expect(await cache.keys(['user', ANY, 'session', ANY])).toEqual([['user', 1, 'session', 'a']])
+  })
+
+  test('putIf alongWith records in other slots are written first, even when the condition then fails; those in its slot are not', async () => {
+    const cache = cacheWith({ tagDepth: 2, buckets: 8 })
+    await cache.put(['sess', 'a', 'data'], 'first')
+    const written = await cache.putIf(['sess', 'a', 'data'], 'second', {
+      absent: true,
+      alongWith: [
+        { key: ['sess', 'a', 'meta'], value: 'same slot' },
+        { key: ['user', 7, 'sessions'], value: 'other slot' },
+      ],
+    })
+    expect(written).toBe(false)
+    expect(await cache.get(['sess', 'a', 'data'])).toBe('first')
+    expect(await cache.get(['sess', 'a', 'meta'])).toBeUndefined()
+    expect(await cache.get(['user', 7, 'sessions'])).toBe('other slot')
+  })
+
+  test('a batch across slots writes and deletes in every slot', async () => {
+    const cache = cacheWith({ tagDepth: 2, buckets: 8 })
+    const keys = Array.from({ length: 12 }, (_, i) => ['user', i, 'x'])
+    await cache.putMany(keys.map((key) => ({ key, value: 'old' })))
+    await cache.batch({ put: keys.slice(0, 6).map((key) => ({ key, value: 'new' })), delete: keys.slice(6) })
+    expect((await cache.all(['user', ANY, 'x'])).map((record) => [record.key, record.value])).toEqual(keys.slice(0, 6).map((key) => [key, 'new']))
+    expect(await inspect.dbsize()).toBe(6 + new Set(keys.slice(0, 6).map((key) => specPlace(key, { namespace: 'test', tagDepth: 2, buckets: 8 }).indexKey)).size)
   })
 })

@@ -4,9 +4,10 @@
  */
 import { createSentinel, type RedisSentinelType } from 'redis'
 import { RedisCache } from '../../lib'
-import { eventually, sleep } from '../helpers/clients'
+import { eventually } from '../helpers/clients'
 import { startRedisSentinel, startRedisServer, type RedisServerHandle } from '../../scripts/redis-server'
 import { describeCacheConformance } from './conformance'
+import { redisHarness, sentinelInspector } from './redis-inspector'
 
 let master: RedisServerHandle
 let sentinel: RedisServerHandle
@@ -30,14 +31,14 @@ beforeEach(async () => {
 })
 
 describe('through Redis Sentinel', () => {
-  describeCacheConformance('RedisCache', async (options) => ({ cache: new RedisCache({ ...options, client }), advance: sleep }))
+  describeCacheConformance('RedisCache', async (options) => redisHarness(new RedisCache({ ...options, client }), sentinelInspector(client)))
 })
 
 describe('through Redis Sentinel, with a near-cache', () => {
   describeCacheConformance('RedisCache', async (options) => {
     const cache = new RedisCache({ ...options, client, nearCache: { maxEntries: 100 } })
     opened.push(cache)
-    return { cache, advance: sleep }
+    return redisHarness(cache, sentinelInspector(client))
   })
 })
 

@@ -6,7 +6,7 @@ import { createClient } from 'redis'
 import { ANY, CacheError, RedisCache, type RedisCacheOptions } from '../../lib'
 import { privateRedis, sleep, type PrivateRedis, type StandaloneClient } from '../helpers/clients'
 import type { RedisServerHandle } from '../../scripts/redis-server'
-import { decodeTestSegments, encodeTestKey } from './layout-spec'
+import { specDecodeSegments, specPlace, specSegment } from './layout-spec'
 
 let own: PrivateRedis
 let server: RedisServerHandle
@@ -22,11 +22,16 @@ beforeAll(async () => {
 afterAll(() => own.stop())
 beforeEach(() => redis.flushAll())
 
-/** The decoded members of `_index:<[namespace, ...prefix]>`, read straight from Redis. */
-async function indexMembers(prefix: (string | number)[]): Promise<unknown[]> {
-  const members = await redis.zRangeByScore(`_index:${encodeTestKey(['test', ...prefix], 1)}`, '-inf', '+inf')
+/**
+ * The records under `prefix` listed in their home index (the sorted set, with tagDepth 1, of the
+ * bucket of the prefix's first part), read straight from Redis and decoded, the prefix left out.
+ */
+async function indexMembers(prefix: [string | number]): Promise<unknown[]> {
+  const { indexKey } = specPlace([...prefix, 'any'], { namespace: 'test' })
+  const under = `${specSegment(prefix[0])}:`
+  const members = (await redis.zRangeByScore(indexKey, '-inf', '+inf')).filter((member) => member.startsWith(under))
   return members.map((member) => {
-    const parts = decodeTestSegments(member)
+    const parts = specDecodeSegments(member.slice(under.length))
     return parts.length === 1 ? parts[0] : parts
   })
 }
@@ -40,24 +45,33 @@ test('can put, get and delete records', async () => {
   expect(await cache.get('key')).toBeUndefined()
 })
 
-test('with writes: async, put and delete return before Redis has them', async () => {
+test('with writes: async, put and batch return before Redis has them; delete, which answers, waits for it', async () => {
   const writer = createClient({ url: server.url })
   await writer.connect()
   const cache = cacheWith({ writes: 'async', client: writer })
   const reader = cacheWith()
+  // Redis holds the writer's writes while paused, and the reader's reads go on: "not yet" is
+  // observable without racing a timer (each read below comes milliseconds into a 500 ms pause).
+  const pauseWrites = () => redis.sendCommand(['CLIENT', 'PAUSE', '500', 'WRITE'])
   try {
-    // Redis holds the writer's writes while paused, and the reader's reads go on: "not yet" is
-    // observable without racing a timer.
-    await redis.sendCommand(['CLIENT', 'PAUSE', '300', 'WRITE'])
+    await pauseWrites()
     await cache.put('key', 'value')
     expect(await reader.get('key')).toBeUndefined()
     await cache.flush()
     expect(await reader.get('key')).toBe('value')
 
-    await redis.sendCommand(['CLIENT', 'PAUSE', '300', 'WRITE'])
-    await cache.delete('key')
+    await pauseWrites()
+    await cache.batch({ delete: ['key'] })
     expect(await reader.get('key')).toBe('value')
     await cache.flush()
+    expect(await reader.get('key')).toBeUndefined()
+
+    await cache.put('key', 'again')
+    await cache.flush()
+    await pauseWrites()
+    const deleted = cache.delete('key')
+    expect(await reader.get('key')).toBe('again')
+    expect(await deleted).toBe(true)
     expect(await reader.get('key')).toBeUndefined()
   } finally {
     await writer.close()
@@ -104,16 +118,17 @@ test('can match fetch all', async () => {
   expect(await cache.all(ANY)).toEqual([])
   for (let number = 1; number <= 11; number++) await cache.put(`key${number}`, 'value')
   const items = await cache.all(ANY)
-  expect(items).toContainEqual({ key: ['key1'], value: 'value' })
-  expect(items).toContainEqual({ key: ['key2'], value: 'value' })
+  expect(items).toContainEqual({ key: ['key1'], value: 'value', expiresAtMs: expect.any(Number) })
+  expect(items).toContainEqual({ key: ['key2'], value: 'value', expiresAtMs: expect.any(Number) })
   expect(items).toHaveLength(11)
   await cache.put(['namespace', 'key'], 'value')
   await cache.put(['namespace', 'key', 'key2'], 'value')
-  expect(await cache.all(['namespace', ANY])).toEqual([{ key: ['namespace', 'key'], value: 'value' }])
+  expect(await cache.all(['namespace', ANY])).toEqual([{ key: ['namespace', 'key'], value: 'value', expiresAtMs: expect.any(Number) }])
 })
 
 test('records auto purge', async () => {
-  // The guide's timings (50/100/150 ms) scaled up so the assertions keep wide margins.
+  // The guide's timings (50/100/150 ms) scaled up so that every wait is at least twice the TTL
+  // it outlives, and every record read as live has at least twice the time elapsed left.
   const ttl = 300
   const cache = cacheWith({ ttlMs: ttl })
   await cache.put('key', 'value')
@@ -125,7 +140,7 @@ test('records auto purge', async () => {
   expect(await cache.get('key1')).toBe('1')
   expect(await cache.get(['namespace', 'key2'])).toBe('2')
   expect(await indexMembers(['namespace'])).toEqual(['key2'])
-  await cache.put(['namespace', 'key3'], '3', { ttlMs: 3 * ttl })
+  await cache.put(['namespace', 'key3'], '3', { ttlMs: 4 * ttl })
   expect(await indexMembers(['namespace'])).toEqual(['key2', 'key3'])
 
   await sleep(2 * ttl)
@@ -133,11 +148,11 @@ test('records auto purge', async () => {
   expect(await cache.get('key1')).toBeUndefined()
   expect(await cache.get(['namespace', 'key2'])).toBeUndefined()
   expect(await cache.get(['namespace', 'key3'])).toBe('3')
-  // A put prunes the expired key2 from the index it writes to.
+  // A put prunes the expired key2 from the index it writes to. Members are scored by expiry.
   await cache.put(['namespace', 'key4'], '4', { ttlMs: ttl })
-  expect(await indexMembers(['namespace'])).toEqual(['key3', 'key4'])
+  expect(await indexMembers(['namespace'])).toEqual(['key4', 'key3'])
 
-  await sleep(2 * ttl)
+  await sleep(6 * ttl)
   expect(await cache.get(['namespace', 'key3'])).toBeUndefined()
   // all() prunes the index it scans.
   expect(await cache.all(['namespace', ANY])).toEqual([])

@@ -23,7 +23,7 @@ function appFor(mode: AuthMode, cache: Cache = new MemoryCache({ ttlMs: 60_000 }
 function unreachableCache(): Cache {
   const down = (): Promise<never> => Promise.reject(new CacheError('REDIS_UNAVAILABLE', 'no answer within 1000 ms', { operation: 'get' }))
   const cache: Cache = new MemoryCache({ ttlMs: 60_000 })
-  for (const method of ['get', 'put', 'putIf', 'putMany', 'delete', 'all', 'keys'] as const) cache[method] = down
+  for (const method of ['get', 'getTimed', 'put', 'putIf', 'putMany', 'batch', 'touch', 'touchMany', 'delete', 'all', 'keys', 'count', 'countUnder'] as const) cache[method] = down
   return cache
 }
 

@@ -1,6 +1,6 @@
 /**
- * A MemoryCache whose chosen call waits until the test lets it go: to stall a renewal at one
- * step, while the clock moves or another request runs.
+ * A MemoryCache whose chosen call waits until the test lets it go, or fails: to stall a renewal
+ * at one step while the clock moves or another request runs, or to refuse its write.
  */
 import type { CacheEntry, PutIfOptions, PutOptions } from '../../lib/cache/cache'
 import type { Key, KeyPart } from '../../lib/cache/key'
@@ -23,7 +23,13 @@ interface Gate {
 
 export class GatedCache extends MemoryCache {
   private gate: Gate | undefined
+  private failure: { operation: Operation; error: Error } | undefined
   private pending = 0
+
+  /** The next `operation` fails with `error`, as a Redis that refuses it would. One call only. */
+  failNext(operation: Operation, error: Error): void {
+    this.failure = { operation, error }
+  }
 
   /** The next `operation` on a key that `matches` waits for `release()`. One call only. */
   holdNext(operation: Operation, matches: (key: KeyPart[]) => boolean = () => true): Hold {
@@ -57,6 +63,11 @@ export class GatedCache extends MemoryCache {
   private async through<T>(operation: Operation, key: Key, run: () => Promise<T>): Promise<T> {
     this.pending++
     try {
+      const failure = this.failure
+      if (failure?.operation === operation) {
+        this.failure = undefined
+        throw failure.error
+      }
       const gate = this.gate
       if (gate?.operation === operation && gate.matches(Array.isArray(key) ? [...(key as readonly KeyPart[])] : [key as KeyPart])) {
         this.gate = undefined

@@ -15,7 +15,7 @@ export interface StoredItem {
   texts: string[]
 }
 
-export type SessionCacheOptions = Partial<Pick<RedisCacheOptions, 'commandTimeoutMs' | 'tagDepth'>>
+export type SessionCacheOptions = Partial<Pick<RedisCacheOptions, 'commandTimeoutMs' | 'tagDepth' | 'nearCache'>>
 
 export interface RedisBackend {
   /** A session cache on a client of its own, as one app instance would have. */
@@ -27,7 +27,7 @@ export interface RedisBackend {
   stop(): Promise<void>
 }
 
-/** Sessions get their own namespace, and tagDepth 3 so `[namespace, 'user', id]` is the hash tag. */
+/** Sessions get their own namespace, and tagDepth 3 (SESSION_TAG_DEPTH) so `['u', userKey, 's']` chooses the slot and the index. */
 export const SESSION_CACHE = { ttlMs: 60_000, namespace: 'sessions', tagDepth: 3 } as const
 
 type Closable = { close(): Promise<unknown> }

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http'
 import type { Express } from 'express'
 import request from 'supertest'
 import { signToken } from '../../lib/middleware/signing'
-import { createToken } from '../../lib/middleware/token'
+import { createId, createSecret, joinToken, TOKEN_LENGTH } from '../../lib/middleware/token'
 import { clientCommands, recordCommands } from '../helpers/command-log'
 import { redisCli } from '../../scripts/redis-server'
 import { Clock, login, OLD_SECRET, sessionCookie, testApp, withCookie } from './helpers'
@@ -48,13 +48,15 @@ describe('a token that is not valid costs no Redis command and means "not logged
     valid = await login(app)
   })
 
+  /** A token of the right shape that nobody issued, with a signature of the right shape. */
+  const forged = () => `${joinToken({ userKey: createId(), sessionId: createId(), secret: createSecret() })}.${createSecret()}`
   const cases: [string, () => [string, string]][] = [
-    ['a forged cookie', () => withCookie(`${createToken()}.${createToken()}`)],
+    ['a forged cookie', () => withCookie(forged())],
     ['a truncated cookie', () => withCookie(valid.slice(0, -1))],
-    ['a cookie re-signed with another secret', () => withCookie(signToken(valid.slice(0, 43), OLD_SECRET))],
+    ['a cookie re-signed with another secret', () => withCookie(signToken(valid.slice(0, TOKEN_LENGTH), OLD_SECRET))],
     ['a 100 kB cookie', () => withCookie(valid + 'x'.repeat(100_000))],
     ['a malformed cookie', () => withCookie('%E0%A4%A; not-a-token')],
-    ['a forged bearer token', () => ['Authorization', `Bearer ${createToken()}.${createToken()}`]],
+    ['a forged bearer token', () => ['Authorization', `Bearer ${forged()}`]],
     ['a 100 kB bearer token', () => ['Authorization', `Bearer ${valid}${'x'.repeat(100_000)}`]],
     ['a bearer token with trailing junk', () => ['Authorization', `Bearer ${valid} junk`]],
   ]
@@ -80,23 +82,44 @@ test('an authenticated request costs one Redis command: a GET', async () => {
   expect(commands).toEqual({ get: 1 })
 })
 
-test('a renewing request costs a GET, then a lock, two GETs sent together, the new token, the swap, the device entry and the unlock', async () => {
+test('a renewing request costs a GET and one compare-and-set script; the first request with the new token, one more', async () => {
   const clock = new Clock()
   const timed = testApp(await backend.cache(), { now: clock.now, ttlMs: 60_000, renewAfterMs: 30_000 }).app
   const [warmUp, token] = [await login(timed), await login(timed, { id: 'bob' })]
   clock.advance(30_000)
   // The first renewal loads the scripts; the one counted runs them by their hash, as they always will after.
   await request(timed).get('/me').set(...withCookie(warmUp)).expect(200)
-  const commands = await clientCommandsDuring(() => request(timed).get('/me').set(...withCookie(token)).expect(200))
-  expect(commands).toEqual({ GET: 3, EVALSHA: 5 })
+  let renewed = ''
+  const renewal = await clientCommandsDuring(async () => {
+    renewed = sessionCookie(await request(timed).get('/me').set(...withCookie(token)).expect(200)) as string
+  })
+  expect(renewal).toEqual({ GET: 1, EVALSHA: 1 })
+  const adoption = await clientCommandsDuring(() => request(timed).get('/me').set(...withCookie(renewed)).expect(200))
+  expect(adoption).toEqual({ GET: 1, EVALSHA: 1 })
+  const after = await clientCommandsDuring(() => request(timed).get('/me').set(...withCookie(renewed)).expect(200))
+  expect(after).toEqual({ GET: 1 })
 })
 
-test('listing the sessions costs an index scan and one MGET', async () => {
+test('a login costs one round trip: one script writes the new session, whatever the user\'s session count', async () => {
+  for (let i = 0; i < 30; i++) await login(app, { id: 'dave', device: `d${i}` })
+  const commands = await clientCommandsDuring(() => login(app, { id: 'dave', device: 'laptop' }))
+  expect(commands).toEqual({ EVALSHA: 1 })
+})
+
+test('a logout costs one script', async () => {
+  // The first logout loads the script; the one counted runs it by its hash.
+  await request(server).post('/logout').set(...withCookie(await login(app, { id: 'erin' }))).expect(200)
+  const token = await login(app, { id: 'erin' })
+  const commands = await clientCommandsDuring(() => request(server).post('/logout').set(...withCookie(token)).expect(200))
+  expect(commands).toEqual({ GET: 1, EVALSHA: 1 })
+})
+
+test('listing the sessions costs one script, which reads the index and the sessions', async () => {
   const token = await login(app, { id: 'carol', device: 'laptop' })
   await login(app, { id: 'carol', device: 'phone' })
   await request(server).get('/sessions').set(...withCookie(token)).expect(200)
   const commands = await clientCommandsDuring(() => request(server).get('/sessions').set(...withCookie(token)).expect(200))
-  expect(commands).toEqual({ GET: 1, EVALSHA: 1, MGET: 1 })
+  expect(commands).toEqual({ GET: 1, EVALSHA: 1 })
 })
 
 test('a request without any token costs nothing', async () => {

@@ -61,10 +61,22 @@ function describeRenewal(name: string, caches: (clock: Clock) => Promise<[Cache,
       expect(await me(a, renewed.cookie as string)).toMatchObject({ status: 200, cookie: undefined, session: { id: before.id } })
     })
 
-    test('the old token works for the grace period, without a new cookie, then is rejected', async () => {
+    test('the old token keeps working until the renewed one is first presented', async () => {
       const token = await login(a)
       clock.advance(15 * MINUTE)
       const renewed = (await me(a, token)).cookie as string
+      // The client never got the renewed token (a lost response): minutes later it still works.
+      clock.advance(5 * MINUTE)
+      expect(await me(b, token)).toMatchObject({ status: 200, cookie: undefined })
+      expect(await statusWith(a, renewed)).toBe(200)
+    })
+
+    test('once the renewed token is presented, the old one works for the grace period, without a new cookie, then is rejected', async () => {
+      const token = await login(a)
+      clock.advance(15 * MINUTE)
+      const renewed = (await me(a, token)).cookie as string
+      clock.advance(MINUTE)
+      expect(await statusWith(b, renewed)).toBe(200)
       clock.advance(9_999)
       expect(await me(b, token)).toMatchObject({ status: 200, cookie: undefined })
       clock.advance(1)
@@ -72,13 +84,26 @@ function describeRenewal(name: string, caches: (clock: Clock) => Promise<[Cache,
       expect(await statusWith(b, renewed)).toBe(200)
     })
 
-    test('with rotationGraceMs 0 the old token is rejected as soon as it is replaced', async () => {
+    test('a client that never got its renewed token gets another at the next renewal, and the first is never valid', async () => {
+      const token = await login(a)
+      clock.advance(15 * MINUTE)
+      const lost = (await me(a, token)).cookie as string
+      clock.advance(15 * MINUTE)
+      const second = (await me(b, token)).cookie as string
+      expect(second).toEqual(expect.any(String))
+      expect(second).not.toBe(lost)
+      expect(await statusWith(a, lost)).toBe(401)
+      expect(await statusWith(a, second)).toBe(200)
+    })
+
+    test('with rotationGraceMs 0 the old token is rejected as soon as the renewed one is presented', async () => {
       const strict = testApp((await caches(clock))[0], { ...timing, rotationGraceMs: 0, now: clock.now }).app
       const token = await login(strict)
       clock.advance(15 * MINUTE)
       const renewed = (await me(strict, token)).cookie as string
-      expect(await statusWith(strict, token)).toBe(401)
+      expect(await statusWith(strict, token)).toBe(200)
       expect(await statusWith(strict, renewed)).toBe(200)
+      expect(await statusWith(strict, token)).toBe(401)
     })
 
     test('with renewAfterMs 0, each request renews in turn', async () => {

@@ -50,13 +50,14 @@ test('serializeUser decides what is stored; the session carries it to every requ
   expect((await request(app).get('/me').set(...withCookie(token))).body.user).toEqual({ id: 'alice', name: 'from store' })
 })
 
-test('updateUser reaches every session of the user at its next renewal', async () => {
+test('updateUser reaches every session of the user on its next request, and no other user\'s', async () => {
   const { app, auth } = testApp(newCache(), { now: clock.now, ttlMs: 60_000, renewAfterMs: 30_000 })
-  const token = await login(app, { id: 'alice', name: 'Alice' })
+  const laptop = await login(app, { id: 'alice', name: 'Alice', device: 'laptop' })
+  const phone = await login(app, { id: 'alice', name: 'Alice', device: 'phone' })
+  const bob = await login(app, { id: 'bob', name: 'Bob' })
   await auth.updateUser({ id: 'alice', name: 'Alice Liddell' })
-  expect((await request(app).get('/me').set(...withCookie(token))).body.user.name).toBe('Alice')
-  clock.advance(30_000)
-  expect((await request(app).get('/me').set(...withCookie(token))).body.user.name).toBe('Alice Liddell')
+  for (const token of [laptop, phone]) expect((await request(app).get('/me').set(...withCookie(token))).body.user.name).toBe('Alice Liddell')
+  expect((await request(app).get('/me').set(...withCookie(bob))).body.user.name).toBe('Bob')
 })
 
 /** What a call made while handling a request threw, as `{ name, code, option }`. */
@@ -135,6 +136,7 @@ test('a correctly signed token that opens no session is refused without clearing
   clock.advance(30_000)
   const renewed = sessionCookie(await request(app).get('/me').set(...withCookie(token)).expect(200))
   expect(renewed).toEqual(expect.any(String))
+  await request(app).get('/me').set(...withCookie(renewed as string)).expect(200)
   const late = await request(app).get('/me').set(...withCookie(token)).expect(401)
   expect(setCookieLines(late)).toEqual([])
 })

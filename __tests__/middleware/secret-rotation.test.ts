@@ -1,5 +1,6 @@
 // Rotating the signing secret logs no one out: old cookies are accepted and re-signed.
 import request from 'supertest'
+import { TOKEN_LENGTH } from '../../lib/middleware/token'
 import { MemoryCache } from '../../lib/cache/memory-cache'
 import { verifyToken } from '../../lib/middleware/signing'
 import { Clock, login, OLD_SECRET, SECRET, sessionCookie, setCookieLines, statusWith, testApp, withCookie } from './helpers'
@@ -34,6 +35,6 @@ test('a bearer token signed with the previous secret is re-issued in the Session
   const { token } = (await request(before).post('/login').send({ cookie: 'no' }).expect(200)).body as { token: string }
   const res = await request(during).get('/me').set('Authorization', `Bearer ${token}`).expect(200)
   const resigned = res.headers['session-token'] as string
-  expect(verifyToken(resigned, [SECRET])?.token).toBe(token.slice(0, 43))
+  expect(verifyToken(resigned, [SECRET])?.token).toBe(token.slice(0, TOKEN_LENGTH))
   await request(after).get('/me').set('Authorization', `Bearer ${resigned}`).expect(200)
 })

@@ -2,36 +2,48 @@
 import { createHash } from 'node:crypto'
 import fc from 'fast-check'
 import { SIGNED_TOKEN_LENGTH, signingKey, signToken, verifyToken } from '../../lib/middleware/signing'
-import { createId, createToken, hashToken, TOKEN_LENGTH } from '../../lib/middleware/token'
+import { createId, createSecret, hashSecret, joinToken, splitToken, TOKEN_LENGTH, userKeyOf } from '../../lib/middleware/token'
 
 const CURRENT = 'current-secret-0123456789abcdefghijklmnop'
 const PREVIOUS = 'previous-secret-0123456789abcdefghijklmno'
 
+/** A fresh token as a login issues it: user key, session id, secret. */
+function createToken(): string {
+  return joinToken({ userKey: userKeyOf('ada'), sessionId: createId(), secret: createSecret() })
+}
+
 describe('tokens', () => {
-  test('a token is 256 random bits in base64url, never the same twice', () => {
+  test('a token is the user key, the session id and a 256-bit random secret, in base64url, never the same twice', () => {
     const tokens = new Set(Array.from({ length: 100 }, createToken))
     expect(tokens.size).toBe(100)
     for (const token of tokens) {
-      expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/)
-      expect(Buffer.from(token, 'base64url')).toHaveLength(32)
+      expect(token).toMatch(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/)
+      expect(token).toHaveLength(TOKEN_LENGTH)
+      expect(Buffer.from(splitToken(token)?.secret ?? '', 'base64url')).toHaveLength(32)
     }
-    expect(TOKEN_LENGTH).toBe(43)
   })
 
-  test('the stored form is the SHA-256 of the token, and reveals nothing of it', () => {
-    const token = createToken()
-    expect(hashToken(token)).toBe(hashToken(token))
-    expect(hashToken(token)).not.toContain(token)
-    expect(Buffer.from(hashToken(token), 'base64url')).toHaveLength(32)
+  test('a token splits back into the parts it was joined from; anything of another shape does not split', () => {
+    const parts = { userKey: userKeyOf(42), sessionId: createId(), secret: createSecret() }
+    expect(splitToken(joinToken(parts))).toEqual(parts)
+    for (const bad of ['', 'a.b.c', `${createToken()}x`, createToken().replace('.', '!'), createSecret()]) expect(splitToken(bad)).toBeUndefined()
   })
 
-  test('the stored form is exactly SHA-256 of the UTF-8 text, in base64url, whatever the text', () => {
-    const anyUtf16 = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code)), maxLength: 100 })
+  test('the stored form of a secret is 128 bits of its SHA-256, and reveals nothing of it', () => {
+    const secret = createSecret()
+    expect(hashSecret(secret)).toBe(createHash('sha256').update(secret, 'utf8').digest().subarray(0, 16).toString('base64url'))
+    expect(hashSecret(secret)).not.toContain(secret)
+  })
+
+  test('the user key is a hash of the user id, the same for 42 and "42", different for different users', () => {
     fc.assert(
-      fc.property(fc.oneof(anyUtf16, fc.string({ unit: 'grapheme', maxLength: 100 })), (text) => {
-        expect(hashToken(text)).toBe(createHash('sha256').update(text, 'utf8').digest('base64url'))
+      fc.property(fc.oneof(fc.string({ minLength: 1 }), fc.integer()), fc.oneof(fc.string({ minLength: 1 }), fc.integer()), (a, b) => {
+        expect(userKeyOf(a)).toMatch(/^[A-Za-z0-9_-]{22}$/)
+        expect(userKeyOf(a) === userKeyOf(b)).toBe(String(a) === String(b))
       }),
     )
+    expect(userKeyOf(42)).toBe(userKeyOf('42'))
+    expect(userKeyOf('ada@example.com')).not.toContain('ada')
   })
 
   test('ids are 128 random bits in base64url', () => {
@@ -89,7 +101,7 @@ describe('signing', () => {
   test('no arbitrary string verifies', () => {
     fc.assert(fc.property(fc.string({ maxLength: 200 }), (text) => verifyToken(text, [CURRENT]) === undefined))
     fc.assert(
-      fc.property(fc.stringMatching(/^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/), (text) => verifyToken(text, [CURRENT]) === undefined),
+      fc.property(fc.stringMatching(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/), (text) => verifyToken(text, [CURRENT]) === undefined),
     )
   })
 })

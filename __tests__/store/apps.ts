@@ -6,17 +6,19 @@ import { isUnavailableError } from '../../lib/errors'
 import './session-data'
 
 export interface AppOptions {
-  /** cookie.maxAge in ms; none: a browser-session cookie. */
-  maxAgeMs?: number
+  /** cookie.maxAge in ms; null: a browser-session cookie (the store's `ttl` then decides). @default one hour */
+  maxAgeMs?: number | null
   rolling?: boolean
   /**
    * Called by POST /views-slowly with a copy of the session it loaded, and awaited before it
    * changes the session: a slow request, which the test lets finish when it chooses.
    */
   gate?: (loaded: SessionData) => Promise<void>
+  /** Sees every error the app's error handler receives. */
+  onError?: (error: unknown) => void
 }
 
-export function sessionApp(store: Store, { maxAgeMs = 3_600_000, rolling = false, gate }: AppOptions = {}): Express {
+export function sessionApp(store: Store, { maxAgeMs = 3_600_000, rolling = false, gate, onError: seeError }: AppOptions = {}): Express {
   const app = express()
   app.use(
     session({
@@ -25,7 +27,7 @@ export function sessionApp(store: Store, { maxAgeMs = 3_600_000, rolling = false
       resave: false,
       saveUninitialized: false,
       rolling,
-      cookie: maxAgeMs === undefined ? {} : { maxAge: maxAgeMs },
+      cookie: maxAgeMs === null ? {} : { maxAge: maxAgeMs },
     }),
   )
   app.post('/login/:user', (req, res, next) => {
@@ -55,6 +57,7 @@ export function sessionApp(store: Store, { maxAgeMs = 3_600_000, rolling = false
     req.session.destroy((error: unknown) => (error ? next(error) : res.json({ ok: true })))
   })
   const onError: ErrorRequestHandler = (error: unknown, _req, res, _next) => {
+    seeError?.(error)
     const unavailable = isUnavailableError(error)
     res.status(unavailable ? 503 : 500).json({ error: error instanceof Error ? error.message : String(error) })
   }

@@ -23,18 +23,24 @@ function optionAtFault(options: unknown): string | undefined {
 }
 
 describe('RedisSessionStore options', () => {
-  test('defaults are connect-redis’s', () => {
+  test('defaults are connect-redis’s where it has the option', () => {
     expect(resolveStoreOptions({ client })).toMatchObject({
-      prefix: 'sess:',
+      namespace: 'sess',
       ttl: 86_400,
       disableTTL: false,
       disableTouch: false,
       serializer: JSON,
-      touchAfterMs: 0,
       tombstoneTtlMs: 3_600_000,
       timeoutMs: 2_000,
       whenUnavailable: 'fail',
     })
+  })
+
+  test('by default ids are hashed, time is Date.now, and touchAfter is left to each session’s TTL', () => {
+    const resolved = resolveStoreOptions({ cache })
+    expect(resolved).toMatchObject({ hashIds: true, now: Date.now })
+    // undefined: a tenth of the session's TTL, at most a minute (see the touchAfter tests).
+    expect(resolved.touchAfterMs).toBeUndefined()
   })
 
   test('0 means 0, not the default', () => {
@@ -47,9 +53,16 @@ describe('RedisSessionStore options', () => {
   })
 
   test('a store is built with a client or with a cache', () => {
-    expect(new RedisSessionStore({ client }).cache.namespace).toBe('sess:')
-    expect(new RedisSessionStore({ client, prefix: 'shop:' }).cache.namespace).toBe('shop:')
+    expect(new RedisSessionStore({ client }).cache).toBeInstanceOf(RedisCache)
     expect(new RedisSessionStore({ cache }).cache).toBe(cache)
+  })
+
+  test('prefix is the namespace of the cache the store builds, without its trailing colon', () => {
+    expect(new RedisSessionStore({ client }).cache.namespace).toBe('sess')
+    expect(new RedisSessionStore({ client, prefix: 'shop:' }).cache.namespace).toBe('shop')
+    expect(new RedisSessionStore({ client, prefix: 'shop' }).cache.namespace).toBe('shop')
+    expect(new RedisSessionStore({ client, prefix: 'eu/shop.v2:' }).cache.namespace).toBe('eu/shop.v2')
+    expect((new RedisSessionStore({ client, prefix: 'shop:' }).cache as RedisCache).keyPattern).toBe('shop:*')
   })
 
   test.each([
@@ -61,6 +74,15 @@ describe('RedisSessionStore options', () => {
     { what: 'prefix with a cache', options: { cache, prefix: 'x:' }, option: 'prefix' },
     { what: 'legacyPrefix with a cache', options: { cache, legacyPrefix: 'sess:' }, option: 'legacyPrefix' },
     { what: 'an empty prefix', options: { client, prefix: '' }, option: 'prefix' },
+    { what: 'a prefix that is only a colon', options: { client, prefix: ':' }, option: 'prefix' },
+    { what: 'a prefix with a brace (a cluster hash tag)', options: { client, prefix: '{app}:' }, option: 'prefix' },
+    { what: 'a prefix with a glob character', options: { client, prefix: 'app*' }, option: 'prefix' },
+    { what: 'a prefix with a space', options: { client, prefix: 'my app:' }, option: 'prefix' },
+    { what: 'a prefix of 65 characters', options: { client, prefix: 'a'.repeat(65) }, option: 'prefix' },
+    { what: 'a prefix that is not a string', options: { client, prefix: 7 }, option: 'prefix' },
+    { what: 'a cache without the methods the store uses (getTimed, touchMany…)', options: { cache: { get() {}, putIf() {}, keys() {} } }, option: 'cache' },
+    { what: 'hashIds not a boolean', options: { cache, hashIds: 'yes' }, option: 'hashIds' },
+    { what: 'now not a function', options: { cache, now: 1_700_000_000_000 }, option: 'now' },
     { what: 'a negative ttl', options: { cache, ttl: -1 }, option: 'ttl' },
     { what: 'a ttl that is not a number', options: { cache, ttl: '1d' }, option: 'ttl' },
     { what: 'an infinite ttl', options: { cache, ttl: Infinity }, option: 'ttl' },
@@ -80,12 +102,16 @@ describe('RedisSessionStore options', () => {
     const cache = new RedisCache({ client: cluster, ttlMs: 60_000 })
     expect(cache.tagDepth).not.toBe(STORE_TAG_DEPTH)
     expect(optionAtFault({ cache })).toBe('cache')
-    expect(() => new RedisSessionStore({ cache })).toThrow(/tagDepth 3/)
+    expect(() => new RedisSessionStore({ cache })).toThrow(/tagDepth 1: the store needs tagDepth 2/)
   })
 
-  test('a RedisCache on Redis Cluster with STORE_TAG_DEPTH is accepted, and its namespace is the prefix', () => {
-    const cache = new RedisCache({ client: cluster, ttlMs: 60_000, tagDepth: STORE_TAG_DEPTH, namespace: 'shop:' })
-    expect(new RedisSessionStore({ cache }).cache.namespace).toBe('shop:')
+  test('a RedisCache on Redis Cluster with STORE_TAG_DEPTH is accepted, and its namespace plays the prefix’s role', () => {
+    const cache = new RedisCache({ client: cluster, ttlMs: 60_000, tagDepth: STORE_TAG_DEPTH, namespace: 'shop' })
+    expect(new RedisSessionStore({ cache }).cache.namespace).toBe('shop')
+  })
+
+  test('a prefix of 64 characters is accepted', () => {
+    expect(optionAtFault({ client, prefix: `${'a'.repeat(64)}:` })).toBeUndefined()
   })
 
   test('on standalone Redis any tag depth will do: every key is in one place', () => {

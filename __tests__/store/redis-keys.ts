@@ -1,10 +1,45 @@
-// Where a store built on a client keeps things in Redis, for tests that look at Redis directly.
+// Where a store keeps things, for tests that look at the cache or at Redis directly. The stored
+// id is computed here from its definition, not with the store's code, so that the tests check it.
+import { createHash } from 'node:crypto'
+import type { KeyPart } from '../../lib/cache/key'
 import { RedisLayout } from '../../lib/cache/redis-layout'
-import { DEFAULT_SHALLOW_INDEX_BUCKETS } from '../../lib/defaults'
-import { STORE_TAG_DEPTH, sessionKey } from '../../lib/store/session-keys'
+import { DEFAULT_BUCKETS } from '../../lib/defaults'
+import { STORE_TAG_DEPTH } from '../../lib/store/session-keys'
+import type { ClusterClient, StandaloneClient } from '../helpers/clients'
 
-/** The Redis key that holds session `sid` of a store with this prefix (built on a client). */
-export function sessionValueKey(prefix: string, sid: string): string {
-  const layout = new RedisLayout({ namespace: prefix, tagDepth: STORE_TAG_DEPTH, shallowIndexBuckets: DEFAULT_SHALLOW_INDEX_BUCKETS })
-  return layout.valueKey(layout.path(sessionKey(sid)))
+/** What the store keys session `sid` by: base64url of the first 16 bytes of SHA-256(sid), or `sid` itself with `hashIds: false`. */
+export function storedIdFor(sid: string, { hashIds = true }: { hashIds?: boolean } = {}): string {
+  return hashIds ? createHash('sha256').update(sid, 'utf8').digest().subarray(0, 16).toString('base64url') : sid
+}
+
+/** The cache key of a session, and of its entry in a user's index. */
+export const sessionCacheKey = (storedId: string): KeyPart[] => ['s', storedId]
+export const userEntryCacheKey = (userId: string, storedId: string): KeyPart[] => ['u', userId, storedId]
+
+/** The Redis key of a cache key, in the namespace of a store built on a client with `prefix` (`'sess:'` by default). */
+export function redisKeyOf(key: readonly KeyPart[], prefix = 'sess:'): string {
+  const layout = new RedisLayout({ namespace: prefix.replace(/:$/, ''), tagDepth: STORE_TAG_DEPTH, buckets: DEFAULT_BUCKETS })
+  return layout.place(key).valueKey
+}
+
+/** The Redis key that holds session `sid` of a store built on a client. */
+export function sessionRedisKey(sid: string, { prefix = 'sess:', hashIds = true }: { prefix?: string; hashIds?: boolean } = {}): string {
+  return redisKeyOf(sessionCacheKey(storedIdFor(sid, { hashIds })), prefix)
+}
+
+/** Every key on the server (every master of a cluster), with what it holds: a string's value, a sorted set's members and scores. */
+export async function dumpRedis(client: StandaloneClient | ClusterClient): Promise<Map<string, string>> {
+  const nodes = 'getMasters' in client ? await Promise.all(client.getMasters().map((node) => client.nodeClient(node))) : [client]
+  const dump = new Map<string, string>()
+  for (const node of nodes) {
+    for await (const keys of node.scanIterator({ COUNT: 1000 })) {
+      for (const key of keys) {
+        const type = await node.type(key)
+        if (type === 'string') dump.set(key, String(await node.get(key)))
+        else if (type === 'zset') dump.set(key, JSON.stringify(await node.zRangeWithScores(key, 0, -1)))
+        else dump.set(key, `<${type}>`)
+      }
+    }
+  }
+  return dump
 }

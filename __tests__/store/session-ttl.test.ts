@@ -1,9 +1,8 @@
-// TTL arithmetic and the stored format: pure code, no Redis.
+// TTL arithmetic: pure code, no Redis.
 import type { SessionData } from 'express-session'
 import { UsageError } from '../../lib/errors'
 import { cookieExpiryMs, secondsToMs, sessionTtlMs, touchIsFresh } from '../../lib/store/session-ttl'
 import { MAX_SESSION_TTL_MS } from '../../lib/defaults'
-import { decodeStored, encodeStored, storedTextSerializer } from '../../lib/store/stored-session'
 import { sessionData } from './session-data'
 
 const NOW = Date.UTC(2030, 0, 1)
@@ -86,29 +85,5 @@ describe('touchIsFresh', () => {
 
   test('a touch that would shorten the TTL is never skipped', () => {
     expect(touchIsFresh(NOW, NOW - 1, 60_000)).toBe(false)
-  })
-})
-
-describe('the stored text', () => {
-  test('round-trips expiry and serialized session, whatever the text holds', () => {
-    const stored = { expiresAtMs: NOW, text: '{"a":"x|y"}' }
-    expect(decodeStored(encodeStored(stored), 's1')).toEqual(stored)
-  })
-
-  test('anything else is a CacheError naming the session key', () => {
-    for (const bad of ['{"cookie":{}}', '|{}', 'abc|{}', 42, null]) {
-      let error: unknown
-      try {
-        decodeStored(bad, 's1')
-      } catch (thrown) {
-        error = thrown
-      }
-      expect(error).toMatchObject({ name: 'CacheError', code: 'UNDECODABLE_VALUE', key: ['sess', 's1'] })
-    }
-  })
-
-  test("the store's own cache keeps text as it is and refuses anything else", () => {
-    expect(storedTextSerializer.parse(storedTextSerializer.stringify('1|{}'))).toBe('1|{}')
-    expect(() => storedTextSerializer.stringify({})).toThrow(TypeError)
   })
 })

@@ -1,28 +1,35 @@
 /**
  * What every RedisSessionStore does, whatever it keeps sessions in. Called once per backend
  * (MemoryCache, RedisCache on standalone Redis, on Redis Cluster) with a factory; `advance` lets
- * time pass for the backend (a fake clock for MemoryCache, real time for Redis).
+ * time pass for the backend (a fake clock for MemoryCache, real time for Redis), `ttlLeftMs`
+ * reads what is left of a session's TTL (the clock, or PTTL), so that most time-dependent tests
+ * need no waiting at all.
  */
 import type { SessionData } from 'express-session'
-import { ANY } from '../../lib'
+import { ANY } from '../../lib/cache/key'
 import { CacheError, UsageError } from '../../lib/errors'
 import type { RedisSessionStore } from '../../lib/store/redis-session-store'
 import type { CommonStoreOptions } from '../../lib/store/store-options'
+import { storedIdFor } from './redis-keys'
 import { sessionData } from './session-data'
 
 export interface StoreHarness {
   store: RedisSessionStore
-  /** Another store object on the same data, as on another app server. */
-  twin: () => RedisSessionStore
+  /** Another store object on the same data, as on another app server (with these options instead, if given). */
+  twin: (options?: CommonStoreOptions) => RedisSessionStore
   /** Lets `ms` milliseconds pass for the backend. */
   advance: (ms: number) => Promise<void>
   /** Writes raw text where the store keeps session `sid`. */
   corrupt: (sid: string, text: string) => Promise<void>
+  /** Milliseconds left of session `sid`'s TTL, as the backend counts them; undefined when nothing is stored. */
+  ttlLeftMs: (sid: string) => Promise<number | undefined>
 }
 
 export type StoreFactory = (options: CommonStoreOptions) => Promise<StoreHarness>
 
 const HOUR = 3_600_000
+/** A session id as express-session makes them (24 random bytes, base64url), as a cookie carries it. */
+const COOKIE_SID = 'Zr4mLqX0uTdGf2Yk9bW1sPcH7nE3aJoQ'
 
 /** Resolves to the (error, value) a store method hands its callback. */
 function viaCallback<T>(call: (callback: (error: unknown, value?: T) => void) => void): Promise<[unknown, T | undefined]> {
@@ -65,7 +72,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(read).toMatchObject({ views: 1 })
       expect(await viaCallback<void>((cb) => store.touch('s1', sessionData({ views: 1 }, HOUR), cb))).toEqual([null, undefined])
       expect(await viaCallback<number>((cb) => store.length(cb))).toEqual([null, 1])
-      expect(await viaCallback<string[]>((cb) => store.ids(cb))).toEqual([null, ['s1']])
+      expect(await viaCallback<string[]>((cb) => store.ids(cb))).toEqual([null, [storedIdFor('s1')]])
       const [allError, all] = await viaCallback<SessionData[]>((cb) => store.all(cb))
       expect(allError).toBeNull()
       expect(all).toHaveLength(1)
@@ -82,21 +89,58 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
 
     test('a value the store did not write is a CacheError naming the key, not a crash', async () => {
       await harness.corrupt('bad', 'not a stored session')
-      await expect(store.get('bad')).rejects.toMatchObject({ code: 'UNDECODABLE_VALUE', key: ['sess', 'bad'] })
+      await expect(store.get('bad')).rejects.toMatchObject({ code: 'UNDECODABLE_VALUE', key: ['s', storedIdFor('bad')] })
     })
 
-    test('all, length and ids list the live sessions, each with its id', async () => {
+    test('all, length and ids list the live sessions, each with its stored id (a hash of the session id)', async () => {
       await store.set('a', sessionData({ views: 1 }, HOUR))
       await store.set('b', sessionData({ views: 2 }, HOUR))
       await store.set('c', sessionData({ views: 3 }, HOUR))
       await store.destroy('b')
       expect(await store.length()).toBe(2)
-      expect((await store.ids()).sort()).toEqual(['a', 'c'])
+      expect((await store.ids()).sort()).toEqual([storedIdFor('a'), storedIdFor('c')].sort())
       const all = await store.all()
-      expect(all.map((session) => [session.id, session.views]).sort()).toEqual([
-        ['a', 1],
-        ['c', 3],
-      ])
+      expect(all.map((session) => [session.id, session.views]).sort()).toEqual(
+        [
+          [storedIdFor('a'), 1],
+          [storedIdFor('c'), 3],
+        ].sort(),
+      )
+    })
+
+    test('storedId(sid) is the id ids(), all() and listUserSessions() report for that session', async () => {
+      await store.set('a', sessionData({}, HOUR))
+      expect(store.storedId('a')).toBe(storedIdFor('a'))
+      expect(await store.ids()).toEqual([store.storedId('a')])
+    })
+
+    test('ids and all list every session, however many', async () => {
+      const sids = Array.from({ length: 1_200 }, (_, i) => `sid-${i}`)
+      for (let i = 0; i < sids.length; i += 100) {
+        await Promise.all(sids.slice(i, i + 100).map((sid, j) => store.set(sid, sessionData({ views: i + j }, HOUR))))
+      }
+      const expected = sids.map((sid) => storedIdFor(sid)).sort()
+      expect((await store.ids()).sort()).toEqual(expected)
+      expect((await store.all()).map((session) => session.id).sort()).toEqual(expected)
+      expect(await store.length()).toBe(1_200)
+    })
+
+    test('length counts exactly the live sessions, after destroys and expiries', async () => {
+      for (const sid of ['a', 'b', 'c']) await store.set(sid, sessionData({}, HOUR))
+      await store.set('short', sessionData({}, 500))
+      await store.destroy('b')
+      await store.destroy('never-seen')
+      const counting = jest.spyOn(store.cache, 'countUnder')
+      const counted = await store.length()
+      // Counted where the sessions are kept, not listed.
+      expect(counting).toHaveBeenCalledWith(['s'])
+      // Still live after the count, so live during it.
+      expect(await harness.ttlLeftMs('short')).toBeGreaterThan(0)
+      expect(counted).toBe(3)
+      await harness.advance(1_000)
+      expect(await harness.ttlLeftMs('short')).toBeUndefined()
+      expect(await store.length()).toBe(2)
+      expect((await store.ids()).sort()).toEqual([storedIdFor('a'), storedIdFor('c')].sort())
     })
 
     test('clear destroys every session', async () => {
@@ -107,11 +151,12 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(await store.get('a')).toBeNull()
     })
 
-    test('a session expires when its cookie does', async () => {
-      await store.set('s1', sessionData({}, 800))
-      await harness.advance(500)
-      expect(await store.get('s1')).not.toBeNull()
-      await harness.advance(400)
+    test('a session expires when its cookie does, to the millisecond', async () => {
+      await store.set('s1', sessionData({}, 400))
+      const left = (await harness.ttlLeftMs('s1')) as number
+      expect(left).toBeLessThanOrEqual(400)
+      expect(left).toBeGreaterThan(200)
+      await harness.advance(800)
       expect(await store.get('s1')).toBeNull()
     })
 
@@ -138,7 +183,8 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
     test('touch renews the TTL', async () => {
       await store.set('s1', sessionData({}, 500))
       await store.touch('s1', sessionData({}, HOUR))
-      await harness.advance(700)
+      expect(await harness.ttlLeftMs('s1')).toBeGreaterThan(HOUR / 2)
+      await harness.advance(1_000)
       expect(await store.get('s1')).not.toBeNull()
     })
 
@@ -153,16 +199,27 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
     test('touch of a session that is gone does not bring it back', async () => {
       await store.touch('ghost', sessionData({}, HOUR))
       expect(await store.get('ghost')).toBeNull()
+      expect(await store.length()).toBe(0)
+    })
+
+    test('touch of a session that has expired does not bring it back', async () => {
+      await store.set('s1', sessionData({ views: 1 }, 200))
+      const loaded = (await store.get('s1')) as SessionData
+      await harness.advance(400)
+      loaded.cookie.expires = new Date(Date.now() + HOUR)
+      await store.touch('s1', loaded)
+      expect(await store.get('s1')).toBeNull()
+      expect(await harness.ttlLeftMs('s1')).toBeUndefined()
     })
   })
 
   describe(`${name}: connect-redis's options`, () => {
     test('ttl applies to sessions whose cookie has no expiry, in seconds', async () => {
-      const { store, advance } = await factory({ ttl: 0.5 })
+      const { store, advance, ttlLeftMs } = await factory({ ttl: 0.4 })
       await store.set('s1', sessionData({}))
-      await advance(250)
-      expect(await store.get('s1')).not.toBeNull()
-      await advance(400)
+      expect(await ttlLeftMs('s1')).toBeGreaterThan(200)
+      expect(await ttlLeftMs('s1')).toBeLessThanOrEqual(400)
+      await advance(800)
       expect(await store.get('s1')).toBeNull()
     })
 
@@ -180,7 +237,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
 
     test('a ttl function of the session wins over the cookie expiry', async () => {
       const seen: unknown[] = []
-      const { store, advance } = await factory({
+      const { store, advance, ttlLeftMs } = await factory({
         ttl: (session) => {
           seen.push(session.views)
           return session.views === 1 ? 0.5 : 3_600
@@ -188,7 +245,9 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       })
       await store.set('short', sessionData({ views: 1 }, HOUR))
       await store.set('long', sessionData({ views: 2 }, 300))
-      await advance(700)
+      expect(await ttlLeftMs('short')).toBeLessThanOrEqual(500)
+      expect(await ttlLeftMs('long')).toBeGreaterThan(HOUR / 2)
+      await advance(1_000)
       expect(await store.get('short')).toBeNull()
       expect(await store.get('long')).not.toBeNull()
       expect(seen).toEqual([1, 2])
@@ -214,18 +273,18 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
     })
 
     test('disableTTL keeps a session past its cookie expiry', async () => {
-      const { store, advance } = await factory({ disableTTL: true })
+      const { store, advance, ttlLeftMs } = await factory({ disableTTL: true })
       await store.set('s1', sessionData({ views: 1 }, 300))
-      await advance(500)
+      expect(await ttlLeftMs('s1')).toBeGreaterThan(99 * 365 * 24 * HOUR)
+      await advance(600)
       expect(await store.get('s1')).toMatchObject({ views: 1 })
     })
 
     test('disableTouch: touch does not renew the TTL', async () => {
-      const { store, advance } = await factory({ disableTouch: true })
+      const { store, ttlLeftMs } = await factory({ disableTouch: true })
       await store.set('s1', sessionData({}, 500))
       await store.touch('s1', sessionData({}, HOUR))
-      await advance(700)
-      expect(await store.get('s1')).toBeNull()
+      expect(await ttlLeftMs('s1')).toBeLessThanOrEqual(500)
     })
 
     test('a custom serializer writes and reads sessions', async () => {
@@ -245,10 +304,10 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       })
       await store.set('s1', sessionData({ views: 1 }, HOUR))
       expect(await store.get('s1')).toMatchObject({ views: 1 })
-      expect(await store.all()).toEqual([expect.objectContaining({ id: 's1', views: 1 })])
+      expect(await store.all()).toEqual([expect.objectContaining({ id: storedIdFor('s1'), views: 1 })])
     })
 
-    test('a serializer that throws is a CacheError naming the key, not the value', async () => {
+    test('a serializer that throws is a CacheError naming the stored key, not the value nor the session id', async () => {
       const { store } = await factory({
         serializer: {
           stringify: (session) => JSON.stringify(session),
@@ -257,40 +316,86 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
           },
         },
       })
-      await store.set('s1', sessionData({ views: 1 }, HOUR))
-      const error = (await store.get('s1').catch((e: unknown) => e)) as CacheError
-      expect(error).toMatchObject({ code: 'UNDECODABLE_VALUE', key: ['sess', 's1'] })
+      await store.set(COOKIE_SID, sessionData({ views: 1 }, HOUR))
+      const error = (await store.get(COOKIE_SID).catch((e: unknown) => e)) as CacheError
+      expect(error).toMatchObject({ code: 'UNDECODABLE_VALUE', key: ['s', storedIdFor(COOKIE_SID)] })
       expect(error.message).not.toContain('secret-data')
+      expect(error.message).not.toContain(COOKIE_SID)
+    })
+  })
+
+  describe(`${name}: hashIds`, () => {
+    test('hashIds: false keeps the session ids: ids, all, listUserSessions and storedId report them', async () => {
+      const { store } = await factory({ hashIds: false, userOf: (session) => session.userId })
+      await store.set('s1', sessionData({ userId: 'ada', views: 1 }, HOUR))
+      expect(await store.ids()).toEqual(['s1'])
+      expect(await store.all()).toEqual([expect.objectContaining({ id: 's1', views: 1 })])
+      expect((await store.listUserSessions('ada')).map((entry) => entry.id)).toEqual(['s1'])
+      expect(store.storedId('s1')).toBe('s1')
+    })
+
+    test('stores with and without hashIds on the same data do not see each other’s sessions', async () => {
+      const { store, twin } = await factory({ hashIds: false })
+      await store.set('s1', sessionData({ views: 1 }, HOUR))
+      expect(await twin({ hashIds: true }).get('s1')).toBeNull()
+      expect(await twin().get('s1')).toMatchObject({ views: 1 })
     })
   })
 
   describe(`${name}: touchAfter`, () => {
     test('a touch inside the window writes nothing', async () => {
-      const { store, advance } = await factory({ touchAfter: 60 })
+      const { store, ttlLeftMs } = await factory({ touchAfter: 60 })
       await store.set('s1', sessionData({}, 500))
       const loaded = (await store.get('s1')) as SessionData
       loaded.cookie.expires = new Date(Date.now() + 1_500)
       await store.touch('s1', loaded)
-      await advance(700)
-      expect(await store.get('s1')).toBeNull()
+      expect(await ttlLeftMs('s1')).toBeLessThanOrEqual(500)
     })
 
     test('a touch once the stored expiry has aged past the window writes', async () => {
-      const { store, advance } = await factory({ touchAfter: 0.5 })
+      const { store, ttlLeftMs } = await factory({ touchAfter: 0.5 })
       await store.set('s1', sessionData({}, 500))
       const loaded = (await store.get('s1')) as SessionData
       loaded.cookie.expires = new Date(Date.now() + 1_500)
       await store.touch('s1', loaded)
-      await advance(700)
-      expect(await store.get('s1')).not.toBeNull()
+      expect(await ttlLeftMs('s1')).toBeGreaterThan(750)
     })
 
-    test('the window also applies to session objects the store did not hand out', async () => {
-      const { store, advance } = await factory({ touchAfter: 60 })
+    // The store does not read to learn how old the stored expiry is: it knows it only for the
+    // session objects its get handed out (as express-session passes them back to touch).
+    test('a session object the store did not hand out is touched', async () => {
+      const { store, ttlLeftMs } = await factory({ touchAfter: 60 })
       await store.set('s1', sessionData({}, 500))
       await store.touch('s1', sessionData({}, 1_500))
-      await advance(700)
-      expect(await store.get('s1')).toBeNull()
+      expect(await ttlLeftMs('s1')).toBeGreaterThan(750)
+    })
+
+    test.each([
+      { ttl: 100, windowMs: 10_000, what: 'a tenth of the TTL' },
+      { ttl: 86_400, windowMs: 60_000, what: 'at most a minute' },
+    ])('by default the window is $what ($windowMs ms for a TTL of $ttl s)', async ({ ttl, windowMs }) => {
+      // The store's clock moves; the backend's does not need to: the store compares the expiry
+      // it would write (its clock plus the TTL) with the stored one.
+      let clock = Date.now()
+      const { store } = await factory({ ttl, now: () => clock })
+      await store.set('s1', sessionData({}))
+      const loaded = (await store.get('s1')) as SessionData
+      const touches = jest.spyOn(store.cache, 'touchMany')
+      clock += windowMs - 1_000
+      await store.touch('s1', loaded)
+      expect(touches).not.toHaveBeenCalled()
+      clock += 4_000
+      await store.touch('s1', loaded)
+      expect(touches).toHaveBeenCalledTimes(1)
+    })
+
+    test('touchAfter: 0 writes on every touch', async () => {
+      const { store } = await factory({ touchAfter: 0 })
+      await store.set('s1', sessionData({}, HOUR))
+      const loaded = (await store.get('s1')) as SessionData
+      const touches = jest.spyOn(store.cache, 'touchMany')
+      for (let i = 0; i < 3; i++) await store.touch('s1', loaded)
+      expect(touches).toHaveBeenCalledTimes(3)
     })
   })
 
@@ -313,6 +418,18 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(await store.get('s1')).toBeNull()
     })
 
+    test('a late save or touch whose cookie has expired does not lift the tombstone for the requests after it', async () => {
+      const { store } = await factory({})
+      await store.set('s1', sessionData({ userId: 'ada' }, HOUR))
+      const [expired, slowRequest] = [(await store.get('s1')) as SessionData, (await store.get('s1')) as SessionData]
+      expired.cookie.expires = new Date(Date.now() - 1_000)
+      await store.destroy('s1')
+      await store.touch('s1', expired)
+      await store.set('s1', expired)
+      await store.set('s1', slowRequest)
+      expect(await store.get('s1')).toBeNull()
+    })
+
     test('tombstoneTtl: 0 writes no tombstone, so a late set comes back (connect-redis behaviour)', async () => {
       const { store } = await factory({ tombstoneTtl: 0 })
       await store.set('s1', sessionData({}, HOUR))
@@ -322,11 +439,31 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
     })
 
     test('once the tombstone expires, the id can be used again', async () => {
-      const { store, advance } = await factory({ tombstoneTtl: 0.3 })
+      const { store, advance, ttlLeftMs } = await factory({ tombstoneTtl: 0.3 })
+      await store.set('s1', sessionData({}, HOUR))
       await store.destroy('s1')
-      await advance(500)
       await store.set('s1', sessionData({ views: 1 }, HOUR))
-      expect(await store.get('s1')).toMatchObject({ views: 1 })
+      expect(await store.get('s1')).toBeNull()
+      await advance(600)
+      await store.set('s1', sessionData({ views: 2 }, HOUR))
+      expect(await store.get('s1')).toMatchObject({ views: 2 })
+      expect(await ttlLeftMs('s1')).toBeGreaterThan(HOUR / 2)
+    })
+
+    test('destroy of an unknown id leaves no tombstone: that id can be saved at once', async () => {
+      const { store } = await factory({})
+      await store.destroy('never-seen')
+      await store.set('never-seen', sessionData({ views: 1 }, HOUR))
+      expect(await store.get('never-seen')).toMatchObject({ views: 1 })
+    })
+
+    test('clear leaves tombstones: a late save of a cleared session is ignored', async () => {
+      const { store } = await factory({})
+      await store.set('s1', sessionData({}, HOUR))
+      const slowRequest = (await store.get('s1')) as SessionData
+      await store.clear()
+      await store.set('s1', slowRequest)
+      expect(await store.get('s1')).toBeNull()
     })
 
     test('tombstones are not sessions: all, length and ids leave them out', async () => {
@@ -334,7 +471,8 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       await store.set('a', sessionData({}, HOUR))
       await store.set('b', sessionData({}, HOUR))
       await store.destroy('a')
-      expect(await store.ids()).toEqual(['b'])
+      expect(await store.ids()).toEqual([storedIdFor('b')])
+      expect(await store.all()).toEqual([expect.objectContaining({ id: storedIdFor('b') })])
       expect(await store.length()).toBe(1)
     })
   })
@@ -349,25 +487,31 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       await store.set('b1', sessionData({ userId: 'bob' }, HOUR))
       await store.set('anon', sessionData({}, HOUR))
       const sessions = await store.listUserSessions('ada')
-      expect(sessions.map((entry) => [entry.id, entry.session.views])).toEqual([
-        ['a1', 1],
-        ['a2', 2],
-      ])
+      expect(sessions.map((entry) => [entry.id, entry.session.views]).sort()).toEqual(
+        [
+          [storedIdFor('a1'), 1],
+          [storedIdFor('a2'), 2],
+        ].sort(),
+      )
       expect(sessions[0]?.expiresAt.getTime()).toBeGreaterThan(Date.now() + HOUR - 60_000)
     })
 
     test('numeric and string user ids are the same user', async () => {
       const { store } = await factory({ userOf })
       await store.set('s1', sessionData({ userId: 42 }, HOUR))
-      expect((await store.listUserSessions('42')).map((entry) => entry.id)).toEqual(['s1'])
-      expect((await store.listUserSessions(42)).map((entry) => entry.id)).toEqual(['s1'])
+      await store.set('s2', sessionData({ userId: '42' }, HOUR))
+      const both = [storedIdFor('s1'), storedIdFor('s2')].sort()
+      expect((await store.listUserSessions('42')).map((entry) => entry.id).sort()).toEqual(both)
+      expect((await store.listUserSessions(42)).map((entry) => entry.id).sort()).toEqual(both)
+      expect(await store.destroyUserSessions(42)).toBe(2)
+      expect(await store.listUserSessions('42')).toEqual([])
     })
 
     test('another store object on the same data lists them too', async () => {
       const { store, twin } = await factory({ userOf })
       await store.set('a1', sessionData({ userId: 'ada' }, HOUR))
       const other = twin()
-      expect((await other.listUserSessions('ada')).map((entry) => entry.id)).toEqual(['a1'])
+      expect((await other.listUserSessions('ada')).map((entry) => entry.id)).toEqual([storedIdFor('a1')])
     })
 
     test('a destroyed session leaves the list', async () => {
@@ -375,7 +519,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       await store.set('a1', sessionData({ userId: 'ada' }, HOUR))
       await store.set('a2', sessionData({ userId: 'ada' }, HOUR))
       await store.destroy('a1')
-      expect((await store.listUserSessions('ada')).map((entry) => entry.id)).toEqual(['a2'])
+      expect((await store.listUserSessions('ada')).map((entry) => entry.id)).toEqual([storedIdFor('a2')])
     })
 
     test('a session that changed hands is listed only under its new user', async () => {
@@ -383,15 +527,15 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       await store.set('s1', sessionData({ userId: 'ada' }, HOUR))
       await store.set('s1', sessionData({ userId: 'bob' }, HOUR))
       expect(await store.listUserSessions('ada')).toEqual([])
-      expect((await store.listUserSessions('bob')).map((entry) => entry.id)).toEqual(['s1'])
+      expect((await store.listUserSessions('bob')).map((entry) => entry.id)).toEqual([storedIdFor('s1')])
     })
 
     test('an expired session leaves the list', async () => {
       const { store, advance } = await factory({ userOf })
-      await store.set('a1', sessionData({ userId: 'ada' }, 300))
+      await store.set('a1', sessionData({ userId: 'ada' }, 200))
       await store.set('a2', sessionData({ userId: 'ada' }, HOUR))
-      await advance(500)
-      expect((await store.listUserSessions('ada')).map((entry) => entry.id)).toEqual(['a2'])
+      await advance(400)
+      expect((await store.listUserSessions('ada')).map((entry) => entry.id)).toEqual([storedIdFor('a2')])
     })
 
     test("destroyUserSessions destroys all of one user's sessions, for good", async () => {
@@ -413,10 +557,10 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       const { store } = await factory({ userOf })
       await store.set('a1', sessionData({ userId: 'ada' }, HOUR))
       await store.set('a2', sessionData({ userId: 'ada' }, HOUR))
-      expect(await store.cache.keys(['user', 'ada', ANY])).toHaveLength(2)
+      expect(await store.cache.keys(['u', 'ada', ANY])).toHaveLength(2)
       await store.clear()
-      // The pointers themselves are gone, not just skipped by the listing.
-      expect(await store.cache.keys(['user', 'ada', ANY])).toEqual([])
+      // The entries themselves are gone, not just skipped by the listing.
+      expect(await store.cache.keys(['u', 'ada', ANY])).toEqual([])
       expect(await store.listUserSessions('ada')).toEqual([])
     })
 
@@ -424,6 +568,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       const { store } = await factory({})
       await expect(store.listUserSessions('ada')).rejects.toThrow(UsageError)
       await expect(store.destroyUserSessions('ada')).rejects.toMatchObject({ option: 'userOf' })
+      await expect(store.destroyUserSession('ada', storedIdFor('s1'))).rejects.toMatchObject({ name: 'UsageError', option: 'userOf' })
     })
 
     test('a userOf that returns something that is not an id fails the save with a UsageError naming userOf', async () => {
@@ -438,7 +583,27 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       await store.set('a1', sessionData({ userId: 'ada', views: 0 }))
       expect(await store.listUserSessions('ada')).toEqual([])
       await store.set('a1', sessionData({ userId: 'ada', views: 2 }))
-      expect((await store.listUserSessions('ada')).map((entry) => entry.id)).toEqual(['a1'])
+      expect((await store.listUserSessions('ada')).map((entry) => entry.id)).toEqual([storedIdFor('a1')])
+    })
+
+    test("destroyUserSession ends one listed session of the user, for good, and never another user's", async () => {
+      const { store, twin } = await factory({ userOf })
+      await store.set('a1', sessionData({ userId: 'ada' }, HOUR))
+      await store.set('a2', sessionData({ userId: 'ada' }, HOUR))
+      await store.set('b1', sessionData({ userId: 'bob' }, HOUR))
+      const slowRequest = (await store.get('a1')) as SessionData
+      const [listed] = (await store.listUserSessions('ada')).filter((entry) => entry.id === store.storedId('a1'))
+      expect(await twin().destroyUserSession('ada', listed?.id as string)).toBe(true)
+      expect(await store.get('a1')).toBeNull()
+      await store.set('a1', slowRequest)
+      expect(await store.get('a1')).toBeNull()
+      expect((await store.listUserSessions('ada')).map((entry) => entry.id)).toEqual([storedIdFor('a2')])
+      // Bob's session, a raw session id and an unknown id: nothing to end.
+      expect(await store.destroyUserSession('ada', storedIdFor('b1'))).toBe(false)
+      expect(await store.destroyUserSession('ada', 'a2')).toBe(false)
+      expect(await store.destroyUserSession('ada', storedIdFor('nobody'))).toBe(false)
+      expect(await store.get('b1')).not.toBeNull()
+      expect(await store.get('a2')).not.toBeNull()
     })
   })
 }

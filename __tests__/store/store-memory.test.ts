@@ -1,5 +1,6 @@
 import { MemoryCache } from '../../lib/cache/memory-cache'
 import { RedisSessionStore } from '../../lib/store/redis-session-store'
+import { sessionCacheKey, storedIdFor } from './redis-keys'
 import { describeStoreContract } from './store-contract'
 import { describeStoreRaces } from './store-races'
 
@@ -7,13 +8,18 @@ describeStoreContract('on a MemoryCache', async (options) => {
   let clock = Date.now()
   const cache = new MemoryCache({ ttlMs: 60_000, now: () => clock })
   const store = new RedisSessionStore({ ...options, cache })
+  const keyOf = (sid: string) => sessionCacheKey(storedIdFor(sid, options))
   return {
     store,
-    twin: () => new RedisSessionStore({ ...options, cache }),
+    twin: (other = options) => new RedisSessionStore({ ...other, cache }),
     advance: async (ms) => {
       clock += ms
     },
-    corrupt: (sid, text) => cache.put(['sess', sid], text),
+    corrupt: (sid, text) => cache.put(keyOf(sid), text),
+    ttlLeftMs: async (sid) => {
+      const found = await cache.getTimed(keyOf(sid))
+      return found && found.expiresAtMs - clock
+    },
   }
 })
 

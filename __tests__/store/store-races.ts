@@ -1,58 +1,75 @@
 /**
- * Races between app servers, made to happen every time: a HookCache runs the other server's
- * call between a store's read and its conditional write. Called once per backend with a factory
- * of empty caches.
+ * Races between app servers, made to happen every time: a HookCache splits the store's writes
+ * the way Redis Cluster does (a session and its user's entry are in different slots, so each is
+ * its own atomic step) and runs the other server's call, or a failure, between the steps. Called
+ * once per backend with a factory of empty caches.
  */
 import type { SessionData } from 'express-session'
 import type { Cache } from '../../lib/cache/cache'
+import { CacheError } from '../../lib/errors'
 import { RedisSessionStore } from '../../lib/store/redis-session-store'
-import { sessionKey } from '../../lib/store/session-keys'
 import type { CommonStoreOptions } from '../../lib/store/store-options'
 import { HookCache } from './hook-cache'
+import { sessionCacheKey, storedIdFor, userEntryCacheKey } from './redis-keys'
 import { sessionData } from './session-data'
 
 const HOUR = 3_600_000
+const userOf = (session: SessionData) => session.userId
 
 export function describeStoreRaces(name: string, emptyCache: () => Promise<Cache>): void {
-  describe(`${name}: races between servers`, () => {
+  describe(`${name}: races between servers, with writes split as on Redis Cluster`, () => {
     /** A store on a HookCache, and another server's store on the same data without hooks. */
     async function servers(options: CommonStoreOptions = {}) {
-      const hooked = new HookCache(await emptyCache())
+      const hooked = new HookCache(await emptyCache(), { asOnCluster: true })
       return { hooked, store: new RedisSessionStore({ ...options, cache: hooked }), other: new RedisSessionStore({ ...options, cache: hooked.inner }) }
     }
 
-    test('a save made between a touch’s read and its write is kept', async () => {
-      const { hooked, store, other } = await servers()
-      await store.set('s1', sessionData({ views: 1 }, HOUR))
-      const loaded = (await store.get('s1')) as SessionData
-      hooked.beforeNextPutIf(sessionKey('s1'), () => other.set('s1', sessionData({ views: 2 }, HOUR)))
-      await store.touch('s1', loaded)
+    test("a login saved while another server lists the user's sessions stays listed, and signing out everywhere ends it", async () => {
+      const { hooked, store, other } = await servers({ userOf })
+      const id = storedIdFor('s1')
+      // The user's entry is written; the session is not yet: another server lists the user's sessions.
+      hooked.beforeNextPutIf(sessionCacheKey(id), async () => {
+        expect(await other.listUserSessions('ada')).toEqual([])
+      })
+      await store.set('s1', sessionData({ userId: 'ada' }, HOUR))
       expect(hooked.pendingHooks).toBe(0)
-      expect(await store.get('s1')).toMatchObject({ views: 2 })
-    })
-
-    test('a touch that loses to a save renews the saved session instead', async () => {
-      const { hooked, store, other } = await servers({ userOf: (session) => session.userId })
-      await store.set('s1', sessionData({ userId: 'ada', views: 1 }, HOUR))
-      const loaded = (await store.get('s1')) as SessionData
-      loaded.cookie.expires = new Date(Date.now() + 2 * HOUR)
-      hooked.beforeNextPutIf(sessionKey('s1'), () => other.set('s1', sessionData({ userId: 'ada', views: 2 }, HOUR)))
-      await store.touch('s1', loaded)
-      expect(hooked.pendingHooks).toBe(0)
-      // The data is the save's, the expiry the touch's (two hours, not the save's one).
-      expect(await store.get('s1')).toMatchObject({ views: 2 })
-      const [session] = await store.listUserSessions('ada')
-      expect(session?.expiresAt.getTime()).toBeGreaterThan(Date.now() + HOUR + 60_000)
-    })
-
-    test('a destroy made between a touch’s read and its write stays a destroy', async () => {
-      const { hooked, store, other } = await servers()
-      await store.set('s1', sessionData({ views: 1 }, HOUR))
-      const loaded = (await store.get('s1')) as SessionData
-      hooked.beforeNextPutIf(sessionKey('s1'), () => other.destroy('s1'))
-      await store.touch('s1', loaded)
-      expect(hooked.pendingHooks).toBe(0)
+      expect((await other.listUserSessions('ada')).map((entry) => entry.id)).toEqual([id])
+      expect(await other.destroyUserSessions('ada')).toBe(1)
       expect(await store.get('s1')).toBeNull()
+    })
+
+    test('a late save of a destroyed session, refused after its user entry was written, is not listed', async () => {
+      const { store, other } = await servers({ userOf })
+      await other.set('s1', sessionData({ userId: 'ada' }, HOUR))
+      const slowRequest = (await store.get('s1')) as SessionData
+      await other.destroy('s1')
+      await store.set('s1', { ...slowRequest, views: 2 })
+      expect(await other.get('s1')).toBeNull()
+      expect(await other.listUserSessions('ada')).toEqual([])
+      expect(await other.destroyUserSessions('ada')).toBe(0)
+    })
+
+    test("a touch that fails midway never leaves a session outliving its user's entry", async () => {
+      const { hooked, store } = await servers({ userOf })
+      const id = storedIdFor('s1')
+      await store.set('s1', sessionData({ userId: 'ada' }, 60_000))
+      hooked.failNextTouchMany(1, new CacheError('REDIS_UNAVAILABLE', 'the second slot did not answer', { operation: 'touch' }))
+      await expect(store.touch('s1', sessionData({ userId: 'ada' }, HOUR))).rejects.toMatchObject({ code: 'REDIS_UNAVAILABLE' })
+      const session = await hooked.inner.getTimed(sessionCacheKey(id))
+      const entry = await hooked.inner.getTimed(userEntryCacheKey('ada', id))
+      expect(session).toBeDefined()
+      expect(entry?.expiresAtMs).toBeGreaterThanOrEqual(session?.expiresAtMs ?? Infinity)
+    })
+
+    test('a touch renews the session and its user entry together', async () => {
+      const { hooked, store } = await servers({ userOf })
+      const id = storedIdFor('s1')
+      await store.set('s1', sessionData({ userId: 'ada' }, 60_000))
+      await store.touch('s1', sessionData({ userId: 'ada' }, HOUR))
+      const session = await hooked.inner.getTimed(sessionCacheKey(id))
+      const entry = await hooked.inner.getTimed(userEntryCacheKey('ada', id))
+      expect(session?.expiresAtMs).toBeGreaterThan(Date.now() + HOUR / 2)
+      expect(entry?.expiresAtMs).toBeGreaterThan(Date.now() + HOUR / 2)
     })
   })
 }

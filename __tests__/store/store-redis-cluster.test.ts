@@ -12,7 +12,7 @@ const HOUR = 3_600_000
 const { client, other } = describeStoreOnRedis('a 3-master Redis Cluster', connectCluster)
 
 describe('on the Redis Cluster itself', () => {
-  test("a session and its tombstone share a cluster slot, and a user's sessions one index", async () => {
+  test("a user's sessions are written, destroyed and listed across cluster slots (no CROSSSLOT)", async () => {
     const store = new RedisSessionStore({ client: client(), userOf: (session: SessionData) => session.userId })
     // Each of these writes is one script over one slot; a CROSSSLOT reply would fail them.
     for (let i = 0; i < 20; i++) await store.set(`s${i}`, sessionData({ userId: 'ada' }, HOUR))
@@ -22,11 +22,12 @@ describe('on the Redis Cluster itself', () => {
     expect(await store.listUserSessions('ada')).toHaveLength(19)
   })
 
-  // The namespace plays prefix's role: same keys, so a destroy through one store blocks a late
-  // save through the other. (The values differ: a RedisCache's default serializer wraps them in JSON.)
-  test('a RedisCache with STORE_TAG_DEPTH and namespace "shop:" uses the keys of a store with prefix "shop:"', async () => {
+  // The namespace plays prefix's role (without its trailing ':'): same keys, so a destroy through
+  // one store blocks a late save through the other. (The values differ: a RedisCache's default
+  // serializer wraps them in JSON.)
+  test('a RedisCache with STORE_TAG_DEPTH and namespace "shop" uses the keys of a store with prefix "shop:"', async () => {
     const viaClient = new RedisSessionStore({ client: client(), prefix: 'shop:' })
-    const cache = new RedisCache<string>({ client: other(), namespace: 'shop:', ttlMs: 60_000, tagDepth: STORE_TAG_DEPTH })
+    const cache = new RedisCache<string>({ client: other(), namespace: 'shop', ttlMs: 60_000, tagDepth: STORE_TAG_DEPTH })
     const viaCache = new RedisSessionStore({ cache })
     await viaClient.set('s1', sessionData({ views: 1 }, HOUR))
     await viaCache.destroy('s1')

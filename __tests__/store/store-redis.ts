@@ -7,6 +7,7 @@ import { RedisCache } from '../../lib/cache/redis-cache'
 import { RedisSessionStore } from '../../lib/store/redis-session-store'
 import { STORE_TAG_DEPTH } from '../../lib/store/session-keys'
 import { flushAll, sleep, type ClusterClient, type StandaloneClient } from '../helpers/clients'
+import { sessionCacheKey, sessionRedisKey, storedIdFor } from './redis-keys'
 import { describeStoreContract } from './store-contract'
 import { describeStoreRaces } from './store-races'
 
@@ -33,9 +34,15 @@ export function describeStoreOnRedis<C extends StandaloneClient | ClusterClient>
     const store = new RedisSessionStore({ ...options, client })
     return {
       store,
-      twin: () => new RedisSessionStore({ ...options, client: other }),
+      twin: (more = options) => new RedisSessionStore({ ...more, client: other }),
       advance: sleep,
-      corrupt: (sid, text) => store.cache.put(['sess', sid], text),
+      corrupt: (sid, text) => store.cache.put(sessionCacheKey(storedIdFor(sid, options)), text),
+      ttlLeftMs: async (sid) => {
+        const key = sessionRedisKey(sid, options)
+        const [text, pttl] = [await client.get(key), await client.pTTL(key)]
+        // A tombstone's header marks it 'x' where a session's says 'v'.
+        return text?.[13] === 'v' && pttl >= 0 ? pttl : undefined
+      },
     }
   })
 

@@ -43,7 +43,7 @@ export function createApp({ store, secret, secureCookie, instance = 'app' }: App
     const user = req.session.user
     const devices = user ? await store.listUserSessions(user.id) : []
     res.type('html').send(page(instance, user?.name, devices.map((device) => ({
-      current: device.id === req.sessionID,
+      current: device.id === store.storedId(req.sessionID),
       userAgent: device.session.userAgent ?? 'unknown browser',
       expiresAt: device.expiresAt,
     }))))

@@ -25,18 +25,19 @@ export interface ExpressSessionAuthOptions {
   secret: string
   /** Milliseconds one store call may wait for Redis. */
   timeoutMs: number
+  /** Milliseconds a session lives without a request (the cookie's `maxAge`, rolling). @default 30 minutes */
+  sessionTtlMs?: number
 }
 
 const COOKIE_NAME = 'sessionvault.sid'
-const MAX_AGE_MS = 30 * 60_000
 
-export function expressSessionAuth({ backend, secret, timeoutMs }: ExpressSessionAuthOptions): DemoAuth {
+export function expressSessionAuth({ backend, secret, timeoutMs, sessionTtlMs = 30 * 60_000 }: ExpressSessionAuthOptions): DemoAuth {
   const store = new RedisSessionStore({
     ...backend,
     timeoutMs,
     userOf: (data: SessionData) => data.demoUser,
-    // A request writes its session's new expiry at most once a minute.
-    touchAfter: 60,
+    // touchAfter's default: a request writes its session's new expiry once a tenth of the TTL
+    // has passed (at most once a minute), so most requests write nothing.
   })
   const middleware = session({
     store,
@@ -46,7 +47,7 @@ export function expressSessionAuth({ backend, secret, timeoutMs }: ExpressSessio
     saveUninitialized: false,
     rolling: true,
     // Plain HTTP on 127.0.0.1: a Secure cookie would never come back.
-    cookie: { httpOnly: true, sameSite: 'lax', secure: false, maxAge: MAX_AGE_MS },
+    cookie: { httpOnly: true, sameSite: 'lax', secure: false, maxAge: sessionTtlMs },
   })
 
   async function devices(req: Request): Promise<Device[]> {
@@ -59,7 +60,7 @@ export function expressSessionAuth({ backend, secret, timeoutMs }: ExpressSessio
         userAgent: data.demoDevice?.userAgent ?? 'unknown',
         ip: data.demoDevice?.ip ?? 'unknown',
         createdAt: data.demoDevice?.createdAt ?? 0,
-        current: id === req.sessionID,
+        current: id === store.storedId(req.sessionID),
       }))
       .sort((a, b) => a.createdAt - b.createdAt)
   }
@@ -85,18 +86,19 @@ export function expressSessionAuth({ backend, secret, timeoutMs }: ExpressSessio
     logout,
     devices,
     async revoke(req, res, id) {
-      if (id === req.sessionID) {
+      const user = req.session?.demoUser
+      if (user === undefined) return false
+      if (id === store.storedId(req.sessionID)) {
         await logout(req, res)
         return true
       }
-      // Only the user's own sessions: an id from the form is not trusted.
-      if (!(await devices(req)).some((device) => device.id === id)) return false
-      await store.destroy(id)
-      return true
+      // Only the user's own sessions: the store checks that the id from the form is theirs.
+      return store.destroyUserSession(user, id)
     },
     async revokeOthers(req) {
+      const user = req.session?.demoUser
       const others = (await devices(req)).filter((device) => !device.current)
-      await Promise.all(others.map((device) => store.destroy(device.id)))
+      if (user !== undefined) await Promise.all(others.map((device) => store.destroyUserSession(user, device.id)))
       return others.length
     },
   }

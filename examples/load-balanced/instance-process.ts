@@ -19,6 +19,8 @@ export interface InstanceSettings {
   secret: string
   mode: AuthMode
   logRequests: boolean
+  /** Milliseconds a session lives without a request (SESSION_TTL_MS); undefined: the instance's default. */
+  sessionTtlMs?: number | undefined
   guard: OrphanGuard
   log: (line: string) => void
 }
@@ -56,7 +58,7 @@ export class InstanceProcess {
   /** Starts it (again) and resolves once it answers; rejects with its output if it exits first. */
   async start(): Promise<void> {
     if (this.running) return
-    const { name, port, entry, redisUrl, secret, mode, logRequests, guard, log } = this.settings
+    const { name, port, entry, redisUrl, secret, mode, logRequests, sessionTtlMs, guard, log } = this.settings
     const child = new ManagedProcess(name, process.execPath, ['--enable-source-maps', entry], {
       env: {
         ...process.env,
@@ -66,6 +68,7 @@ export class InstanceProcess {
         SESSION_SECRET: secret,
         MODE: mode,
         LOG_REQUESTS: logRequests ? '1' : '0',
+        ...(sessionTtlMs === undefined ? {} : { SESSION_TTL_MS: String(sessionTtlMs) }),
         // Its stdin is our pipe: should we vanish without stopping it, it exits by itself.
         EXIT_WITH_STDIN: '1',
       },

@@ -21,7 +21,8 @@ import { tokenAuth } from './token-auth'
 const KEY_PREFIX = 'sessionvault-demo'
 /** A request waits at most this long for Redis, then gets a 503. */
 const REDIS_TIMEOUT_MS = 1_500
-const SESSION_TTL_MS = 30 * 60_000
+/** How long a session lives without a request: 30 minutes unless SESSION_TTL_MS says otherwise. */
+const DEFAULT_SESSION_TTL_MS = 30 * 60_000
 
 async function main(): Promise<void> {
   const env = process.env
@@ -30,9 +31,11 @@ async function main(): Promise<void> {
   const mode = env['MODE'] ?? 'token'
   const redisUrl = env['REDIS_URL']
   const secret = env['SESSION_SECRET']
+  const sessionTtlMs = Number(env['SESSION_TTL_MS'] ?? DEFAULT_SESSION_TTL_MS)
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`PORT must be a port number, not ${env['PORT']}`)
   if (!isAuthMode(mode)) throw new Error(`MODE must be token or express-session, not ${mode}`)
   if (!redisUrl) throw new Error('REDIS_URL is required')
+  if (!Number.isSafeInteger(sessionTtlMs) || sessionTtlMs < 1_000) throw new Error(`SESSION_TTL_MS must be a whole number of milliseconds, at least 1000, not ${env['SESSION_TTL_MS']}`)
   if (!secret || secret.length < 32) throw new Error('SESSION_SECRET is required: at least 32 characters, the same for every instance')
 
   const client = createClient({
@@ -55,12 +58,13 @@ async function main(): Promise<void> {
   const auth: DemoAuth =
     mode === 'token'
       ? tokenAuth({
-          // tagDepth 3: each user's records share a slot, should this Redis be a Cluster.
-          cache: new RedisCache({ client, namespace: KEY_PREFIX, ttlMs: SESSION_TTL_MS, tagDepth: 3, commandTimeoutMs: REDIS_TIMEOUT_MS }),
+          // tagDepth 3 (SESSION_TAG_DEPTH): each user's sessions share a slot, should this Redis be a Cluster.
+          cache: new RedisCache({ client, namespace: KEY_PREFIX, ttlMs: sessionTtlMs, tagDepth: 3, commandTimeoutMs: REDIS_TIMEOUT_MS }),
           secret,
           timeoutMs: REDIS_TIMEOUT_MS,
+          sessionTtlMs,
         })
-      : expressSessionAuth({ backend: { client, prefix: `${KEY_PREFIX}-sess` }, secret, timeoutMs: REDIS_TIMEOUT_MS })
+      : expressSessionAuth({ backend: { client, prefix: `${KEY_PREFIX}-sess` }, secret, timeoutMs: REDIS_TIMEOUT_MS, sessionTtlMs })
 
   const app = createInstanceApp({
     instance,
@@ -73,7 +77,7 @@ async function main(): Promise<void> {
     const listening = app.listen(port, '127.0.0.1', () => resolve(listening))
     listening.once('error', reject)
   })
-  console.log(`listening on http://127.0.0.1:${port} (${mode})`)
+  console.log(`listening on http://127.0.0.1:${port} (${mode}, sessions live ${sessionTtlMs} ms without a request)`)
 
   let stopping = false
   const stop = (): void => {

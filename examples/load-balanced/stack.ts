@@ -29,6 +29,8 @@ export interface StackOptions {
   secret?: string
   /** Each instance logs one line per request. @default false */
   logRequests?: boolean
+  /** Milliseconds a session lives without a request (token sessions renew after half of it). @default 30 minutes */
+  sessionTtlMs?: number
   /** Where the output of every process goes, line by line, prefixed with its name. @default dropped */
   log?: (line: string) => void
 }
@@ -97,7 +99,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     const started = await Promise.allSettled(
       Array.from({ length: count }, (_, index) =>
-        startInstance((port) => new InstanceProcess({ name: `instance-${index + 1}`, port, entry, redisUrl, secret, mode, logRequests, guard, log })),
+        startInstance((port) => new InstanceProcess({ name: `instance-${index + 1}`, port, entry, redisUrl, secret, mode, logRequests, sessionTtlMs: options.sessionTtlMs, guard, log })),
       ),
     )
     for (const result of started) if (result.status === 'fulfilled') instances.push(result.value)

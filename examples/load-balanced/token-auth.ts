@@ -16,9 +16,11 @@ export interface TokenAuthOptions {
   secret: string
   /** Milliseconds a request may wait for Redis before it is answered 503. */
   timeoutMs: number
+  /** Milliseconds a session lives without a request; it renews (a new token) after half of it. @default 30 minutes */
+  sessionTtlMs?: number
 }
 
-export function tokenAuth({ cache, secret, timeoutMs }: TokenAuthOptions): DemoAuth {
+export function tokenAuth({ cache, secret, timeoutMs, sessionTtlMs = 30 * 60_000 }: TokenAuthOptions): DemoAuth {
   const auth = sessions<User, DeviceInfo>({
     cache,
     secret,
@@ -27,6 +29,7 @@ export function tokenAuth({ cache, secret, timeoutMs }: TokenAuthOptions): DemoA
     userId: (user) => user.name,
     serializeUser: (user) => ({ name: user.name }),
     timeoutMs,
+    ttlMs: sessionTtlMs,
   })
 
   return {

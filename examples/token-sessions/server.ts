@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const secret = process.env['SESSION_SECRET'] ?? randomBytes(32).toString('base64url')
   if (!process.env['SESSION_SECRET']) console.warn('SESSION_SECRET is not set: using a random one, so sessions end when this process does')
 
-  // Sessions get a namespace of their own; tagDepth 3 keeps each user's records in one Cluster slot.
+  // Sessions get a namespace of their own; tagDepth 3 (SESSION_TAG_DEPTH) keeps each user's sessions in one Cluster slot.
   const cache = new RedisCache({ client, ttlMs: 30 * 60_000, namespace: 'sessions', tagDepth: 3 })
   const port = Number(process.env['PORT'] ?? 3000)
   const app = createApp({ cache, secret, secureCookie: process.env['NODE_ENV'] === 'production', instance: `port ${port}` })

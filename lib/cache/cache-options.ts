@@ -3,17 +3,22 @@
  */
 import { OptionError } from '../errors'
 import { DEFAULT_NAMESPACE } from '../defaults'
-import type { PutIfOptions, PutOptions } from './cache'
+import type { BatchOptions, DeleteOptions, PutIfOptions, PutOptions } from './cache'
 import type { KeyPart } from './key'
 import { normalizeKey } from './key-codec'
 import { jsonSerializer, type Serializer } from './serializer'
+import { MAX_TTL_MS } from './stored-text'
 
 export type WriteMode = 'sync' | 'async'
 
 export interface CacheOptions {
-  /** Time to live of records in milliseconds, unless a put says otherwise. Required; must be a positive integer. */
+  /** Time to live of records in milliseconds, unless a put says otherwise. Required; a whole number from 1 to 100 years (`MAX_TTL_MS`). */
   ttlMs: number
-  /** Prefix of every key this cache stores, so several caches can share one Redis. @default 'cache' */
+  /**
+   * The first part of every key this cache stores in Redis (`<namespace>:…`), so several caches
+   * can share one Redis and `<namespace>:*` matches all of this one's keys. 1 to 64 characters
+   * from `A-Z a-z 0-9 _ - . : /`. @default 'cache'
+   */
   namespace?: string
   /**
    * `'sync'`: a write resolves when it is stored. `'async'`: a write resolves at once and is
@@ -25,6 +30,8 @@ export interface CacheOptions {
   /** A clock in milliseconds, for tests (MemoryCache only: RedisCache uses the Redis server's time). @default Date.now */
   now?: () => number
 }
+
+const NAMESPACE = /^[A-Za-z0-9_.:/-]{1,64}$/
 
 export interface ResolvedCacheOptions {
   ttlMs: number
@@ -43,7 +50,9 @@ export function resolveCacheOptions(options: CacheOptions, owner: string): Resol
     throw new OptionError('ttlMs', `is required: ${owner} needs the records' time to live in milliseconds`)
   }
   validateTtl(ttlMs, 'ttlMs')
-  if (typeof namespace !== 'string' || namespace === '') throw new OptionError('namespace', 'must be a non-empty string')
+  if (typeof namespace !== 'string' || !NAMESPACE.test(namespace)) {
+    throw new OptionError('namespace', 'must be 1 to 64 characters from A-Z a-z 0-9 _ - . : / (no braces or glob characters, which Redis key names give a meaning)')
+  }
   if (writes !== 'sync' && writes !== 'async') throw new OptionError('writes', "must be 'sync' or 'async'")
   if (typeof serializer?.parse !== 'function' || typeof serializer?.stringify !== 'function') {
     throw new OptionError('serializer', 'must have parse(text) and stringify(value) functions')
@@ -53,8 +62,8 @@ export function resolveCacheOptions(options: CacheOptions, owner: string): Resol
 }
 
 export function validateTtl(ttlMs: unknown, option: string): asserts ttlMs is number {
-  if (typeof ttlMs !== 'number' || !Number.isSafeInteger(ttlMs) || ttlMs <= 0) {
-    throw new OptionError(option, `must be a positive whole number of milliseconds (got ${describe(ttlMs)})`)
+  if (typeof ttlMs !== 'number' || !Number.isSafeInteger(ttlMs) || ttlMs <= 0 || ttlMs > MAX_TTL_MS) {
+    throw new OptionError(option, `must be a positive whole number of milliseconds, at most ${MAX_TTL_MS} (100 years) (got ${describe(ttlMs)})`)
   }
 }
 
@@ -65,35 +74,48 @@ function describe(value: unknown): string {
 /** What must hold of the record itself before a putIf writes it. */
 export type RecordCondition = { kind: 'any' } | { kind: 'absent' } | { kind: 'equals'; text: string }
 
-/** A put's TTL and index depth, checked. */
-export function resolvePutOptions(options: PutOptions, defaultTtlMs: number): { ttlMs: number; indexFrom: number } {
+/** A put's TTL, checked. */
+export function resolvePutOptions(options: PutOptions, defaultTtlMs: number): { ttlMs: number } {
   const ttlMs = options.ttlMs ?? defaultTtlMs
   validateTtl(ttlMs, 'ttlMs')
-  const indexFrom = options.indexFrom ?? 1
-  if (typeof indexFrom !== 'number' || !Number.isSafeInteger(indexFrom) || indexFrom < 1) {
-    throw new OptionError('indexFrom', 'must be a whole number of key parts, 1 or more')
-  }
-  return { ttlMs, indexFrom }
+  return { ttlMs }
 }
 
 export interface ResolvedPutIf {
   ttlMs: number
-  indexFrom: number
   record: RecordCondition
-  /** A key that must hold no live record. */
-  unlessExists: KeyPart[] | undefined
+  /** Refused over a tombstone. */
+  unlessDeleted: boolean
 }
 
 /** Checks a putIf's options: a valid TTL and a valid set of conditions. */
 export function resolvePutIf<V>(options: PutIfOptions<V>, defaultTtlMs: number, serialize: (value: V) => string): ResolvedPutIf {
-  const { ttlMs, indexFrom } = resolvePutOptions(options, defaultTtlMs)
+  const { ttlMs } = resolvePutOptions(options, defaultTtlMs)
   const hasValue = 'ifValue' in options
   if (options.absent === true && hasValue) throw new OptionError('absent', 'and `ifValue` exclude each other')
   const record: RecordCondition =
     options.absent === true ? { kind: 'absent' } : hasValue ? { kind: 'equals', text: serialize(options.ifValue as V) } : { kind: 'any' }
-  const unlessExists = options.unlessExists === undefined ? undefined : normalizeKey(options.unlessExists, 'putIf')
-  if (record.kind === 'any' && unlessExists === undefined) {
-    throw new OptionError('absent', 'putIf needs a condition: `absent: true`, `ifValue` or `unlessExists`')
+  const unlessDeleted = options.unlessDeleted === true
+  if (record.kind === 'any' && !unlessDeleted) {
+    throw new OptionError('absent', 'putIf needs a condition: `absent: true`, `ifValue` or `unlessDeleted: true`')
   }
-  return { ttlMs, indexFrom, record, unlessExists }
+  return { ttlMs, record, unlessDeleted }
+}
+
+/** A batch's limit, checked: a whole `max` of at least 1, and a prefix that one of the puts is under. */
+export function resolveLimit(limit: NonNullable<BatchOptions['limit']>, puts: readonly { key: KeyPart[] }[]): { prefix: KeyPart[]; max: number } {
+  const { max } = limit
+  if (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 1) throw new OptionError('limit.max', 'must be a whole number, at least 1')
+  const prefix = normalizeKey(limit.prefix, 'batch')
+  if (!puts.some(({ key }) => key.length > prefix.length && prefix.every((part, i) => key[i] === part))) {
+    throw new OptionError('limit.prefix', 'must be the prefix of a key the batch puts: the limit applies where it writes')
+  }
+  return { prefix, max }
+}
+
+/** A delete's tombstone time, checked: 0 for none. */
+export function resolveTombstone(options: DeleteOptions): number {
+  const tombstoneMs = options.tombstoneMs ?? 0
+  if (tombstoneMs !== 0) validateTtl(tombstoneMs, 'tombstoneMs')
+  return tombstoneMs
 }

@@ -1,14 +1,19 @@
 /**
- * Pure key logic: validation, the typed base64url encoding of each part, ordering and matching.
+ * Pure key logic: validation, the encoding of each part as one segment, ordering and matching.
  *
- * A part is encoded as base64url (no padding) of a one-letter type tag followed by its text:
- * `s` for strings, `n` for numbers. Numbers and strings stay distinct, and any string is safe
- * inside Redis key names (the alphabet has no `:`, `{`, `}` or `*`).
+ * A string of 1 to 64 characters from `[A-Za-z0-9_-]` is written as itself after a dot
+ * (`'sess'` → `.sess`), so keys stay readable in `redis-cli`. Any other part is base64url (no
+ * padding) of a one-letter type tag followed by its text: `s` for strings, `n` for numbers.
+ * Numbers and strings stay distinct, every part has exactly one spelling, and no segment holds
+ * `:`, `{`, `}` or a glob character (`*?[]\`), so segments are safe in key names and patterns.
  */
 import { CacheError } from '../errors'
 import { ANY, type Key, type KeyPart, type Match, type MatchPart } from './key'
 
 const BASE64URL_SEGMENT = /^[A-Za-z0-9_-]+$/
+/** Strings written as themselves after a dot: short, and only characters base64url uses anyway. */
+const PLAIN_STRING = /^[A-Za-z0-9_-]{1,64}$/
+const PLAIN_MARK = '.'
 const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 /** A lone UTF-16 surrogate: UTF-8 cannot carry it, so two such strings would collide as one key. */
@@ -45,6 +50,7 @@ function isKeyPart(part: unknown): part is KeyPart {
 }
 
 export function encodePart(part: KeyPart): string {
+  if (typeof part === 'string' && PLAIN_STRING.test(part)) return PLAIN_MARK + part
   const tagged = typeof part === 'number' ? `n${String(part)}` : `s${part}`
   return Buffer.from(tagged, 'utf8').toString('base64url')
 }
@@ -53,6 +59,11 @@ export function encodePart(part: KeyPart): string {
 export function decodePart(segment: string, operation: string): KeyPart {
   const fail = (why: string) =>
     new CacheError('MALFORMED_KEY', `stored key segment ${JSON.stringify(segment.slice(0, 64))} ${why}`, { operation })
+  if (segment.startsWith(PLAIN_MARK)) {
+    const text = segment.slice(1)
+    if (!PLAIN_STRING.test(text)) throw fail('is not a plain string segment')
+    return text
+  }
   if (!BASE64URL_SEGMENT.test(segment) || !hasCanonicalTail(segment)) throw fail('is not canonical base64url')
   let tagged: string
   try {
@@ -63,6 +74,7 @@ export function decodePart(segment: string, operation: string): KeyPart {
   const text = tagged.slice(1)
   switch (tagged[0]) {
     case 's':
+      if (PLAIN_STRING.test(text)) throw fail('spells a plain string in base64url')
       return text
     case 'n': {
       const number = Number(text)

@@ -16,4 +16,6 @@ export type Match = MatchPart | readonly MatchPart[]
 export interface CacheRecord<V> {
   key: KeyPart[]
   value: V
+  /** When the record expires, in milliseconds since the epoch (by Redis's clock on RedisCache). */
+  expiresAtMs: number
 }

@@ -16,5 +16,10 @@ export class LuaScript {
 export const LUA_SERVER_NOW = `local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)`
 
-/** Lua that removes the members of index `KEYS[1]` whose records expired (needs `now`). */
-export const LUA_PRUNE_INDEX = `redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)`
+/**
+ * Lua `extendIndex(index, ttl)`: an index lives as long as its longest-lived member, so its own
+ * TTL only ever grows (a new index has none yet, which `GT` treats as infinite: `NX` sets it).
+ */
+export const LUA_EXTEND_INDEX = `local function extendIndex(index, ttl)
+  if redis.call('PEXPIRE', index, ttl, 'GT') == 0 then redis.call('PEXPIRE', index, ttl, 'NX') end
+end`

@@ -4,10 +4,10 @@
  * same things (a stored object is a copy, never shared with the caller).
  */
 import { EventEmitter } from 'node:events'
-import type { Cache, CacheEntry, CacheEvents, PutIfOptions, PutOptions } from './cache'
-import { resolveCacheOptions, resolvePutIf, resolvePutOptions, type CacheOptions, type ResolvedCacheOptions } from './cache-options'
-import { ANY, type CacheRecord, type Key, type KeyPart, type Match, type MatchPart } from './key'
-import { keyId, keyMatches, literalPrefix, normalizeKey, normalizeMatch, sortByKey } from './key-codec'
+import type { Batch, BatchOptions, Cache, CacheEntry, CacheEvents, DeleteOptions, PutIfOptions, PutOptions, TimedValue } from './cache'
+import { resolveCacheOptions, resolveLimit, resolvePutIf, resolvePutOptions, resolveTombstone, type CacheOptions, type ResolvedCacheOptions } from './cache-options'
+import type { CacheRecord, Key, KeyPart, Match, MatchPart } from './key'
+import { keyId, keyMatches, normalizeKey, normalizeMatch, sortByKey } from './key-codec'
 import { parseError, serializeError } from './serializer'
 import { WriteQueue } from './write-queue'
 
@@ -17,8 +17,8 @@ interface StoredRecord {
   key: KeyPart[]
   text: string
   expiresAt: number
-  /** Listed only by literal prefixes (with the namespace) at least this long, as in Redis. */
-  indexFrom: number
+  /** What `delete(key, { tombstoneMs })` leaves: no value, and `putIf(…, { unlessDeleted })` refused. */
+  tombstone: boolean
 }
 
 /** Sweep expired records at most this often, so keys nobody reads again do not pile up. */
@@ -45,15 +45,19 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
   putIf(key: Key, value: V, options: PutIfOptions<V>): Promise<boolean> {
     try {
       const parts = normalizeKey(key, 'putIf')
-      const { ttlMs, indexFrom, record, unlessExists } = resolvePutIf(options, this.options.ttlMs, (expected) => this.serialize(parts, expected))
+      const { ttlMs, record, unlessDeleted } = resolvePutIf(options, this.options.ttlMs, (expected) => this.serialize(parts, expected))
       const text = this.serialize(parts, value)
+      const alongWith = [...(options.alongWith ?? [])].map(({ key: other, value: otherValue, extendOnly }) => {
+        const otherParts = normalizeKey(other, 'putIf')
+        return { parts: otherParts, text: this.serialize(otherParts, otherValue), extendOnly: extendOnly === true }
+      })
       return this.writes.runAndWait(async () => {
         const now = this.options.now()
-        const current = this.live(keyId(parts), now)
+        const current = this.stored(keyId(parts), now)
+        if (unlessDeleted && current?.tombstone) return false
         if (record.kind === 'absent' && current) return false
-        if (record.kind === 'equals' && current?.text !== record.text) return false
-        if (unlessExists && this.live(keyId(unlessExists), now)) return false
-        this.records.set(keyId(parts), { key: parts, text, expiresAt: now + ttlMs, indexFrom })
+        if (record.kind === 'equals' && (current === undefined || current.tombstone || current.text !== record.text)) return false
+        for (const written of [{ parts, text, extendOnly: false }, ...alongWith]) this.write(written, now, ttlMs)
         return true
       })
     } catch (error) {
@@ -62,18 +66,25 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
   }
 
   putMany(entries: Iterable<CacheEntry<V>>, options: PutOptions = {}): Promise<void> {
+    return this.batch({ put: entries }, options)
+  }
+
+  batch({ put = [], delete: remove = [] }: Batch<V>, options: BatchOptions = {}): Promise<void> {
     try {
-      const { ttlMs, indexFrom } = resolvePutOptions(options, this.options.ttlMs)
-      const prepared = [...entries].map(({ key, value }) => {
+      const { ttlMs } = resolvePutOptions(options, this.options.ttlMs)
+      const prepared = [...put].map(({ key, value, extendOnly }) => {
         const parts = normalizeKey(key, 'put')
-        return { parts, text: this.serialize(parts, value) }
+        return { parts, text: this.serialize(parts, value), extendOnly: extendOnly === true }
       })
+      const deleted = [...remove].map((key) => keyId(normalizeKey(key, 'batch')))
+      const limit = options.limit && resolveLimit(options.limit, prepared.map(({ parts }) => ({ key: parts })))
       return this.writes.run(async () => {
         const now = this.options.now()
         this.sweep(now)
-        for (const { parts, text } of prepared) {
-          this.records.set(keyId(parts), { key: parts, text, expiresAt: now + ttlMs, indexFrom })
-        }
+        for (const written of prepared) this.write(written, now, ttlMs)
+        // A tombstone is left alone: it ends by its own expiry.
+        for (const id of deleted) if (!this.stored(id, now)?.tombstone) this.records.delete(id)
+        if (limit) this.keepAtMost(limit.prefix, limit.max, now)
       })
     } catch (error) {
       return Promise.reject(error)
@@ -81,16 +92,51 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
   }
 
   async get(key: Key): Promise<V | undefined> {
-    const parts = normalizeKey(key, 'get')
-    const record = this.live(keyId(parts), this.options.now())
-    return record && this.parse(record)
+    return (await this.getTimed(key))?.value
   }
 
-  delete(key: Key): Promise<void> {
+  async getTimed(key: Key): Promise<TimedValue<V> | undefined> {
+    const parts = normalizeKey(key, 'get')
+    const record = this.live(keyId(parts), this.options.now())
+    return record && { value: this.parse(record), expiresAtMs: record.expiresAt }
+  }
+
+  async touch(key: Key, options: PutOptions = {}): Promise<boolean> {
+    return (await this.touchMany([key], options)) === 1
+  }
+
+  touchMany(keys: Iterable<Key>, options: PutOptions = {}): Promise<number> {
     try {
-      const id = keyId(normalizeKey(key, 'delete'))
-      return this.writes.run(async () => {
-        this.records.delete(id)
+      const ids = [...keys].map((key) => keyId(normalizeKey(key, 'touch')))
+      const { ttlMs } = resolvePutOptions(options, this.options.ttlMs)
+      return this.writes.runAndWait(async () => {
+        const now = this.options.now()
+        let touched = 0
+        for (const id of ids) {
+          const record = this.live(id, now)
+          if (record) {
+            record.expiresAt = now + ttlMs
+            touched++
+          }
+        }
+        return touched
+      })
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  delete(key: Key, options: DeleteOptions = {}): Promise<boolean> {
+    try {
+      const parts = normalizeKey(key, 'delete')
+      const tombstoneMs = resolveTombstone(options)
+      const id = keyId(parts)
+      return this.writes.runAndWait(async () => {
+        const now = this.options.now()
+        const existed = this.live(id, now) !== undefined
+        if (existed && tombstoneMs > 0) this.records.set(id, { key: parts, text: '', expiresAt: now + tombstoneMs, tombstone: true })
+        else if (tombstoneMs === 0 && !this.stored(id, now)?.tombstone) this.records.delete(id)
+        return existed
       })
     } catch (error) {
       return Promise.reject(error)
@@ -99,11 +145,21 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
 
   async all(match: Match): Promise<CacheRecord<V>[]> {
     const found = this.liveMatching(normalizeMatch(match, 'all'))
-    return sortByKey(found, (record) => record.key).map((record) => ({ key: [...record.key], value: this.parse(record) }))
+    return sortByKey(found, (record) => record.key).map((record) => ({ key: [...record.key], value: this.parse(record), expiresAtMs: record.expiresAt }))
   }
 
   async count(match: Match): Promise<number> {
     return this.liveMatching(normalizeMatch(match, 'count')).length
+  }
+
+  async countUnder(prefix: readonly KeyPart[]): Promise<number> {
+    const parts = prefix.length === 0 ? [] : normalizeKey(prefix, 'countUnder')
+    const now = this.options.now()
+    let count = 0
+    for (const [id, record] of this.records) {
+      if (record.key.length > parts.length && parts.every((part, i) => record.key[i] === part) && this.live(id, now)) count++
+    }
+    return count
   }
 
   async keys(match: Match): Promise<KeyPart[][]> {
@@ -114,27 +170,51 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
     return this.writes.flush()
   }
 
-  /** How many live records the cache holds. */
+  /** How many live records the cache holds (tombstones not counted). */
   get size(): number {
     this.sweep(this.options.now(), true)
-    return this.records.size
+    let size = 0
+    for (const record of this.records.values()) if (!record.tombstone) size++
+    return size
   }
 
   /** The live records a match lists, unsorted. */
   private liveMatching(pattern: MatchPart[]): StoredRecord[] {
     const now = this.options.now()
-    // The length of the index Redis would scan: the literal prefix with the namespace. A match
-    // without ANY is a lookup of one key, not a listing.
-    const listedBy = pattern.includes(ANY) ? literalPrefix(pattern).length + 1 : Infinity
     const found: StoredRecord[] = []
     for (const [id, record] of this.records) {
-      if (record.indexFrom > listedBy || !keyMatches(pattern, record.key)) continue
-      if (this.live(id, now)) found.push(record)
+      if (keyMatches(pattern, record.key) && this.live(id, now)) found.push(record)
     }
     return found
   }
 
+  /** Deletes the live records under `prefix` that expire first, until at most `max` remain. */
+  private keepAtMost(prefix: readonly KeyPart[], max: number, now: number): void {
+    const under: [string, StoredRecord][] = []
+    for (const [id, record] of this.records) {
+      if (record.key.length > prefix.length && prefix.every((part, i) => record.key[i] === part) && this.live(id, now)) under.push([id, record])
+    }
+    // Those expiring first go first; among equals, the first by encoded key, as Redis orders a
+    // sorted set's equal scores (RedisCache keeps the same records).
+    under.sort((a, b) => a[1].expiresAt - b[1].expiresAt || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    for (const [id] of under.slice(0, Math.max(0, under.length - max))) this.records.delete(id)
+  }
+
+  /** Stores one record; `extendOnly` keeps a later expiry it already has. */
+  private write({ parts, text, extendOnly }: { parts: KeyPart[]; text: string; extendOnly: boolean }, now: number, ttlMs: number): void {
+    const id = keyId(parts)
+    const current = extendOnly ? this.stored(id, now) : undefined
+    this.records.set(id, { key: parts, text, expiresAt: Math.max(now + ttlMs, current?.expiresAt ?? 0), tombstone: false })
+  }
+
+  /** The live record under `id`, not a tombstone. */
   private live(id: string, now: number): StoredRecord | undefined {
+    const record = this.stored(id, now)
+    return record?.tombstone ? undefined : record
+  }
+
+  /** The live record or tombstone under `id`; an expired one is dropped. */
+  private stored(id: string, now: number): StoredRecord | undefined {
     const record = this.records.get(id)
     if (record && record.expiresAt <= now) {
       this.records.delete(id)

@@ -1,48 +1,49 @@
 /**
  * The cache on Redis: standalone, Sentinel or Cluster, one layout for all (see redis-layout.ts).
  *
- * Time comes from the Redis server (`TIME` inside the scripts), so app servers with drifting
- * clocks agree on what has expired. Every reply is checked; anything unexpected is a CacheError.
+ * Every change is one Lua script per slot: a record and its index entry always share a slot, so
+ * a write is atomic on Cluster too. Time comes from the Redis server (`TIME` inside the scripts),
+ * so app servers with drifting clocks agree on what has expired. Every reply is checked;
+ * anything unexpected is a CacheError.
  */
 import { EventEmitter } from 'node:events'
-import { OptionError } from '../errors'
-import {
-  DEFAULT_COMMAND_TIMEOUT_MS,
-  DEFAULT_SCAN_PAGE_SIZE,
-  DEFAULT_SHALLOW_INDEX_BUCKETS,
-  DEFAULT_TAG_DEPTH,
-} from '../defaults'
-import type { Cache, CacheEntry, CacheEvents, PutIfOptions, PutOptions } from './cache'
-import { resolveCacheOptions, resolvePutIf, resolvePutOptions, type CacheOptions, type ResolvedCacheOptions } from './cache-options'
+import { CacheError, OptionError, UsageError } from '../errors'
+import { DEFAULT_BUCKETS, DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_SCAN_PAGE_SIZE, DEFAULT_TAG_DEPTH } from '../defaults'
+import type { Batch, BatchOptions, Cache, CacheEntry, CacheEvents, DeleteOptions, PutIfOptions, PutOptions, TimedValue } from './cache'
+import { resolveCacheOptions, resolveLimit, resolvePutIf, resolvePutOptions, resolveTombstone, type CacheOptions, type ResolvedCacheOptions } from './cache-options'
 import { ANY, type CacheRecord, type Key, type KeyPart, type Match, type MatchPart } from './key'
-import { decodePart, encodePart, literalPrefix, normalizeKey, normalizeMatch, sortByKey } from './key-codec'
+import { decodePart, keyMatches, normalizeKey, normalizeMatch, sortByKey } from './key-codec'
 import { RedisConnection, type RedisClient } from './redis-connection'
 import { toCacheError, unexpectedReply } from './redis-errors'
-import { RedisLayout, type IndexEntry } from './redis-layout'
+import { RedisLayout, type IndexToRead, type RecordPlace } from './redis-layout'
 import { NearCacheMap, type NearCacheStats } from './near-cache'
 import { TrackingClient } from './tracking-client'
-import { COUNT_INDEX_SCRIPT } from './scripts/count-index'
-import { DELETE_SCRIPT } from './scripts/delete'
-import { EXISTS_EACH_SCRIPT } from './scripts/exists-each'
-import { PUT_SCRIPT, putScriptCall, type PutUnit } from './scripts/put'
-import { PUT_IF_SCRIPT } from './scripts/put-if'
-import { SCAN_INDEX_SCRIPT } from './scripts/scan-index'
+import { COUNT_SCRIPT } from './scripts/count'
+import { WRITE_SCRIPT } from './scripts/write'
+import { LIST_SCRIPT } from './scripts/list'
 import { parseError, serializeError } from './serializer'
+import { readStoredText } from './stored-text'
+import { bySlot, conditionalWriteCalls, removeCalls, touchCalls, writeCalls, type PlannedPut, type ScriptCall, type WriteLimit } from './write-plan'
 import { WriteQueue } from './write-queue'
 
 export interface RedisCacheOptions extends Omit<CacheOptions, 'now'> {
   /** A connected node-redis client: `createClient()`, `createCluster()` or `createSentinel()`. */
   client: RedisClient
   /**
-   * How many leading parts of `[namespace, ...key]` form the Redis Cluster hash tag. Records that
-   * share those parts share a slot, and so can be written and listed together. @default 1
+   * How many leading parts of a key choose its Redis Cluster slot (see README, "Redis layout").
+   * Records that share these parts share a slot, and so are written together atomically; a
+   * listing must fix all of them but the last, and so must `countUnder`'s prefix. @default 1
    */
   tagDepth?: number
-  /** Buckets (cluster slots) each index shallower than `tagDepth` is spread over. @default 16 */
-  shallowIndexBuckets?: number
+  /**
+   * How many buckets (sorted sets, each its own cluster slot) the records under one prefix are
+   * spread over. Part of the layout: every server of a namespace must use the same number.
+   * @default 1024
+   */
+  buckets?: number
   /** Milliseconds one Redis command may wait before it fails with `REDIS_UNAVAILABLE`; `0` waits forever. @default 2000 */
   commandTimeoutMs?: number
-  /** Index members per `ZSCAN` page and keys per `MGET` in `all()`. @default 1000 */
+  /** Index members read per `ZSCAN` page, and values per `MGET`, in listings. @default 1000 */
   scanPageSize?: number
   /**
    * Keep recently read records in this process, kept correct by Redis (RESP3 client tracking on
@@ -58,24 +59,13 @@ export interface NearCacheOptions {
   maxEntries: number
 }
 
-interface PreparedRecord {
-  key: KeyPart[]
-  valueKey: string
-  indexes: IndexEntry[]
-  text: string
-}
-
-/** Keys found in an index, with what turns them into value keys (only computed when needed). */
-interface Found {
-  keys: KeyPart[][]
-  valueKeys(): string[]
-}
+type Context = { operation: string; commands?: string[]; key?: KeyPart[] }
 
 export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implements Cache<V> {
   readonly namespace: string
-  /** The parts of `[namespace, ...key]` that form the Cluster hash tag (see the option). */
+  /** The parts of a key that choose its Cluster slot (see the option). */
   readonly tagDepth: number
-  /** True on a Redis Cluster client, where a conditional write's keys must share a slot. */
+  /** True on a Redis Cluster client, where only records sharing their first `tagDepth` parts are written together. */
   readonly isCluster: boolean
   private readonly options: ResolvedCacheOptions
   private readonly connection: RedisConnection
@@ -91,7 +81,7 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
     const {
       client,
       tagDepth = DEFAULT_TAG_DEPTH,
-      shallowIndexBuckets = DEFAULT_SHALLOW_INDEX_BUCKETS,
+      buckets = DEFAULT_BUCKETS,
       commandTimeoutMs = DEFAULT_COMMAND_TIMEOUT_MS,
       scanPageSize = DEFAULT_SCAN_PAGE_SIZE,
       nearCache,
@@ -100,7 +90,7 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
       throw new OptionError('client', 'must be a node-redis client, cluster or sentinel (from createClient, createCluster or createSentinel)')
     }
     requireWhole(tagDepth, 'tagDepth', 1)
-    requireWhole(shallowIndexBuckets, 'shallowIndexBuckets', 1)
+    requireWhole(buckets, 'buckets', 1)
     requireWhole(commandTimeoutMs, 'commandTimeoutMs', 0)
     requireWhole(scanPageSize, 'scanPageSize', 1)
     this.namespace = this.options.namespace
@@ -108,13 +98,18 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
     this.scanPageSize = scanPageSize
     this.connection = new RedisConnection(client, commandTimeoutMs)
     this.isCluster = this.connection.isCluster
-    this.layout = new RedisLayout({ namespace: this.namespace, tagDepth, shallowIndexBuckets })
+    this.layout = new RedisLayout({ namespace: this.namespace, tagDepth, buckets })
     this.writes = new WriteQueue(this.options.writes, this)
     if (nearCache !== undefined) {
       requireWhole(nearCache?.maxEntries, 'nearCache.maxEntries', 1)
       this.nearMap = new NearCacheMap(nearCache.maxEntries)
       this.tracking = new TrackingClient(client, this.nearMap, commandTimeoutMs)
     }
+  }
+
+  /** The glob that matches every Redis key of this cache: `<namespace>:*` (for `SCAN`, and ACL key patterns). */
+  get keyPattern(): string {
+    return this.layout.keyPattern
   }
 
   /** Hits, misses and size of the near-cache; undefined without one. */
@@ -133,74 +128,93 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
   }
 
   putMany(entries: Iterable<CacheEntry<V>>, options: PutOptions = {}): Promise<void> {
-    let records: PreparedRecord[]
-    let ttlMs: number
+    return this.batch({ put: entries }, options)
+  }
+
+  batch({ put = [], delete: remove = [] }: Batch<V>, options: BatchOptions = {}): Promise<void> {
+    let puts: (PlannedPut & { key: KeyPart[] })[]
+    let deletes: RecordPlace[]
+    let limit: WriteLimit | undefined
     try {
-      const resolved = resolvePutOptions(options, this.options.ttlMs)
-      ttlMs = resolved.ttlMs
-      records = [...entries].map(({ key, value }) => this.prepare(normalizeKey(key, 'put'), value, resolved.indexFrom))
+      const { ttlMs } = resolvePutOptions(options, this.options.ttlMs)
+      puts = [...put].map(({ key, value, extendOnly }) => ({ ...this.plan(normalizeKey(key, 'put'), value, ttlMs), extendOnly: extendOnly === true }))
+      deletes = [...remove].map((key) => this.layout.place(normalizeKey(key, 'batch')))
+      limit = options.limit && this.writeLimit(resolveLimit(options.limit, puts))
     } catch (error) {
       return Promise.reject(error)
     }
-    if (records.length === 0) return Promise.resolve()
-    const context = { operation: 'put', commands: ['EVALSHA put'], ...(records.length === 1 ? { key: records[0]?.key } : {}) }
-    const valueKeys = records.map((record) => record.valueKey)
-    this.forgetLocally(valueKeys)
-    return this.writes.run(() => this.guard(context, () => this.writeRecords(records, ttlMs)).finally(() => this.forgetLocally(valueKeys)))
+    if (puts.length + deletes.length === 0) return Promise.resolve()
+    const first = puts[0]
+    const single = puts.length === 1 && deletes.length === 0 && first ? { key: first.key } : {}
+    const context = { operation: deletes.length === 0 ? 'put' : 'batch', commands: ['EVALSHA write'], ...single }
+    const valueKeys = [...puts.map((planned) => planned.place.valueKey), ...deletes.map((place) => place.valueKey)]
+    return this.changing(valueKeys, () =>
+      this.writes.run(() =>
+        this.guard(context, async () => {
+          // Slot by slot, puts first (see writeCalls): a failure midway leaves records written rather than gone.
+          for (const call of writeCalls(puts, deletes, this.isCluster, limit)) {
+            const reply = await this.run(call)
+            // A WRITE call answers 1; a REMOVE call (deletes only) how many records were live.
+            if (call.script === WRITE_SCRIPT ? reply !== 1 : typeof reply !== 'number') throw unexpectedReply(context, 'the write\'s result')
+          }
+        }),
+      ),
+    )
   }
 
   putIf(key: Key, value: V, options: PutIfOptions<V>): Promise<boolean> {
-    let record: PreparedRecord
-    let resolved: ReturnType<typeof resolvePutIf>
+    let planned: PlannedPut & { key: KeyPart[] }
+    let condition: ReturnType<typeof resolvePutIf>
+    let alongWith: PlannedPut[]
     try {
       const parts = normalizeKey(key, 'putIf')
-      resolved = resolvePutIf(options, this.options.ttlMs, (expected) => this.serialize(parts, expected))
-      record = this.prepare(parts, value, resolved.indexFrom)
+      condition = resolvePutIf(options, this.options.ttlMs, (expected) => this.serialize(parts, expected))
+      planned = this.plan(parts, value, condition.ttlMs)
+      alongWith = [...(options.alongWith ?? [])].map((entry) => ({ ...this.plan(normalizeKey(entry.key, 'putIf'), entry.value, condition.ttlMs), extendOnly: entry.extendOnly === true }))
     } catch (error) {
       return Promise.reject(error)
     }
-    const { ttlMs, record: condition, unlessExists } = resolved
-    const guardKey = unlessExists && this.layout.valueKey(this.layout.path(unlessExists))
-    const context = { operation: 'putIf', commands: ['EVALSHA put-if'], key: record.key }
-    this.forgetLocally([record.valueKey])
-    return this.writes.runAndWait(() =>
-      this.guard(context, async () => {
-        const cluster = this.connection.isCluster
-        // On a cluster the shallow buckets live in other slots: written first, like put's.
-        // Only raising their scores: if the condition fails, the record they list keeps its expiry there.
-        if (cluster) await this.runPutBySlot(record.indexes.filter((entry) => !entry.deep).map((entry) => ({ ttlMs, indexes: [entry] })), true)
-        const indexes = cluster ? record.indexes.filter((entry) => entry.deep) : record.indexes
-        const keys = [record.valueKey, ...(guardKey ? [guardKey] : []), ...indexes.map((entry) => entry.indexKey)]
-        const expected = condition.kind === 'equals' ? condition.text : ''
-        const args = [condition.kind, guardKey ? '1' : '0', String(ttlMs), record.text, expected, ...indexes.map((entry) => entry.member)]
-        const reply = await this.connection.evalScript(PUT_IF_SCRIPT, keys, args)
-        if (reply !== 0 && reply !== 1) throw unexpectedReply(context, '1 or 0')
-        return reply === 1
-      }).finally(() => this.forgetLocally([record.valueKey])),
+    const context = { operation: 'putIf', commands: ['EVALSHA write'], key: planned.key }
+    const valueKeys = [planned, ...alongWith].map((put) => put.place.valueKey)
+    return this.changing(valueKeys, () =>
+      this.writes.runAndWait(() =>
+        this.guard(context, async () => {
+          const calls = conditionalWriteCalls(planned, condition, alongWith, this.isCluster)
+          const last = calls.pop() as ScriptCall
+          for (const call of calls) await this.expectReply(call, context, 1)
+          const reply = await this.run(last)
+          if (reply !== 0 && reply !== 1) throw unexpectedReply(context, '1 or 0')
+          return reply === 1
+        }),
+      ),
     )
   }
 
   async get(key: Key): Promise<V | undefined> {
+    return (await this.getTimed(key))?.value
+  }
+
+  async getTimed(key: Key): Promise<TimedValue<V> | undefined> {
     const parts = normalizeKey(key, 'get')
-    const valueKey = this.layout.valueKey(this.layout.path(parts))
+    const { valueKey } = this.layout.place(parts)
     if (this.nearMap && this.tracking) {
       const near = this.nearMap.lookup(valueKey)
       if (near !== undefined) {
         // Answered with every other hit of this turn, as Redis replies come (see nextTurn), and
         // only if no invalidation came meanwhile: else read again, like a miss.
         await nextTurn()
-        if (this.nearMap.peek(valueKey) === near) return this.parse(parts, near)
+        if (this.nearMap.peek(valueKey) === near) return this.decode(parts, near, 'get')
       }
       if (this.tracking.isReady) return this.getTracked(parts, valueKey, this.tracking.connection, this.nearMap)
     }
     const context = { operation: 'get', commands: ['GET'], key: parts }
     const reply = await this.guard(context, () => this.connection.send(['GET', valueKey], valueKey, true))
     if (reply === null) return undefined
-    return this.parse(parts, asText(reply, () => unexpectedReply(context, 'a string or nil')))
+    return this.decode(parts, asText(reply, () => unexpectedReply(context, 'a string or nil')), 'get')
   }
 
   /** A read on the tracking connection, so Redis will tell us when the record changes; its PTTL bounds the copy's life. */
-  private async getTracked(parts: KeyPart[], valueKey: string, tracking: RedisConnection, map: NearCacheMap): Promise<V | undefined> {
+  private async getTracked(parts: KeyPart[], valueKey: string, tracking: RedisConnection, map: NearCacheMap): Promise<TimedValue<V> | undefined> {
     const context = { operation: 'get', commands: ['GET', 'PTTL'], key: parts }
     const read = map.beginRead(valueKey)
     let text: string | null
@@ -216,53 +230,110 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
       read.abandon()
       throw error
     }
-    return text === null ? undefined : this.parse(parts, text)
+    return text === null ? undefined : this.decode(parts, text, 'get')
   }
 
-  delete(key: Key): Promise<void> {
-    let parts: KeyPart[]
+  async touch(key: Key, options: PutOptions = {}): Promise<boolean> {
+    return (await this.touchMany([key], options)) === 1
+  }
+
+  touchMany(keys: Iterable<Key>, options: PutOptions = {}): Promise<number> {
+    let places: RecordPlace[]
+    let ttlMs: number
+    let parts: KeyPart[][]
     try {
-      parts = normalizeKey(key, 'delete')
+      parts = [...keys].map((key) => normalizeKey(key, 'touch'))
+      ttlMs = resolvePutOptions(options, this.options.ttlMs).ttlMs
+      places = parts.map((key) => this.layout.place(key))
     } catch (error) {
       return Promise.reject(error)
     }
-    const path = this.layout.path(parts)
-    const valueKey = this.layout.valueKey(path)
-    const indexes = this.layout.indexEntries(path)
-    const context = { operation: 'delete', commands: ['EVALSHA delete'], key: parts }
-    this.forgetLocally([valueKey])
-    return this.writes.run(() => this.guard(context, () => this.deleteRecord(valueKey, indexes)).finally(() => this.forgetLocally([valueKey])))
+    const context = { operation: 'touch', commands: ['EVALSHA touch'], ...(parts.length === 1 ? { key: parts[0] } : {}) }
+    return this.changing(
+      places.map((place) => place.valueKey),
+      () =>
+        this.writes.runAndWait(() =>
+          this.guard(context, async () => {
+            let touched = 0
+            for (const call of touchCalls(places, ttlMs, this.isCluster)) {
+              const reply = await this.run(call)
+              if (typeof reply !== 'number') throw unexpectedReply(context, 'a count')
+              touched += reply
+            }
+            return touched
+          }),
+        ),
+    )
+  }
+
+  delete(key: Key, options: DeleteOptions = {}): Promise<boolean> {
+    let parts: KeyPart[]
+    let tombstoneMs: number
+    try {
+      parts = normalizeKey(key, 'delete')
+      tombstoneMs = resolveTombstone(options)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const place = this.layout.place(parts)
+    const context = { operation: 'delete', commands: ['EVALSHA remove'], key: parts }
+    return this.changing([place.valueKey], () =>
+      this.writes.runAndWait(() =>
+        this.guard(context, async () => {
+          const [call] = removeCalls([place], tombstoneMs, false)
+          const reply = await this.run(call as ScriptCall)
+          if (reply !== 0 && reply !== 1) throw unexpectedReply(context, '1 or 0')
+          return reply === 1
+        }),
+      ),
+    )
   }
 
   async all(match: Match): Promise<CacheRecord<V>[]> {
     const pattern = normalizeMatch(match, 'all')
-    const found = await this.find(pattern, 'all')
-    const context = { operation: 'all', commands: ['MGET'] }
-    const texts = await this.guard(context, () => this.readValues(found.valueKeys()))
+    const found = await this.find(pattern, 'all', true)
     const records: CacheRecord<V>[] = []
-    found.keys.forEach((key, i) => {
-      const text = texts[i]
-      if (text !== null && text !== undefined) records.push({ key, value: this.parse(key, text) })
-    })
+    for (const { key, text } of found) {
+      const stored = this.decode(key, text as string, 'all')
+      if (stored !== undefined) records.push({ key, ...stored })
+    }
     return records
   }
 
-  /**
-   * Counted in Redis where it can be: on a single server, for a match whose parts after the first
-   * ANY are all ANY, each index counts its members of the right length itself, and no key crosses
-   * the network. Otherwise, `keys(match).length`.
-   */
+  async keys(match: Match): Promise<KeyPart[][]> {
+    const pattern = normalizeMatch(match, 'keys')
+    return (await this.find(pattern, 'keys', false)).map((found) => found.key)
+  }
+
   async count(match: Match): Promise<number> {
     const pattern = normalizeMatch(match, 'count')
-    const prefix = literalPrefix(pattern)
-    const countable = !this.connection.isCluster && pattern.length > prefix.length && pattern.slice(prefix.length).every((part) => part === ANY)
-    if (!countable) return (await this.keys(pattern)).length
-    const restLength = String(pattern.length - prefix.length)
-    const context = { operation: 'count', commands: ['EVALSHA count-index'] }
+    if (!pattern.includes(ANY)) return (await this.keys(pattern)).length
+    const literal = pattern.findIndex((part) => part === ANY)
+    // Counted inside Redis when every part after the first ANY is ANY too: no key crosses the network.
+    if (!pattern.slice(literal).every((part) => part === ANY)) return (await this.keys(pattern)).length
+    const indexes = this.layout.indexesFor(pattern, 'count')
+    const segments = pattern.length - Math.min(this.tagDepth, pattern.length) + 1
+    return this.countIn(indexes, segments, 'count')
+  }
+
+  async countUnder(prefix: readonly KeyPart[]): Promise<number> {
+    const parts = prefix.length === 0 ? [] : normalizeKey(prefix, 'countUnder')
+    const indexes = this.layout.indexesUnder(parts, 'countUnder')
+    return this.countIn(indexes, 0, 'countUnder')
+  }
+
+  flush(): Promise<void> {
+    return this.writes.flush()
+  }
+
+  private async countIn(indexes: IndexToRead[], segments: number, operation: string): Promise<number> {
+    const context = { operation, commands: ['EVALSHA count'] }
     const counts = await this.guard(context, () =>
       Promise.all(
-        this.layout.indexKeysOf(this.layout.path(prefix)).map(async (indexKey) => {
-          const reply = await this.connection.evalScript(COUNT_INDEX_SCRIPT, [indexKey], [restLength])
+        bySlot(indexes.map((index) => ({ ...index, valueKey: index.indexKey })), this.isCluster).map(async (group) => {
+          // Members under a prefix share it: count them all, or match the prefix and length in Redis.
+          const prefix = group[0]?.memberPrefix ?? ''
+          const reply = await this.connection.evalScript(COUNT_SCRIPT, group.map((index) => index.indexKey), [prefix, String(segments)])
           if (typeof reply !== 'number') throw unexpectedReply(context, 'a count')
           return reply
         }),
@@ -272,37 +343,31 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
   }
 
   /**
-   * Like `all` without reading values. On a single server the index is the truth: put and delete
-   * change a record and its index members in one atomic script. On a cluster they take several
-   * scripts, and a failure between them can leave a member whose value is gone, so each listed
-   * key is checked to exist.
-   */
-  async keys(match: Match): Promise<KeyPart[][]> {
-    const pattern = normalizeMatch(match, 'keys')
-    const found = await this.find(pattern, 'keys')
-    if (!this.connection.isCluster && pattern.includes(ANY)) return found.keys
-    const context = { operation: 'keys', commands: ['EVALSHA exists-each'] }
-    const exists = await this.guard(context, () => this.checkExistence(found.valueKeys()))
-    return found.keys.filter((_, i) => exists[i])
-  }
-
-  flush(): Promise<void> {
-    return this.writes.flush()
-  }
-
-  /**
    * Our own writes evict our copies before they are sent and again once Redis has them (which
    * also spoils reads in flight): Redis's invalidation will come too, but a get right after the
    * write could beat it and read the old copy.
    */
+  private changing<T>(valueKeys: string[], write: () => Promise<T>): Promise<T> {
+    if (!this.nearMap) return write()
+    this.forgetLocally(valueKeys)
+    return write().finally(() => this.forgetLocally(valueKeys))
+  }
+
   private forgetLocally(valueKeys: string[]): void {
     if (this.nearMap) for (const valueKey of valueKeys) this.nearMap.invalidate(valueKey)
   }
 
-  private prepare(key: KeyPart[], value: V, indexFrom: number): PreparedRecord {
-    const text = this.serialize(key, value)
-    const path = this.layout.path(key)
-    return { key, valueKey: this.layout.valueKey(path), indexes: this.layout.indexEntries(path, indexFrom), text }
+  /** The one index a limit's prefix names: it needs the first `tagDepth` parts. */
+  private writeLimit({ prefix, max }: { prefix: KeyPart[]; max: number }): WriteLimit {
+    if (prefix.length < this.tagDepth) {
+      throw new UsageError(`cache.batch(): a limit's prefix needs the first ${this.tagDepth} parts of the keys (tagDepth), to name one index`)
+    }
+    const [index] = this.layout.indexesFor([...prefix, ANY], 'batch')
+    return { max, index: index as IndexToRead }
+  }
+
+  private plan(key: KeyPart[], value: V, ttlMs: number): PlannedPut & { key: KeyPart[] } {
+    return { key, place: this.layout.place(key), ttlMs, text: this.serialize(key, value) }
   }
 
   private serialize(key: KeyPart[], value: V): string {
@@ -313,149 +378,91 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
     }
   }
 
-  /**
-   * Index members first, then values. On one server: one atomic script call. On a cluster:
-   * first the shallow index buckets, then each slot's values with their deep indexes.
-   */
-  private async writeRecords(records: PreparedRecord[], ttlMs: number): Promise<void> {
-    if (!this.connection.isCluster) {
-      await this.runPut(records.map((record) => ({ ttlMs, indexes: record.indexes, value: record })))
-      return
-    }
-    const shallow = records.flatMap((record) =>
-      record.indexes.filter((entry) => !entry.deep).map((entry): PutUnit => ({ ttlMs, indexes: [entry] })),
-    )
-    await this.runPutBySlot(shallow)
-    await this.runPutBySlot(
-      records.map((record) => ({ ttlMs, indexes: record.indexes.filter((entry) => entry.deep), value: record })),
-    )
+  private run(call: ScriptCall): Promise<unknown> {
+    return this.connection.evalScript(call.script, call.keys, call.args)
   }
 
-  private async runPutBySlot(units: PutUnit[], onlyRaise = false): Promise<void> {
-    const groups = this.connection.groupBySlot(units, firstKeyOfUnit)
-    await Promise.all(groups.map((group) => this.runPut(group, onlyRaise)))
-  }
-
-  private async runPut(units: PutUnit[], onlyRaise = false): Promise<void> {
-    const { keys, args } = putScriptCall(units, onlyRaise)
-    const reply = await this.connection.evalScript(PUT_SCRIPT, keys, args)
-    if (typeof reply !== 'number') throw unexpectedReply({ operation: 'put', commands: ['EVALSHA put'] }, 'the server time')
-  }
-
-  /** The value first, then its index members; on a cluster the shallow buckets come last. */
-  private async deleteRecord(valueKey: string, indexes: IndexEntry[]): Promise<void> {
-    const near = this.connection.isCluster ? indexes.filter((entry) => entry.deep) : indexes
-    await this.runDelete([valueKey], near)
-    if (!this.connection.isCluster) return
-    const far = this.connection.groupBySlot(
-      indexes.filter((entry) => !entry.deep),
-      (entry) => entry.indexKey,
-    )
-    await Promise.all(far.map((group) => this.runDelete([], group)))
-  }
-
-  private async runDelete(valueKeys: string[], indexes: IndexEntry[]): Promise<void> {
-    const keys = [...valueKeys, ...indexes.map((entry) => entry.indexKey)]
-    const args = [String(valueKeys.length), ...indexes.map((entry) => entry.member)]
-    const reply = await this.connection.evalScript(DELETE_SCRIPT, keys, args)
-    if (reply !== keys.length) throw unexpectedReply({ operation: 'delete', commands: ['EVALSHA delete'] }, 'the count of keys touched')
+  private async expectReply(call: ScriptCall, context: Context, expected: number): Promise<void> {
+    if ((await this.run(call)) !== expected) throw unexpectedReply(context, String(expected))
   }
 
   /**
-   * The live keys that match: scans only the index of the literal prefix before the first ANY
-   * (every bucket of it, if shallow), pruning it first, de-duplicating and sorting.
+   * The live keys that match, with their stored texts when `withValues`: reads the home indexes
+   * the match can reach (one bucket, or every bucket of its prefix), pruning them, de-duplicating
+   * ZSCAN's repeats, filtering by the match, sorting.
    */
-  private async find(pattern: MatchPart[], operation: string): Promise<Found> {
+  private async find(pattern: MatchPart[], operation: string, withValues: boolean): Promise<{ key: KeyPart[]; text: string | undefined }[]> {
+    const depth = Math.min(this.tagDepth, pattern.length)
+    const above = pattern.slice(0, depth - 1) as KeyPart[]
     if (!pattern.includes(ANY)) {
+      // One key: a lookup, not a listing.
       const key = pattern as KeyPart[]
-      return { keys: [key], valueKeys: () => [this.layout.valueKey(this.layout.path(key))] }
+      const timed = await this.getTimedText(key, operation)
+      return timed === undefined ? [] : [{ key, text: timed }]
     }
-    const prefix = literalPrefix(pattern)
-    const prefixPath = this.layout.path(prefix)
-    const rest = pattern.slice(prefix.length).map((part) => (part === ANY ? ANY : encodePart(part)))
-    const context = { operation, commands: ['EVALSHA scan-index', 'ZSCAN'] }
-    const scans = await this.guard(context, () =>
-      Promise.all(this.layout.indexKeysOf(prefixPath).map((indexKey) => this.scanIndex(indexKey, context))),
+    const indexes = this.layout.indexesFor(pattern, operation)
+    const context = { operation, commands: ['EVALSHA list', 'ZSCAN', ...(withValues ? ['MGET'] : [])] }
+    const pages = await this.guard(context, () =>
+      Promise.all(bySlot(indexes.map((index) => ({ ...index, valueKey: index.indexKey })), this.isCluster).map((group) => this.readIndexes(group, withValues, context))),
     )
-    // Only ZSCAN paging repeats members; an index read whole does not.
-    const seen = scans.some((scan) => scan.paged) ? new Set<string>() : undefined
-    const matches: { key: KeyPart[]; member: string }[] = []
-    for (const { members } of scans) {
-      for (const member of members) {
-        if (seen) {
-          if (seen.has(member)) continue
-          seen.add(member)
-        }
-        const segments = member.split(':')
-        if (segments.length !== rest.length || !rest.every((part, i) => part === ANY || part === segments[i])) continue
-        const key = prefix.slice()
-        for (const segment of segments) key.push(decodePart(segment, operation))
-        matches.push({ key, member })
+    const found = new Map<string, { key: KeyPart[]; text: string | undefined }>()
+    for (const page of pages) {
+      for (const { member, text } of page) {
+        if (found.has(member) || (withValues && text === undefined)) continue
+        const key = above.slice()
+        for (const segment of member.split(':')) key.push(decodePart(segment, operation))
+        if (keyMatches(pattern, key)) found.set(member, { key, text })
       }
     }
-    const sorted = sortByKey(matches, (match) => match.key)
-    const valueKeyOf = this.layout.valueKeyUnder(prefixPath)
-    return { keys: sorted.map((match) => match.key), valueKeys: () => sorted.map((match) => valueKeyOf(match.member)) }
+    return sortByKey([...found.values()], (item) => item.key)
   }
 
-  /** Every live member of one index: read whole with the pruning when small, else paged by ZSCAN. */
-  private async scanIndex(indexKey: string, context: { operation: string; commands: string[] }): Promise<{ members: string[]; paged: boolean }> {
-    const first = await this.connection.evalScript(SCAN_INDEX_SCRIPT, [indexKey], [String(this.scanPageSize)])
-    if (!Array.isArray(first) || first.length !== 3 || typeof first[0] !== 'number') {
-      throw unexpectedReply(context, 'the server time and a ZSCAN page')
-    }
-    const now = first[0]
-    const members: string[] = []
-    let page: unknown = [first[1], first[2]]
-    for (let calls = 1; ; calls++) {
-      const [cursor, items] = zscanPage(page, context)
-      for (let i = 0; i + 1 < items.length; i += 2) {
-        if (Number(items[i + 1]) > now) members.push(items[i] as string)
-      }
-      if (cursor === '0') return { members, paged: calls > 1 }
-      page = await this.connection.send(['ZSCAN', indexKey, cursor, 'COUNT', String(this.scanPageSize)], indexKey, true)
-    }
+  private async getTimedText(key: KeyPart[], operation: string): Promise<string | undefined> {
+    const { valueKey } = this.layout.place(key)
+    const context = { operation, commands: ['GET'], key }
+    const reply = await this.guard(context, () => this.connection.send(['GET', valueKey], valueKey, true))
+    if (reply === null) return undefined
+    const text = asText(reply, () => unexpectedReply(context, 'a string or nil'))
+    return readStoredText(text).kind === 'tombstone' ? undefined : text
   }
 
-  private async readValues(valueKeys: string[]): Promise<(string | null)[]> {
-    const texts = new Map<string, string | null>()
-    await Promise.all(
-      this.batches(valueKeys).map(async (batch) => {
-        const reply = await this.connection.send(['MGET', ...batch], batch[0], true)
-        if (!Array.isArray(reply) || reply.length !== batch.length) {
-          throw unexpectedReply({ operation: 'all', commands: ['MGET'] }, 'one value or nil per key')
-        }
-        batch.forEach((valueKey, i) => {
-          const text: unknown = reply[i]
-          texts.set(valueKey, text === null ? null : asText(text, () => unexpectedReply({ operation: 'all', commands: ['MGET'] }, 'a string')))
+  /** Every live member of some indexes of one slot, with values when asked: LIST calls until each index's cursor is back to 0. */
+  private async readIndexes(indexes: IndexToRead[], withValues: boolean, context: Context): Promise<{ member: string; text: string | undefined }[]> {
+    const found: { member: string; text: string | undefined }[] = []
+    let pending = indexes.map((index) => ({ index, cursor: '0' }))
+    while (pending.length > 0) {
+      const args = [String(this.scanPageSize), withValues ? '1' : '']
+      for (const { index, cursor } of pending) args.push(index.memberPrefix, index.valueKeyPrefix, cursor)
+      const reply = await this.connection.evalScript(
+        LIST_SCRIPT,
+        pending.map(({ index }) => index.indexKey),
+        args,
+      )
+      if (!Array.isArray(reply) || reply.length !== pending.length + 1) throw unexpectedReply(context, 'one page per index')
+      const next: typeof pending = []
+      pending.forEach((item, i) => {
+        const [cursor, members, values] = listPage(reply[i + 1], context)
+        members.forEach((member, j) => {
+          const value = values[j]
+          if (!withValues) found.push({ member, text: undefined })
+          else if (typeof value === 'string' && readStoredText(value).kind !== 'tombstone') found.push({ member, text: value })
         })
-      }),
-    )
-    return valueKeys.map((valueKey) => texts.get(valueKey) ?? null)
+        if (cursor !== '0') next.push({ index: item.index, cursor })
+      })
+      pending = next
+    }
+    return found
   }
 
-  private async checkExistence(valueKeys: string[]): Promise<boolean[]> {
-    const found = new Set<string>()
-    await Promise.all(
-      this.batches(valueKeys).map(async (batch) => {
-        const reply = await this.connection.evalScript(EXISTS_EACH_SCRIPT, batch, [])
-        if (!Array.isArray(reply) || reply.length !== batch.length) {
-          throw unexpectedReply({ operation: 'keys', commands: ['EVALSHA exists-each'] }, 'one flag per key')
-        }
-        batch.forEach((valueKey, i) => reply[i] === 1 && found.add(valueKey))
-      }),
-    )
-    return valueKeys.map((valueKey) => found.has(valueKey))
-  }
-
-  /** Keys grouped by cluster slot, then cut into batches of `scanPageSize`. */
-  private batches(keys: string[]): string[][] {
-    return this.connection.groupBySlot(keys, (key) => key).flatMap((group) => chunk(group, this.scanPageSize))
-  }
-
-  private parse(key: KeyPart[], text: string): V {
+  /** A stored text as a value and its expiry; undefined for a tombstone; an error for anything else. */
+  private decode(key: KeyPart[], stored: string, operation: string): TimedValue<V> | undefined {
+    const read = readStoredText(stored)
+    if (read.kind === 'tombstone') return undefined
+    if (read.kind === 'malformed') {
+      throw new CacheError('UNDECODABLE_VALUE', 'the stored text is not a record written by this cache (its header is missing)', { operation, key })
+    }
     try {
-      return this.options.serializer.parse(text) as V
+      return { value: this.options.serializer.parse(read.text) as V, expiresAtMs: read.expiresAtMs }
     } catch (error) {
       throw parseError(key, error)
     }
@@ -492,31 +499,21 @@ function nextTurn(): Promise<void> {
   return turn
 }
 
-function firstKeyOfUnit(unit: PutUnit): string {
-  return unit.indexes[0]?.indexKey ?? unit.value?.valueKey ?? ''
-}
-
-function zscanPage(page: unknown, context: { operation: string; commands: string[] }): [string, unknown[]] {
-  if (Array.isArray(page) && page.length === 2 && Array.isArray(page[1])) {
-    const cursor: unknown = page[0]
-    if (typeof cursor === 'string' || Buffer.isBuffer(cursor)) {
-      const items = (page[1] as unknown[]).map((item) => (Buffer.isBuffer(item) ? item.toString() : item))
-      if (items.every((item) => typeof item === 'string' || typeof item === 'number')) return [String(cursor), items.map(String)]
-    }
+/** One index's page from the LIST script: its cursor, its members, their values (when read). */
+function listPage(page: unknown, context: Context): [string, string[], (string | undefined)[]] {
+  if (Array.isArray(page) && page.length === 3 && Array.isArray(page[1]) && Array.isArray(page[2])) {
+    const cursor = asText(page[0], () => unexpectedReply(context, 'a cursor'))
+    const members = (page[1] as unknown[]).map((member) => asText(member, () => unexpectedReply(context, 'an index member')))
+    const values = (page[2] as unknown[]).map((value) => (value === null || value === false ? undefined : asText(value, () => unexpectedReply(context, 'a value'))))
+    return [cursor, members, values]
   }
-  throw unexpectedReply(context, 'a ZSCAN page')
+  throw unexpectedReply(context, 'a LIST page')
 }
 
 function asText(reply: unknown, fail: () => Error): string {
   if (typeof reply === 'string') return reply
   if (Buffer.isBuffer(reply)) return reply.toString('utf8')
   throw fail()
-}
-
-function chunk<T>(items: T[], size: number): T[][] {
-  const chunks: T[][] = []
-  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size))
-  return chunks
 }
 
 function requireWhole(value: unknown, option: string, min: number): void {

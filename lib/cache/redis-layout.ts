@@ -1,98 +1,124 @@
 /**
  * Where records live in Redis: pure naming, no I/O.
  *
- * A record `[namespace, ...key]` is encoded part by part (see key-codec.ts) into segments
- * joined by `:`. Its value key wraps the first `tagDepth` segments in a Redis Cluster hash tag:
- * `{ns:user:42}:session:abc`. For every proper prefix of the record there is an index, a
- * sorted set named `_index:<prefix>` whose member is the rest of the key and whose score is the
- * record's expiry time in ms.
+ * Every key starts with the namespace as written (`myapp:`), so one glob (`myapp:*`) matches all
+ * of a cache's keys, in `redis-cli --scan` and in ACL key patterns. The key's parts follow as
+ * segments (see key-codec.ts) joined by `:`.
  *
- * An index at least `tagDepth` deep shares the record's tag, so a record and its deep indexes sit
- * in one cluster slot. A shallower index would gather every record below it into one hot slot,
- * so it is split into buckets by a hash of the member, each bucket a slot of its own:
- * `_index:{ns#3}`.
+ * Slots. The first `tagDepth` parts of a key choose its Redis Cluster hash tag: the parts before
+ * the last of them, then a bucket number, a hash of that last part (`{.user#17}`). Records that
+ * share their first `tagDepth` parts share a bucket, so one script can write them together;
+ * records that differ there spread over `buckets` slots instead of crowding into one.
+ *
+ *   value key    myapp:{.user#17}:.ada:.session:.a1b2   (the key ['user', 'ada', 'session', 'a1b2'])
+ *   its index    myapp:_i:{.user#17}                      member `.ada:.session:.a1b2`, score: expiry (ms)
+ *
+ * Each record has exactly one index entry, in the index of its own bucket (its home): a sorted
+ * set in the record's slot, so a write changes a record and its index entry in one atomic script,
+ * on a single server and on Cluster alike. A listing reads the homes its match can reach: one
+ * bucket when the match fixes the first `tagDepth` parts, every bucket of the prefix when it fixes
+ * one part fewer. A key shorter than `tagDepth` takes its own length as its depth.
  */
-import type { KeyPart } from './key'
-import { encodeParts } from './key-codec'
+import { UsageError } from '../errors'
+import { ANY, type KeyPart, type MatchPart } from './key'
+import { encodePart, encodeParts } from './key-codec'
 
 export interface LayoutOptions {
   namespace: string
   tagDepth: number
-  shallowIndexBuckets: number
+  buckets: number
 }
 
-export interface IndexEntry {
+/** Where one record is: its value key, and its entry in its home index. */
+export interface RecordPlace {
+  valueKey: string
   indexKey: string
   member: string
-  /** True when the index shares the record's hash tag (and so its cluster slot). */
-  deep: boolean
 }
 
-export const INDEX_PREFIX = '_index:'
+/** One home index a listing reads, with what turns its members into value keys. */
+export interface IndexToRead {
+  indexKey: string
+  /** Only members starting with this (the match's literal parts below the bucket, each followed by `:`). */
+  memberPrefix: string
+  /** A member's value key is this followed by the member. */
+  valueKeyPrefix: string
+}
+
+const INDEX_MARK = '_i'
 
 export class RedisLayout {
-  private readonly namespaceSegment: string
+  private readonly head: string
 
   constructor(private readonly options: LayoutOptions) {
-    this.namespaceSegment = encodeParts([options.namespace])[0] as string
+    this.head = `${options.namespace}:`
   }
 
-  /** The encoded segments of `[namespace, ...parts]`. */
-  path(parts: readonly KeyPart[]): string[] {
-    return [this.namespaceSegment, ...encodeParts(parts)]
+  /** The glob that matches every key of this namespace (for `SCAN MATCH` and ACL key patterns). */
+  get keyPattern(): string {
+    return `${this.head}*`
   }
 
-  valueKey(path: readonly string[]): string {
-    return this.tagged(path)
-  }
-
-  /** One entry for each proper prefix of the record's path at least `indexFrom` segments long. */
-  indexEntries(path: readonly string[], indexFrom = 1): IndexEntry[] {
-    const entries: IndexEntry[] = []
-    for (let length = Math.max(1, indexFrom); length < path.length; length++) {
-      const member = path.slice(length).join(':')
-      entries.push({ indexKey: this.indexKey(path.slice(0, length), member), member, deep: this.isDeep(length) })
-    }
-    return entries
+  place(parts: readonly KeyPart[]): RecordPlace {
+    const segments = encodeParts(parts)
+    const depth = Math.min(this.options.tagDepth, segments.length)
+    const tag = this.tag(segments.slice(0, depth - 1), segments[depth - 1] as string)
+    const member = segments.slice(depth - 1).join(':')
+    return { valueKey: `${this.head}${tag}:${member}`, indexKey: `${this.head}${INDEX_MARK}:${tag}`, member }
   }
 
   /**
-   * A function from an index member under `prefix` to its record's value key. Under a deep
-   * prefix that is one concatenation, which matters when listing many records.
+   * The home indexes that can hold the keys a match finds (a match finds keys of its own length,
+   * see key.ts). The match must fix the parts before the bucket: with `tagDepth` 2, `['user',
+   * ANY]` reads every bucket of `user`, `['user', 'ada', ANY]` one bucket, `[ANY, 'x']` nothing
+   * it could name, so it is refused.
    */
-  valueKeyUnder(prefix: readonly string[]): (member: string) => string {
-    if (!this.isDeep(prefix.length)) return (member) => this.tagged([...prefix, ...member.split(':')])
-    const head = `${this.tagged(prefix)}:`
-    return (member) => head + member
+  indexesFor(match: readonly MatchPart[], operation: string): IndexToRead[] {
+    const depth = Math.min(this.options.tagDepth, match.length)
+    const literal = match.findIndex((part) => typeof part === 'symbol')
+    const fixed = literal === -1 ? match.length : literal
+    if (fixed < depth - 1) {
+      throw new UsageError(
+        `cache.${operation}(): with tagDepth ${this.options.tagDepth}, a match of ${match.length} parts must fix its first ${depth - 1} (it fixes ${fixed}): only they name the indexes to read`,
+      )
+    }
+    const above = encodeParts(match.slice(0, depth - 1) as KeyPart[])
+    const below = match.slice(depth - 1, fixed).map((part) => `${encodePart(part as KeyPart)}:`).join('')
+    const buckets = fixed >= depth ? [this.bucketOf(encodePart(match[depth - 1] as KeyPart))] : this.allBuckets()
+    return buckets.map((bucket) => {
+      const tag = `{${above.join(':')}#${bucket}}`
+      return { indexKey: `${this.head}${INDEX_MARK}:${tag}`, memberPrefix: below, valueKeyPrefix: `${this.head}${tag}:` }
+    })
   }
 
-  /** Every index key that holds members under a prefix path: one, or each bucket of a shallow index. */
-  indexKeysOf(prefix: readonly string[]): string[] {
-    if (this.isDeep(prefix.length)) return [INDEX_PREFIX + this.tagged(prefix)]
-    return Array.from({ length: this.options.shallowIndexBuckets }, (_, bucket) => this.bucketKey(prefix, bucket))
+  /**
+   * The home indexes that hold every record whose key extends `prefix`, whatever its length.
+   * Only a prefix of at least `tagDepth - 1` parts names them all: the records under a shorter
+   * one sit in indexes tagged with parts it does not fix, so it is refused.
+   */
+  indexesUnder(prefix: readonly KeyPart[], operation: string): IndexToRead[] {
+    if (prefix.length < this.options.tagDepth - 1) {
+      throw new UsageError(
+        `cache.${operation}(): with tagDepth ${this.options.tagDepth}, a prefix must have at least ${this.options.tagDepth - 1} parts (it has ${prefix.length}): only they name the indexes to read`,
+      )
+    }
+    return this.indexesFor([...prefix, ANY], operation)
   }
 
-  private indexKey(prefix: readonly string[], member: string): string {
-    if (this.isDeep(prefix.length)) return INDEX_PREFIX + this.tagged(prefix)
-    return this.bucketKey(prefix, fnv1a(member) % this.options.shallowIndexBuckets)
+  private tag(above: readonly string[], bucketSegment: string): string {
+    return `{${above.join(':')}#${this.bucketOf(bucketSegment)}}`
   }
 
-  private bucketKey(prefix: readonly string[], bucket: number): string {
-    return `${INDEX_PREFIX}{${prefix.join(':')}#${bucket}}`
+  private bucketOf(segment: string): number {
+    return fnv1a(segment) % this.options.buckets
   }
 
-  private isDeep(prefixLength: number): boolean {
-    return prefixLength >= this.options.tagDepth
-  }
-
-  private tagged(path: readonly string[]): string {
-    const depth = Math.min(this.options.tagDepth, path.length)
-    const tag = `{${path.slice(0, depth).join(':')}}`
-    return depth < path.length ? `${tag}:${path.slice(depth).join(':')}` : tag
+  private allBuckets(): number[] {
+    return Array.from({ length: this.options.buckets }, (_, bucket) => bucket)
   }
 }
 
-/** 32-bit FNV-1a: a fast, stable spread of members over buckets. */
+/** 32-bit FNV-1a: a fast, stable spread of segments over buckets. */
 export function fnv1a(text: string): number {
   let hash = 0x811c9dc5
   for (let i = 0; i < text.length; i++) {

@@ -7,6 +7,7 @@
  * back on by itself after a reconnect, on every node of a cluster.
  */
 import { BasicPooledClientSideCache } from 'redis'
+import { DEFAULT_COMMAND_TIMEOUT_MS } from '../defaults'
 import { OptionError } from '../errors'
 import type { NearCacheMap } from './near-cache'
 import { RedisConnection, type RedisClient } from './redis-connection'
@@ -20,6 +21,7 @@ type TrackedClient = RedisClient & {
   readonly isReady: boolean
   connect(): Promise<unknown>
   close(): Promise<unknown>
+  destroy(): Promise<unknown> | void
   on(event: 'error', listener: (error: Error) => void): unknown
 }
 
@@ -48,6 +50,10 @@ class InvalidationForwarder extends BasicPooledClientSideCache {
 export class TrackingClient {
   readonly connection: RedisConnection
   private readonly client: TrackedClient
+  /** Settles when the first connection attempt ends, whether it connected or not. */
+  private readonly firstAttempt: Promise<void>
+  /** How long `close()` lets an unfinished first attempt go on before it gives up on it. */
+  private readonly attemptWaitMs: number
   private closed = false
 
   constructor(source: RedisClient, map: NearCacheMap, commandTimeoutMs: number) {
@@ -58,7 +64,11 @@ export class TrackingClient {
     // A failing near-cache connection only means reads go to Redis; node-redis reconnects it.
     this.client.on('error', () => map.invalidate(null))
     this.connection = new RedisConnection(this.client, commandTimeoutMs)
-    this.client.connect().catch(() => map.invalidate(null))
+    this.firstAttempt = this.client.connect().then(
+      () => undefined,
+      () => map.invalidate(null),
+    )
+    this.attemptWaitMs = commandTimeoutMs > 0 ? commandTimeoutMs : DEFAULT_COMMAND_TIMEOUT_MS
   }
 
   /** True while tracked reads can be trusted: connected, with tracking on. */
@@ -66,9 +76,28 @@ export class TrackingClient {
     return !this.closed && this.client.isReady
   }
 
+  /**
+   * node-redis cannot abandon a connection attempt midway: a client closed while it connects (a
+   * node's, on a cluster) finishes connecting afterwards, and that connection then holds the
+   * process open. So the first attempt is let end before the client is closed; one that Redis
+   * leaves unanswered is cut short after the command timeout.
+   */
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    await this.client.close()
+    const attemptEnded = await settlesWithin(this.firstAttempt, this.attemptWaitMs)
+    if (attemptEnded && this.client.isReady) await this.client.close()
+    else await this.client.destroy()
   }
+}
+
+/** Whether `promise` settles within `ms`. */
+function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms)
+    void promise.then(() => {
+      clearTimeout(timer)
+      resolve(true)
+    })
+  })
 }

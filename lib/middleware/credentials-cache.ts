@@ -1,41 +1,41 @@
 /**
- * The session records in the cache (see records.ts for the layout): Pow's CredentialsCache, with
- * tokens stored hashed, one read per request, renewal by one server only, and revocation that a
- * renewal in flight cannot undo.
+ * The session records in the cache (layout: records.ts): Pow's CredentialsCache, with secrets
+ * stored hashed, one read per request, and every change to a session one atomic cache write.
+ *
+ * Rotation never costs a session. A renewal does not replace the secret in use: it adds a
+ * `next` one (a compare-and-set on the record as read, so of two servers renewing at once one
+ * wins and the other's secret is never handed out). The old secret keeps working until a
+ * request presents the new one; that request makes it final, and the old secret is then
+ * accepted only for `rotationGraceMs` more (requests already on their way). So a client that
+ * never received its renewed token (the response was lost, the instance died, Redis failed over
+ * before replying) keeps its session, and its next renewal issues another token. Only a holder
+ * of the old secret who never presents the new one keeps using the old one, as before a renewal.
  */
 import type { Cache } from '../cache/cache'
 import type { KeyPart } from '../cache/key'
-import { RENEWAL_LOCK_MS } from '../defaults'
-import {
-  deviceOf,
-  readDeviceRecord,
-  readTokenRecord,
-  recordKeys,
-  type DeviceRecord,
-  type RotatedRecord,
-  type SessionRecord,
-} from './records'
+import { isCacheError } from '../errors'
+import { readSessionRecord, recordKeys, sessionIdIn, type SessionRecord } from './records'
 import { NO_DEADLINE, type RenewalDeadline } from './request-deadline'
-import { expiresAt, freshness, withinGrace, type SessionTiming } from './timing'
-import { createId, createToken, hashToken } from './token'
+import { expiresAt, freshness, type SessionTiming } from './timing'
+import { createSecret, hashSecret, joinToken, sessionIdOf, splitToken, userKeyOf } from './token'
 
-/** A token just issued: the raw token goes to the client, only its hash is stored. */
-export interface IssuedSession {
-  token: string
-  tokenHash: string
-  record: SessionRecord
-}
-
+/** A session as a request found it. */
 export interface AuthenticatedSession {
+  userKey: string
+  id: string
   record: SessionRecord
-  /** Hash of the session's current token. */
-  tokenHash: string
-  /** Hash of the token the request came with (an older one when `graced`). */
-  presentedHash: string
-  /** The request came with a token rotated out less than `rotationGraceMs` ago. */
+  /** The request came with a secret replaced less than `rotationGraceMs` ago. */
   graced: boolean
   /** A new token, when this request renewed the session. */
   renewedToken?: string
+}
+
+/** A login just stored: the token goes to the client. */
+export interface IssuedSession {
+  token: string
+  userKey: string
+  id: string
+  record: SessionRecord
 }
 
 export interface NewSession {
@@ -43,231 +43,176 @@ export interface NewSession {
   user: unknown
   fingerprint: string
   metadata: unknown
+  /** Another session of this user to end in the same write (the request's own, at a new login). */
+  replacing?: string
 }
 
-/** How many rotated-out tokens in a row a request may walk through within their grace periods. */
-const MAX_GRACE_HOPS = 3
-
-/** A renewal whose swap succeeded: what the client is to get, and what undoing it needs. */
-interface Rotation {
-  issued: IssuedSession
-  /** The old token's record exactly as it was read, and the pointer that replaced it. */
-  previous: SessionRecord
-  previousHash: string
-  pointer: RotatedRecord
+/** One of a user's sessions, as the device list shows it. */
+export interface StoredSession {
+  id: string
+  record: SessionRecord
 }
+
+/** Sessions ended by one write of `revokeAll`. */
+const REVOKE_BATCH = 1_000
 
 export class CredentialsCache {
   constructor(
     private readonly cache: Cache,
     private readonly timing: SessionTiming,
     private readonly now: () => number,
+    /** Most sessions a user keeps; a login beyond it ends the oldest. */
+    private readonly maxSessionsPerUser: number,
   ) {}
 
   /**
-   * The session a token opens, renewed when due. One read for a current token; more only for a
-   * token within its grace period or a renewal. `deadline`: the request's, so that a renewal
-   * whose token could not reach the client does not start, or does not stand.
+   * The session a token opens, renewed when due. One read; one more write only when the request
+   * renews the session or is the first to present a renewed token. `deadline`: the request's,
+   * so a renewal whose token could not reach the client does not start.
    */
   async authenticate(token: string, deadline: RenewalDeadline = NO_DEADLINE): Promise<AuthenticatedSession | undefined> {
-    const presentedHash = hashToken(token)
-    let tokenHash = presentedHash
-    let record = readTokenRecord(await this.cache.get(recordKeys.token(tokenHash)))
-    let graced = false
-    for (let hop = 0; record?.kind === 'rotated'; hop++) {
-      if (hop === MAX_GRACE_HOPS || !withinGrace(record.rotatedAt, this.now(), this.timing)) return undefined
-      const rotated: RotatedRecord = record
-      tokenHash = rotated.next
-      record = readTokenRecord(await this.cache.get(recordKeys.token(tokenHash)))
-      if (record && (record.id !== rotated.id || record.userId !== rotated.userId)) return undefined
-      graced = true
-    }
-    if (!record) return undefined
-    const state = freshness(record, this.now(), this.timing)
+    const parts = splitToken(token)
+    if (parts === undefined) return undefined
+    const { userKey, sessionId: id } = parts
+    const key = recordKeys.session(userKey, id)
+    const stored = readSessionRecord(await this.cache.get(key))
+    if (stored === undefined) return undefined
+    const now = this.now()
+    const state = freshness(stored, now, this.timing)
     if (state === 'expired') return undefined
-    const found: AuthenticatedSession = { record, tokenHash, presentedHash, graced }
-    // A graced request never renews: the token it would get belongs to the request that renewed.
-    // Nor does a late one: the next request, with time to spare, will.
-    if (state !== 'renew' || graced || !deadline.roomToRenew()) return found
-    const renewed = await this.renew(record, tokenHash, deadline)
-    if (renewed === 'revoked') return undefined
-    if (renewed === undefined) return found
-    return { record: renewed.record, tokenHash: renewed.tokenHash, presentedHash, graced: false, renewedToken: renewed.token }
+    const presented = hashSecret(parts.secret)
+    if (presented === stored.previous && now < (stored.previousUntil ?? 0)) {
+      // A request that left before its client had the new token: served, never renewed (the
+      // token a renewal would issue belongs to the request that renewed).
+      return { userKey, id, record: stored, graced: true }
+    }
+    if (presented !== stored.secret && presented !== stored.next) return undefined
+    // The first request with a renewed token makes it the one in use.
+    const current = presented === stored.next ? this.adopted(stored, now) : stored
+    const found = { userKey, id, record: current, graced: false }
+    if (state === 'renew' && deadline.roomToRenew()) return this.renew(found, stored)
+    if (current === stored) return found
+    return (await this.tryRewrite(key, stored, current)) ? found : { ...found, record: stored }
   }
 
-  /** Stores a new session: its token record, the user and the device entry. */
+  /**
+   * Stores a new session in one atomic write, ending in it those it replaces: the user's session
+   * from the same device (its id is the fingerprint's, so it is overwritten), the request's own
+   * (`replacing`), and beyond `maxSessionsPerUser` the user's sessions idle longest. One round
+   * trip, whatever the user's session count.
+   */
   async create(session: NewSession): Promise<IssuedSession> {
     const now = this.now()
-    const token = createToken()
-    const tokenHash = hashToken(token)
+    const userKey = userKeyOf(session.userId)
+    const secret = createSecret()
+    const id = sessionIdOf(session.fingerprint)
     const record: SessionRecord = {
-      kind: 'session',
-      id: createId(),
       userId: session.userId,
       fingerprint: session.fingerprint,
       createdAt: now,
       renewedAt: now,
       metadata: session.metadata,
       user: session.user,
+      secret: hashSecret(secret),
     }
-    await this.cache.putMany(
-      [
-        { key: recordKeys.token(tokenHash), value: record },
-        { key: recordKeys.user(session.userId), value: session.user },
-        { key: recordKeys.device(session.userId, record.id), value: deviceOf(record, tokenHash) },
-      ],
-      { ttlMs: this.timing.ttlMs },
+    const replaced = session.replacing !== undefined && session.replacing !== id ? [recordKeys.session(userKey, session.replacing)] : []
+    await this.cache.batch(
+      { put: [{ key: recordKeys.session(userKey, id), value: record }], delete: replaced },
+      { ttlMs: this.timing.ttlMs, limit: { prefix: recordKeys.userSessions(userKey), max: this.maxSessionsPerUser } },
     )
     // With `writes: 'async'`, the next request (to any server) must still find it.
     await this.cache.flush()
-    return { token, tokenHash, record }
+    return { token: joinToken({ userKey, sessionId: id, secret }), userKey, id, record }
   }
 
   /** A user's live sessions, oldest first. */
-  async devices(userId: KeyPart): Promise<DeviceRecord[]> {
-    const now = this.now()
-    return (await this.storedDevices(userId))
-      .filter((device) => freshness(device, now, this.timing) !== 'expired')
-      .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1))
+  async devices(userId: KeyPart): Promise<StoredSession[]> {
+    return this.stored(userKeyOf(userId))
+  }
+
+  /** Ends one session; resolves to whether it existed. */
+  async revoke(userId: KeyPart, id: string): Promise<boolean> {
+    const ended = await this.cache.delete(recordKeys.session(userKeyOf(userId), id))
+    await this.cache.flush()
+    return ended
   }
 
   /**
-   * Ends one session; resolves to whether it existed. `knownHashes` are token hashes the caller
-   * holds (the request's own), deleted along with the one the device entry names.
+   * Ends every session of a user, or every one but `exceptId`; resolves to how many ended. One
+   * write per `REVOKE_BATCH` sessions, so that ending thousands never holds Redis for long.
    */
-  async revoke(userId: KeyPart, id: string, knownHashes: readonly string[] = []): Promise<boolean> {
-    const deviceKey = recordKeys.device(userId, id)
-    if (knownHashes.length === 0 && readDeviceRecord(await this.cache.get(deviceKey)) === undefined) return false
-    // The tombstone first: a renewal that read the session before it cannot store its new token
-    // (its device write is conditional on the tombstone), and one that wrote before it is seen below.
-    await this.cache.putIf(recordKeys.revoked(userId, id), 1, { absent: true, ttlMs: this.timing.ttlMs })
-    const device = readDeviceRecord(await this.cache.get(deviceKey))
-    const hashes = new Set(knownHashes)
-    if (device) hashes.add(device.tokenHash)
-    await Promise.all([this.cache.delete(deviceKey), ...[...hashes].map((hash) => this.cache.delete(recordKeys.token(hash)))])
-    await this.cache.flush()
-    return device !== undefined
-  }
-
-  /** Ends every session of a user, or every one but `exceptId`; resolves to how many ended. */
   async revokeAll(userId: KeyPart, exceptId?: string): Promise<number> {
-    const targets = (await this.storedDevices(userId)).filter((device) => device.id !== exceptId)
-    const ended = await Promise.all(targets.map((device) => this.revoke(userId, device.id, [device.tokenHash])))
-    return ended.filter(Boolean).length
-  }
-
-  /** Ends every session with this fingerprint: a new login from that device replaces them. */
-  async revokeFingerprint(userId: KeyPart, fingerprint: string): Promise<void> {
-    const targets = (await this.storedDevices(userId)).filter((device) => device.fingerprint === fingerprint)
-    await Promise.all(targets.map((device) => this.revoke(userId, device.id, [device.tokenHash])))
-  }
-
-  /** Replaces the stored user; each session copies it in at its next renewal. */
-  async putUser(userId: KeyPart, user: unknown): Promise<void> {
-    await this.cache.put(recordKeys.user(userId), user, { ttlMs: this.timing.ttlMs })
-  }
-
-  async deleteUser(userId: KeyPart): Promise<void> {
-    await this.cache.delete(recordKeys.user(userId))
+    const userKey = userKeyOf(userId)
+    const targets = (await this.stored(userKey)).filter((session) => session.id !== exceptId)
+    for (let i = 0; i < targets.length; i += REVOKE_BATCH) {
+      await this.cache.batch({ delete: targets.slice(i, i + REVOKE_BATCH).map((session) => recordKeys.session(userKey, session.id)) })
+    }
+    await this.cache.flush()
+    return targets.length
   }
 
   /**
-   * A new token for a session, by one server only. The lock keeps other servers from trying at
-   * the same time; the swap (a compare-and-set on the old token's record) decides, even for a
-   * renewal that outlives its lock. Resolves to `undefined` when this request does not renew
-   * (another server did, or its deadline passed: it goes on with its current token) and to
-   * `'revoked'` when the session was revoked meanwhile.
+   * Puts a new copy of the user into every one of their sessions, each by compare-and-set (a
+   * session renewed meanwhile is read again), so every server serves it on the next request.
    */
-  private async renew(session: SessionRecord, tokenHash: string, deadline: RenewalDeadline): Promise<IssuedSession | 'revoked' | undefined> {
-    const lock = recordKeys.renewing(session.userId, session.id)
-    if (!(await this.cache.putIf(lock, 1, { absent: true, ttlMs: RENEWAL_LOCK_MS }))) return undefined
-    let outcome: Rotation | 'revoked' | undefined
-    try {
-      outcome = await this.rotate(session, tokenHash, deadline)
-    } finally {
-      // Freed at once, so `renewAfterMs: 0` renews the very next request. If this renewal outlived
-      // the lock, this frees another server's: harmless, the swap still elects one renewer. A
-      // failure is ignored: the lock expires by itself.
-      await this.cache.delete(lock).catch(() => undefined)
-    }
-    await this.cache.flush()
-    if (typeof outcome !== 'object') return outcome
-    // Checked last, with nothing awaited after it: if the request has not been answered by now,
-    // the new token is in its response (see RequestDeadline.bound).
-    if (deadline.passed) {
-      await this.undo(outcome)
-      return undefined
-    }
-    return outcome.issued
-  }
-
-  /** The renewal proper, under the lock: new token record, swap, device entry. */
-  private async rotate(session: SessionRecord, tokenHash: string, deadline: RenewalDeadline): Promise<Rotation | 'revoked' | undefined> {
-    const { userId, id } = session
-    // Read again under the lock: another renewal may have swapped it since this request's read.
-    const [stored, user] = await Promise.all([this.cache.get(recordKeys.token(tokenHash)), this.cache.get(recordKeys.user(userId))])
-    const previous = readTokenRecord(stored)
-    if (previous?.kind !== 'session' || previous.id !== id) return undefined
-
-    const now = this.now()
-    const token = createToken()
-    const nextHash = hashToken(token)
-    const record: SessionRecord = { ...previous, renewedAt: now, user: user === undefined ? previous.user : user }
-    const { ttlMs, rotationGraceMs } = this.timing
-    // The stored user is only rewritten (to outlive this session) if it is still there.
-    await this.cache.putMany(
-      [{ key: recordKeys.token(nextHash), value: record }, ...(user === undefined ? [] : [{ key: recordKeys.user(userId), value: user }])],
-      { ttlMs },
+  async updateUser(userId: KeyPart, user: unknown): Promise<void> {
+    const userKey = userKeyOf(userId)
+    await Promise.all(
+      (await this.stored(userKey)).map(async ({ id, record }) => {
+        const key = recordKeys.session(userKey, id)
+        for (let current: SessionRecord | undefined = record, attempt = 0; current && attempt < 3; attempt++) {
+          if (await this.rewrite(key, current, { ...current, user })) return
+          current = readSessionRecord(await this.cache.get(key))
+        }
+      }),
     )
-    // The swap is the renewal: only if the old record is still exactly as read does it become a
-    // pointer to the new one, so of two renewals that read it, one wins and the other's token is
-    // never handed out. The pointer outlives the grace period long enough for an undo.
-    const pointer: RotatedRecord = { kind: 'rotated', id, userId, next: nextHash, rotatedAt: now }
-    const swapped =
-      !deadline.passed &&
-      (await this.cache.putIf(recordKeys.token(tokenHash), pointer, { ifValue: stored, ttlMs: Math.max(rotationGraceMs, RENEWAL_LOCK_MS) }))
-    if (!swapped) {
-      await this.cache.delete(recordKeys.token(nextHash))
-      return undefined
-    }
-    // Only the winner names its token in the device entry, and not once a revoke has begun.
-    const stillLive = await this.cache.putIf(recordKeys.device(userId, id), deviceOf(record, nextHash), {
-      unlessExists: recordKeys.revoked(userId, id),
-      ttlMs,
-    })
-    if (!stillLive) {
-      await Promise.all([this.cache.delete(recordKeys.token(nextHash)), this.cache.delete(recordKeys.token(tokenHash))])
-      return 'revoked'
-    }
-    return { issued: { token, tokenHash: nextHash, record }, previous, previousHash: tokenHash, pointer }
   }
 
   /**
-   * Puts a session back as it was before a renewal whose token will never reach the client (its
-   * request was answered 503 meanwhile), so the client's current token keeps working. Safe: no
-   * one holds the new token. Like a renewal, the restored token stands only if no revoke has begun.
+   * A renewal: a `next` secret for the session, by compare-and-set on the record as read
+   * (`stored`). When the write loses (another server renewed first) or fails (Redis full or
+   * gone), the request goes on with the token it came with, which still works.
    */
-  private async undo({ issued, previous, previousHash, pointer }: Rotation): Promise<void> {
-    const { userId, id } = previous
-    const leftMs = Math.ceil(expiresAt(previous, this.timing) - this.now())
-    const restored =
-      leftMs > 0 && (await this.cache.putIf(recordKeys.token(previousHash), previous, { ifValue: pointer, ttlMs: leftMs }))
-    if (restored) {
-      const stillLive = await this.cache.putIf(recordKeys.device(userId, id), deviceOf(previous, previousHash), {
-        unlessExists: recordKeys.revoked(userId, id),
-        ttlMs: leftMs,
-      })
-      if (!stillLive) await this.cache.delete(recordKeys.token(previousHash))
-    }
-    await this.cache.delete(recordKeys.token(issued.tokenHash))
-    await this.cache.flush()
+  private async renew(found: AuthenticatedSession, stored: SessionRecord): Promise<AuthenticatedSession> {
+    const secret = createSecret()
+    const renewed: SessionRecord = { ...found.record, renewedAt: this.now(), next: hashSecret(secret) }
+    const key = recordKeys.session(found.userKey, found.id)
+    if (!(await this.tryRewrite(key, stored, renewed))) return { ...found, record: stored }
+    return { ...found, record: renewed, renewedToken: joinToken({ userKey: found.userKey, sessionId: found.id, secret }) }
   }
 
-  private async storedDevices(userId: KeyPart): Promise<DeviceRecord[]> {
-    const records = await this.cache.all(recordKeys.devices(userId))
-    return records.flatMap((stored) => {
-      const device = readDeviceRecord(stored.value)
-      return device ? [device] : []
-    })
+  /** The record once its `next` secret is in use; the one it replaces stays accepted for `rotationGraceMs`. */
+  private adopted(stored: SessionRecord, now: number): SessionRecord {
+    const { next, ...rest } = stored
+    return { ...rest, secret: next as string, previous: stored.secret, previousUntil: now + this.timing.rotationGraceMs }
+  }
+
+  /** `rewrite`, where losing and a cache that refuses writes (full, or failing over) both mean "not now". */
+  private async tryRewrite(key: KeyPart[], expected: SessionRecord, next: SessionRecord): Promise<boolean> {
+    try {
+      return await this.rewrite(key, expected, next)
+    } catch (error) {
+      if (isCacheError(error) && error.code !== 'UNDECODABLE_VALUE') return false
+      throw error
+    }
+  }
+
+  /** Replaces a record only if it is still exactly as read; it lives `ttlMs` from its renewal, never past its maximum age. */
+  private async rewrite(key: KeyPart[], expected: SessionRecord, next: SessionRecord): Promise<boolean> {
+    const ttlMs = Math.ceil(expiresAt(next, this.timing) - this.now())
+    if (ttlMs <= 0) return false
+    return this.cache.putIf(key, next, { ifValue: expected, ttlMs })
+  }
+
+  /** A user's sessions, oldest first, read from the index in one round trip; unreadable ones are skipped. */
+  private async stored(userKey: string): Promise<StoredSession[]> {
+    const now = this.now()
+    const records = await this.cache.all(recordKeys.sessionsOf(userKey))
+    return records
+      .flatMap(({ key, value }) => {
+        const record = readSessionRecord(value)
+        return record && freshness(record, now, this.timing) !== 'expired' ? [{ id: sessionIdIn(key), record }] : []
+      })
+      .sort((a, b) => a.record.createdAt - b.record.createdAt || (a.id < b.id ? -1 : 1))
   }
 }

@@ -7,6 +7,7 @@ import type { Cache } from '../cache/cache'
 import type { KeyPart } from '../cache/key'
 import { OptionError, type CacheError } from '../errors'
 import {
+  DEFAULT_MAX_SESSIONS_PER_USER,
   DEFAULT_RENEWED_TOKEN_HEADER,
   DEFAULT_ROTATION_GRACE_MS,
   DEFAULT_SECURE_TOKEN_COOKIE_NAME,
@@ -51,7 +52,7 @@ export interface SessionsOptions<User = unknown> {
   /**
    * Where sessions live: a `RedisCache` (shared by every server) or a `MemoryCache` (one process).
    * Give sessions a cache of their own (its own `namespace`). On Redis Cluster its `tagDepth`
-   * must be 3, so that each user's records share a slot and users spread over the slots.
+   * must be 2 (`SESSION_TAG_DEPTH`), so that each user's sessions share a slot and users spread over the slots.
    */
   cache: Cache
   /**
@@ -60,6 +61,11 @@ export interface SessionsOptions<User = unknown> {
    * until every token it signed has expired (`ttlMs`).
    */
   secret: string | readonly string[]
+  /**
+   * Most sessions one user keeps at once: a login beyond it ends the user's oldest session, so a
+   * login costs bounded work however often a user logs in. @default 100
+   */
+  maxSessionsPerUser?: number
   /** Milliseconds a session lives without a renewal; also the cookie's `Max-Age`. @default 1_800_000 (30 minutes) */
   ttlMs?: number
   /**
@@ -123,6 +129,7 @@ export interface ResolvedSessionsOptions<User> {
   /** `secrets` as HMAC keys, made once: the first signs, every one verifies. */
   signingKeys: readonly KeyObject[]
   timing: SessionTiming
+  maxSessionsPerUser: number
   cookie: ResolvedCookie
   bearer: boolean
   renewedTokenHeader: string
@@ -135,9 +142,14 @@ export interface ResolvedSessionsOptions<User> {
   now: () => number
 }
 
+/** Estimated bits of randomness a signing secret must show (see estimatedEntropyBits). */
+const MIN_TOKEN_SECRET_ENTROPY_BITS = 96
+const COOKIE_DOMAIN = /^\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/
+// RFC 6265 path-value: any CHAR except CTLs or ';' (and no spaces, which proxies mangle).
+const COOKIE_PATH = /^[\x21-\x3A\x3C-\x7E]+$/
 // RFC 9110 token characters: what a cookie or header name may contain.
 const TOKEN_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-const CACHE_METHODS = ['get', 'put', 'putIf', 'putMany', 'delete', 'all', 'flush'] as const
+const CACHE_METHODS = ['get', 'putIf', 'batch', 'delete', 'all', 'flush'] as const
 
 export function resolveSessionsOptions<User>(options: SessionsOptions<User>): ResolvedSessionsOptions<User> {
   if (options === null || typeof options !== 'object') throw new OptionError('cache', 'is required: sessions() needs options with a cache and a secret')
@@ -157,6 +169,7 @@ export function resolveSessionsOptions<User>(options: SessionsOptions<User>): Re
     unavailableStatus = DEFAULT_TOKEN_SESSION_UNAVAILABLE_STATUS,
     onUnavailable,
     now = Date.now,
+    maxSessionsPerUser = DEFAULT_MAX_SESSIONS_PER_USER,
   } = options
 
   if (cache === null || typeof cache !== 'object' || CACHE_METHODS.some((method) => typeof cache[method] !== 'function')) {
@@ -188,12 +201,16 @@ export function resolveSessionsOptions<User>(options: SessionsOptions<User>): Re
   }
   if (onUnavailable !== undefined) requireFunction(onUnavailable, 'onUnavailable')
   requireFunction(now, 'now')
+  if (typeof maxSessionsPerUser !== 'number' || !Number.isSafeInteger(maxSessionsPerUser) || maxSessionsPerUser < 1) {
+    throw new OptionError('maxSessionsPerUser', 'must be a whole number, at least 1')
+  }
 
   return {
     cache,
     secrets,
     signingKeys: secrets.map((item) => signingKey(item)),
     timing: { ttlMs, renewAfterMs, rotationGraceMs, maxAgeMs },
+    maxSessionsPerUser,
     cookie: resolveCookie(cookie),
     bearer,
     renewedTokenHeader,
@@ -211,12 +228,33 @@ function resolveSecrets(secret: unknown): string[] {
   const secrets: unknown[] = Array.isArray(secret) ? secret : [secret]
   if (secrets.length === 0 || secret === undefined) throw new OptionError('secret', 'is required: a string of at least 32 characters, or a list of them')
   secrets.forEach((item, index) => {
+    const which = Array.isArray(secret) ? `secret[${index}]` : 'secret'
     if (typeof item !== 'string' || item.length < MIN_TOKEN_SECRET_LENGTH) {
-      const which = Array.isArray(secret) ? `secret[${index}]` : 'secret'
       throw new OptionError(which, `must be a string of at least ${MIN_TOKEN_SECRET_LENGTH} characters (e.g. randomBytes(32).toString('base64url'))`)
+    }
+    if (estimatedEntropyBits(item) < MIN_TOKEN_SECRET_ENTROPY_BITS) {
+      throw new OptionError(which, `is too predictable (repeated or too few different characters): use a random secret, e.g. randomBytes(32).toString('base64url')`)
     }
   })
   return secrets as string[]
+}
+
+/**
+ * A rough upper bound on how much a secret could be guessed from its own text: its length times
+ * the Shannon entropy of its characters, and nothing for a text that repeats itself. It catches
+ * `'a'.repeat(32)`, `'password'.repeat(4)` or 32 NULs; 32 random hex digits pass, and so does
+ * anything `randomBytes` makes. A passphrase of words may pass and still be weak: it is a net
+ * for mistakes, not a proof of randomness.
+ */
+export function estimatedEntropyBits(text: string): number {
+  for (let period = 1; period <= text.length / 2; period++) {
+    if (text.length % period === 0 && text.slice(0, period).repeat(text.length / period) === text) return 0
+  }
+  const counts = new Map<string, number>()
+  for (const char of text) counts.set(char, (counts.get(char) ?? 0) + 1)
+  let perChar = 0
+  for (const count of counts.values()) perChar -= (count / text.length) * Math.log2(count / text.length)
+  return perChar * text.length
 }
 
 function resolveCookie(cookie: SessionCookieOptions): ResolvedCookie {
@@ -226,15 +264,33 @@ function resolveCookie(cookie: SessionCookieOptions): ResolvedCookie {
   const name = cookie.name ?? (secure ? DEFAULT_SECURE_TOKEN_COOKIE_NAME : DEFAULT_TOKEN_COOKIE_NAME)
   if (typeof name !== 'string' || !TOKEN_NAME.test(name)) throw new OptionError('cookie.name', 'must be a valid cookie name')
   if (sameSite !== 'lax' && sameSite !== 'strict') throw new OptionError('cookie.sameSite', "must be 'lax' or 'strict'")
-  if (domain !== undefined && (typeof domain !== 'string' || domain === '')) throw new OptionError('cookie.domain', 'must be a non-empty string')
-  if (typeof path !== 'string' || !path.startsWith('/')) throw new OptionError('cookie.path', "must start with '/'")
+  // Anything else would end the attribute early (`;`) or break the header: every login would fail.
+  if (domain !== undefined && (typeof domain !== 'string' || !COOKIE_DOMAIN.test(domain))) {
+    throw new OptionError('cookie.domain', 'must be a host name: letters, digits, dots and dashes')
+  }
+  if (typeof path !== 'string' || !path.startsWith('/') || !COOKIE_PATH.test(path)) {
+    throw new OptionError('cookie.path', "must start with '/' and hold no ';', space or control character")
+  }
   // Browsers drop prefixed cookies that break their rules (whatever the prefix's case): fail here instead.
   if (/^__secure-/i.test(name) && !secure) throw new OptionError('cookie.secure', 'must be true for a __Secure- cookie')
   if (/^__host-/i.test(name) && (!secure || path !== '/' || domain !== undefined)) {
     const why = cookie.name === undefined ? ` (the default name when secure): to set a domain or path, name the cookie, e.g. '__Secure-session'` : ''
     throw new OptionError('cookie.name', `is a __Host- cookie, which needs secure: true, path '/' and no domain${why}`)
   }
+  if (!secure) warnInsecureInProduction()
   return { name, secure, sameSite, domain, path }
+}
+
+let warnedInsecure = false
+
+/** `secure: false` is for plain-HTTP development: said once per process when NODE_ENV says production. */
+function warnInsecureInProduction(): void {
+  if (warnedInsecure || process.env['NODE_ENV'] !== 'production') return
+  warnedInsecure = true
+  process.emitWarning(
+    'sessions(): cookie.secure is false while NODE_ENV is production: session cookies will travel over plain HTTP, where anyone on the path can read them',
+    { code: 'SESSIONVAULT_INSECURE_COOKIE' },
+  )
 }
 
 function defaultUserId(user: unknown): unknown {

@@ -1,99 +1,74 @@
 /**
  * What the middleware stores, and where: pure, no I/O.
  *
- * Pow's credentials-cache layout, keyed for one read per request and one slot per user:
+ * One record per session, under the user's key, so that one read authenticates a request and
+ * every change to a session (login, renewal, logout, revoke) is one atomic write in one slot:
  *
- * | key                                   | value                                   | TTL            |
- * |---------------------------------------|-----------------------------------------|----------------|
- * | `['token', sha256(token)]`            | the session, with a copy of the user    | `ttlMs`        |
- * | `['token', sha256(old token)]`        | after a renewal: a pointer to the new   | grace, ≥ 5 s   |
- * | `['user', userId]`                    | the app's serialized user               | `ttlMs`        |
- * | `['user', userId, 'session', id]`     | the device entry ("your devices")       | `ttlMs`        |
- * | `['user', userId, 'revoked', id]`     | a tombstone: a renewal in flight cannot revive it | `ttlMs` |
- * | `['user', userId, 'renewing', id]`    | the renewal lock                        | a few seconds  |
+ * | key                                  | value                                               | TTL                 |
+ * |--------------------------------------|-----------------------------------------------------|---------------------|
+ * | `['u', userKey, 's', sessionId]`     | the session: times, fingerprint, metadata, a copy of the user, and the hashes of the secrets that open it | until it expires |
  *
- * With `tagDepth: 3` on Redis Cluster, `[namespace, 'user', userId]` is the hash tag: one user's
- * records share a slot, and their device list is one index. Token records spread over all slots.
- * Records read back are checked field by field; anything else is treated as absent.
+ * `userKey` is a hash of the user's id (token.ts); `sessionId` a hash of the device's
+ * fingerprint, so a login from a device overwrites that device's session (Pow's "a login with
+ * the fingerprint of an existing session replaces it") with no lookup. With `tagDepth: 3`
+ * (`SESSION_TAG_DEPTH`), `['u', userKey, 's']` chooses the slot on Redis Cluster and names an
+ * index of the user's own: their sessions share one slot and one sorted set ("your devices",
+ * and the count `maxSessionsPerUser` bounds). Records read back are checked field by field;
+ * anything else is treated as absent.
+ *
+ * Rotation (see credentials-cache.ts): `secret` is the hash of the secret in use; a renewal adds
+ * `next`, and only when a request presents the next secret does it replace `secret` (which stays
+ * accepted as `previous` until `previousUntil`, for requests already on their way).
  */
 import { ANY, type KeyPart, type MatchPart } from '../cache/key'
 
-/**
- * The `tagDepth` a `RedisCache` on Cluster must have. Shallower puts every user (1: every record)
- * in one slot; deeper splits a device entry from its tombstone, which a renewal's conditional
- * write needs in the same slot.
- */
+/** The `tagDepth` a `RedisCache` on Cluster must have: `['u', userKey, 's']` chooses the slot and the index. */
 export const SESSION_TAG_DEPTH = 3
 
-/** The session a token opens. */
+const USER = 'u'
+const SESSIONS = 's'
+
 export interface SessionRecord {
-  kind: 'session'
-  id: string
+  /** The app's id of the user, as `userId` returned it. */
   userId: KeyPart
   fingerprint: string
   createdAt: number
+  /** When the current secret was issued (at login or at the last renewal). */
   renewedAt: number
   metadata: unknown
   /** The app's serialized user, copied in so that one read authenticates a request. */
   user: unknown
-}
-
-/** A token rotated out by a renewal: still accepted for the grace period, as the session it points to. */
-export interface RotatedRecord {
-  kind: 'rotated'
-  id: string
-  userId: KeyPart
-  /** Hash of the token that replaced this one. */
-  next: string
-  rotatedAt: number
-}
-
-/** One entry of a user's device list. */
-export interface DeviceRecord {
-  id: string
-  fingerprint: string
-  createdAt: number
-  renewedAt: number
-  metadata: unknown
-  /** Hash of the session's current token, so that a revoke from any server can delete it. */
-  tokenHash: string
+  /** Hash of the secret in use. */
+  secret: string
+  /** Hash of the secret a renewal issued, until a request presents it. */
+  next?: string
+  /** Hash of the secret `next` replaced, accepted until `previousUntil` (ms since the epoch). */
+  previous?: string
+  previousUntil?: number
 }
 
 export const recordKeys = {
-  token: (tokenHash: string): KeyPart[] => ['token', tokenHash],
-  user: (userId: KeyPart): KeyPart[] => ['user', userId],
-  device: (userId: KeyPart, id: string): KeyPart[] => ['user', userId, 'session', id],
-  devices: (userId: KeyPart): MatchPart[] => ['user', userId, 'session', ANY],
-  revoked: (userId: KeyPart, id: string): KeyPart[] => ['user', userId, 'revoked', id],
-  renewing: (userId: KeyPart, id: string): KeyPart[] => ['user', userId, 'renewing', id],
+  session: (userKey: string, sessionId: string): KeyPart[] => [USER, userKey, SESSIONS, sessionId],
+  /** The prefix of a user's sessions: what `maxSessionsPerUser` counts. */
+  userSessions: (userKey: string): KeyPart[] => [USER, userKey, SESSIONS],
+  sessionsOf: (userKey: string): MatchPart[] => [USER, userKey, SESSIONS, ANY],
 }
 
-export function deviceOf(session: SessionRecord, tokenHash: string): DeviceRecord {
-  const { id, fingerprint, createdAt, renewedAt, metadata } = session
-  return { id, fingerprint, createdAt, renewedAt, metadata, tokenHash }
+/** The session id in a key matched by `sessionsOf`. */
+export function sessionIdIn(key: readonly KeyPart[]): string {
+  return String(key[3])
 }
 
-export function readTokenRecord(value: unknown): SessionRecord | RotatedRecord | undefined {
-  if (!isObject(value) || !isString(value['id']) || !isUserId(value['userId'])) return undefined
-  if (value['kind'] === 'session') {
-    const ok = isString(value['fingerprint']) && isTime(value['createdAt']) && isTime(value['renewedAt'])
-    return ok ? (value as unknown as SessionRecord) : undefined
-  }
-  if (value['kind'] === 'rotated') {
-    return isString(value['next']) && isTime(value['rotatedAt']) ? (value as unknown as RotatedRecord) : undefined
-  }
-  return undefined
-}
-
-export function readDeviceRecord(value: unknown): DeviceRecord | undefined {
-  if (!isObject(value)) return undefined
+export function readSessionRecord(value: unknown): SessionRecord | undefined {
+  if (!isObject(value) || !isUserId(value['userId'])) return undefined
   const ok =
-    isString(value['id']) &&
     isString(value['fingerprint']) &&
     isTime(value['createdAt']) &&
     isTime(value['renewedAt']) &&
-    isString(value['tokenHash'])
-  return ok ? (value as unknown as DeviceRecord) : undefined
+    isString(value['secret']) &&
+    (value['next'] === undefined || isString(value['next'])) &&
+    (value['previous'] === undefined || (isString(value['previous']) && isTime(value['previousUntil'])))
+  return ok ? (value as unknown as SessionRecord) : undefined
 }
 
 export function isUserId(value: unknown): value is KeyPart {

@@ -1,20 +1,18 @@
 /**
  * One request's time budget (`timeoutMs`), as a renewal needs to see it: a token issued after
- * the request has been answered `onUnavailable` never reaches the client, so a renewal only
- * starts with time to spare, and is undone if the answer went out without it.
+ * the request has been answered `onUnavailable` never reaches the client (which then keeps the
+ * token it has, still valid), so a renewal only starts with time to spare.
  */
 import { performance } from 'node:perf_hooks'
 import { withDeadline } from '../deadline'
 
 export interface RenewalDeadline {
-  /** True while at least half of the request's budget is left: room for a renewal's round trips. */
+  /** True while at least half of the request's budget is left: room for a renewal's round trip. */
   roomToRenew(): boolean
-  /** True once the request has been answered without its session: its renewal must not stand. */
-  readonly passed: boolean
 }
 
 /** For calls outside a request (and tests): all the time in the world. */
-export const NO_DEADLINE: RenewalDeadline = { roomToRenew: () => true, passed: false }
+export const NO_DEADLINE: RenewalDeadline = { roomToRenew: () => true }
 
 export class RequestDeadline implements RenewalDeadline {
   private readonly startedAt: number

@@ -8,14 +8,14 @@
 import type { KeyObject } from 'node:crypto'
 import type { ErrorRequestHandler, NextFunction, Request, Response } from 'express'
 import type { KeyPart } from '../cache/key'
-import { isUnavailableError, UsageError } from '../errors'
+import { isFullError, isUnavailableError, UsageError } from '../errors'
 import type { SessionContext, SessionMetadata } from './context'
 import { CredentialsCache, type AuthenticatedSession } from './credentials-cache'
 import { resolveSessionsOptions, type SessionsOptions } from './options'
 import { isUserId } from './records'
 import { RequestDeadline } from './request-deadline'
 import { RequestSession } from './request-session'
-import { signToken, verifyToken } from './signing'
+import { signToken, verifyToken, type SigningSecret, type VerifiedToken } from './signing'
 import { cookieMaxAgeSeconds } from './timing'
 import { clearTokenCookie, deliverToken, presentedToken } from './transport'
 import { unavailableResponder } from './unavailable'
@@ -26,11 +26,12 @@ export interface SessionsMiddleware<User = unknown, Meta = SessionMetadata> {
   of(req: Request): SessionContext<User, Meta>
   /** Ends every session of a user, from any server ("sign out everywhere", an admin's ban); resolves to how many ended. */
   revokeAllSessions(userId: KeyPart): Promise<number>
-  /** Replaces the stored user; each of their sessions picks it up at its next renewal (within `renewAfterMs`). */
+  /** Replaces the stored user in every one of their sessions: every server serves the new copy from the next request on. */
   updateUser(user: User): Promise<void>
   /**
    * An Express error handler, to `app.use()` after the routes: a cache outage inside a route
-   * (a `login` or `logout` while Redis is down) gets the same answer as one in the middleware.
+   * (a `login` or `logout` while Redis is down), or a login refused by a full Redis, gets the
+   * same answer as an outage in the middleware (`onUnavailable`).
    */
   readonly errorHandler: ErrorRequestHandler
 }
@@ -41,7 +42,7 @@ type WithContext<User, Meta> = Request & { [key: symbol]: RequestSession<User, M
 export function sessions<User = unknown, Meta = SessionMetadata>(options: SessionsOptions<User>): SessionsMiddleware<User, Meta> {
   const resolved = resolveSessionsOptions(options)
   const { cache, signingKeys, timing, cookie, bearer, renewedTokenHeader, timeoutMs, now } = resolved
-  const credentials = new CredentialsCache(cache, timing, now)
+  const credentials = new CredentialsCache(cache, timing, now, resolved.maxSessionsPerUser)
   const onUnavailable = resolved.onUnavailable ?? unavailableResponder(resolved.unavailableStatus)
   // Each request's context, under a key only this middleware knows. Not a WeakMap: V8's minor GC
   // keeps a WeakMap's values alive, and a context holds its request and response, so every
@@ -55,10 +56,12 @@ export function sessions<User = unknown, Meta = SessionMetadata>(options: Sessio
     req.auth = context as SessionContext
     const presented = presentedToken(req, cookie, bearer)
     if (presented === undefined) return next()
-    const verified = verifyToken(presented.value, signingKeys)
+    const verified = firstVerified(presented.values, signingKeys)
     if (verified === undefined) {
-      // No secret signed this cookie, so it can never open a session: dropped, so the browser stops sending it.
-      if (presented.source === 'cookie') clearTokenCookie(res, cookie)
+      // No secret signed this cookie, so it can never open a session: dropped, so the browser
+      // stops sending it. Not when there are several: the clear would hit the real one, and
+      // the others may have been planted by a sibling subdomain to sign the user out.
+      if (presented.source === 'cookie' && presented.values.length === 1) clearTokenCookie(res, cookie)
       return next()
     }
 
@@ -101,9 +104,7 @@ export function sessions<User = unknown, Meta = SessionMetadata>(options: Sessio
 
   async function revokeAllSessions(userId: KeyPart): Promise<number> {
     if (!isUserId(userId)) throw new UsageError('revokeAllSessions(userId): userId must be a non-empty string or a finite number')
-    const ended = await credentials.revokeAll(userId)
-    await credentials.deleteUser(userId)
-    return ended
+    return credentials.revokeAll(userId)
   }
 
   async function updateUser(user: User): Promise<void> {
@@ -111,13 +112,23 @@ export function sessions<User = unknown, Meta = SessionMetadata>(options: Sessio
     if (!isUserId(userId)) {
       throw new UsageError('updateUser(user): the userId option returned no usable id for this user (a non-empty string or a finite number)', { option: 'userId' })
     }
-    await credentials.putUser(userId, resolved.serializeUser(user))
+    await credentials.updateUser(userId, resolved.serializeUser(user))
   }
 
   const errorHandler: ErrorRequestHandler = function sessionsErrorHandler(error, req, res, next) {
-    if (isUnavailableError(error) && !res.headersSent) return onUnavailable(error, req, res, next)
+    // A full Redis refuses new sessions only: a login then gets the same "try again" answer.
+    if ((isUnavailableError(error) || isFullError(error)) && !res.headersSent) return onUnavailable(error, req, res, next)
     next(error)
   }
 
   return Object.assign(sessionsMiddleware, { of, revokeAllSessions, updateUser, errorHandler })
+}
+
+/** The first of the presented values that a configured secret signed. */
+function firstVerified(values: readonly string[], secrets: readonly SigningSecret[]): VerifiedToken | undefined {
+  for (const value of values) {
+    const verified = verifyToken(value, secrets)
+    if (verified !== undefined) return verified
+  }
+  return undefined
 }

@@ -1,13 +1,13 @@
 /**
  * Signing of the token a client holds: pure, no I/O.
  *
- * What a client holds is `<token>.<HMAC-SHA256(secret, token)>`, both base64url. Every accepted
+ * What a client holds is `<token>.<HMAC-SHA256(secret, token)>` (the token: see token.ts). Every accepted
  * secret verifies, so a secret can be rotated without logging anyone out; only the first signs.
  * Anything of the wrong length or alphabet is refused before any HMAC is computed, and the
  * signature is compared in constant time.
  */
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto'
-import { isBase64url, TOKEN_LENGTH } from './token'
+import { isBase64url, splitToken, TOKEN_LENGTH } from './token'
 
 /**
  * A secret as given (a string) or prepared once by `signingKey`: the middleware verifies with
@@ -48,7 +48,7 @@ export function verifyToken(signed: string, secrets: readonly SigningSecret[]): 
   if (signed.length !== SIGNED_TOKEN_LENGTH || signed[TOKEN_LENGTH] !== '.') return undefined
   const token = signed.slice(0, TOKEN_LENGTH)
   const given = signed.slice(TOKEN_LENGTH + 1)
-  if (!isBase64url(token) || !isBase64url(given)) return undefined
+  if (splitToken(token) === undefined || !isBase64url(given)) return undefined
   givenBytes.write(given, 'latin1')
   // Every secret is tried, even after a match, so timing says nothing about which one signed.
   let found = -1

@@ -10,10 +10,21 @@ import { SIGNED_TOKEN_LENGTH } from './signing'
 export type TokenSource = 'cookie' | 'bearer'
 
 export interface PresentedToken {
-  /** The signed token as sent, not yet verified. */
-  value: string
+  /**
+   * The signed token as sent, not yet verified: one for a bearer header; for the cookie, every
+   * cookie of that name the request carries (at most `MAX_SAME_NAME_COOKIES`), in the order sent.
+   */
+  values: readonly string[]
   source: TokenSource
 }
+
+/**
+ * Cookies of the session's name read from one request. A sibling subdomain can plant a cookie of
+ * the same name (for a `Domain`/`__Secure-` cookie; a `__Host-` one cannot be planted), which the
+ * browser then sends beside the real one, often first: each is tried, so a planted one is never
+ * the only one read. A few suffice; the rest are ignored.
+ */
+const MAX_SAME_NAME_COOKIES = 4
 
 const BEARER = 'bearer '
 /** No URI-decoding: a signed token is plain base64url, and anything else is refused anyway. */
@@ -29,12 +40,30 @@ export function presentedToken(req: Request, cookie: ResolvedCookie, bearer: boo
     // Exactly one signed token after the scheme and its one space: anything more or less is
     // refused by its length alone, so an oversized header is never read.
     const value = authorization.length === BEARER.length + SIGNED_TOKEN_LENGTH ? authorization.slice(BEARER.length) : ''
-    return { value, source: 'bearer' }
+    return { values: [value], source: 'bearer' }
   }
   const header = req.headers.cookie
   if (header === undefined) return undefined
-  const value = parseCookie(header, AS_SENT)[cookie.name]
-  return value === undefined ? undefined : { value, source: 'cookie' }
+  const values = cookieValues(header, cookie.name)
+  return values.length === 0 ? undefined : { values, source: 'cookie' }
+}
+
+/** Every value of the cookies named `name` in a `Cookie` header, in order; one parse in the usual case of a single one. */
+function cookieValues(header: string, name: string): string[] {
+  const first = header.indexOf(`${name}=`)
+  if (first === -1) return []
+  if (header.indexOf(`${name}=`, first + 1) === -1) {
+    const value = parseCookie(header, AS_SENT)[name]
+    return value === undefined ? [] : [value]
+  }
+  const values: string[] = []
+  for (const pair of header.split(';')) {
+    const at = pair.indexOf('=')
+    if (at === -1 || pair.slice(0, at).trim() !== name) continue
+    values.push(pair.slice(at + 1).trim())
+    if (values.length === MAX_SAME_NAME_COOKIES) break
+  }
+  return values
 }
 
 /** Sends a signed token back the way it came: a cookie, or the `renewedTokenHeader` for a bearer client. */
@@ -47,6 +76,31 @@ export function deliverToken(res: Response, source: TokenSource, signed: string,
 export function setTokenCookie(res: Response, cookie: ResolvedCookie, signed: string, maxAgeSeconds: number): void {
   replaceCookie(res, cookie, signed, maxAgeSeconds)
   noStore(res)
+}
+
+const NO_STORE_HOOKED = Symbol('sessionvault no-store')
+type Hooked = Response & { [NO_STORE_HOOKED]?: true }
+
+/**
+ * A response that hands out a token must not be kept by any cache, whatever the route sets
+ * later (`Cache-Control: public, max-age=600` on a page that happened to renew the session):
+ * `no-store` is set now and again as the headers are written.
+ */
+export function noStore(res: Response): void {
+  res.setHeader('Cache-Control', 'no-store')
+  const hooked = res as Hooked
+  if (hooked[NO_STORE_HOOKED]) return
+  hooked[NO_STORE_HOOKED] = true
+  const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => Response
+  res.writeHead = function writeHeadNoStore(this: Response, ...args: unknown[]): Response {
+    if (!this.headersSent) this.setHeader('Cache-Control', 'no-store')
+    for (const headers of args) {
+      if (headers !== null && typeof headers === 'object' && !Array.isArray(headers)) {
+        for (const name of Object.keys(headers)) if (name.toLowerCase() === 'cache-control') delete (headers as Record<string, unknown>)[name]
+      }
+    }
+    return writeHead(...args)
+  } as Response['writeHead']
 }
 
 export function clearTokenCookie(res: Response, cookie: ResolvedCookie): void {
@@ -71,7 +125,4 @@ function replaceCookie(res: Response, cookie: ResolvedCookie, value: string, max
   res.setHeader('Set-Cookie', [...others, line])
 }
 
-/** A response that hands out a token must not be kept by a shared cache. The app may still override it. */
-export function noStore(res: Response): void {
-  if (!res.hasHeader('Cache-Control')) res.setHeader('Cache-Control', 'no-store')
-}
+

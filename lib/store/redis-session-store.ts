@@ -6,7 +6,7 @@
  */
 import type { Request } from 'express'
 import { Store, type Session, type SessionData } from 'express-session'
-import type { Cache, PutIfOptions } from '../cache/cache'
+import type { Cache } from '../cache/cache'
 import { RedisCache } from '../cache/redis-cache'
 import { parseError, serializeError } from '../cache/serializer'
 import { withDeadline } from '../deadline'
@@ -15,82 +15,78 @@ import { UsageError } from '../errors'
 import { settle, type StoreCallback } from './callback'
 import { LegacySessions } from './legacy-sessions'
 import { Readiness } from './readiness'
-import {
-  ALL_SESSIONS,
-  POINTER_INDEX,
-  SESSION_INDEX,
-  TOMBSTONE_INDEX,
-  PROBE_KEY,
-  STORE_TAG_DEPTH,
-  sessionKey,
-  sidOf,
-  tombstoneKey,
-  userSessionKey,
-  userSessions,
-} from './session-keys'
+import { PROBE_KEY, STORE_TAG_DEPTH, sessionKey } from './session-keys'
+import { SessionRecords, type StoredSessionText } from './session-records'
 import { secondsToMs, sessionTtlMs, touchIsFresh } from './session-ttl'
+import { readCreatedAt, withCreatedAt } from './created-at'
+import { hashedId, hashedUserId, plainId } from './stored-id'
 import { resolveStoreOptions, type RedisSessionStoreOptions, type ResolvedStoreOptions } from './store-options'
-import { decodeStored, encodeStored, storedTextSerializer, type StoredSession } from './stored-session'
 
-/** A session as `all()` returns it: connect-redis adds its id the same way. */
+/** A session as `all()` returns it, with its `id` as stored (a hash of the session id, unless `hashIds: false`). */
 export type SessionWithId = SessionData & { id: string }
 
 /** One of a user's sessions, as `listUserSessions()` returns it. */
 export interface UserSession {
+  /** The session's id as stored: a hash of its express-session id, unless `hashIds: false`. */
   id: string
   session: SessionData
   /** When the stored session expires (as last written; `touchAfter` may let it lag a little). */
   expiresAt: Date
 }
 
-interface LoadedSession extends StoredSession {
+interface LoadedSession extends StoredSessionText {
   session: SessionData
+  /** When it was first saved (only with `absoluteTtl`). */
+  createdAtMs?: number | undefined
 }
 
-/** A user pointer holds nothing: its key and index membership are the information. */
-const POINTER = ''
 /** What a call with nothing to do resolves to. */
 const DONE: Promise<void> = Promise.resolve()
 /** Records handled at once by `clear()` and `destroyUserSessions()`; each batch gets `timeoutMs`. */
 const BATCH_SIZE = 100
-/** A touch that loses its compare-and-set to a save re-reads and tries once more, then leaves the newer save be. */
-const TOUCH_ATTEMPTS = 2
-
-/** What must hold of the stored session for a write: nothing, no session yet (`absent`), or the text just read (`ifValue`). */
-type Precondition = Pick<PutIfOptions, 'absent' | 'ifValue'>
+/** With no `touchAfter` given, a touch writes once this share of the TTL has passed since the last write, */
+const DEFAULT_TOUCH_SHARE = 0.1
+/** and at least once a minute. */
+const DEFAULT_TOUCH_AFTER_MAX_MS = 60_000
 
 export class RedisSessionStore extends Store {
   /** Where the sessions are kept: the cache given, or the RedisCache built on `client`. */
   readonly cache: Cache
   private readonly options: ResolvedStoreOptions
+  private readonly records: SessionRecords
   /** Built on `client` by this store (so `close()` closes it), rather than given. */
   private readonly ownCache: RedisCache<string> | undefined
   private readonly legacy: LegacySessions | undefined
   private readonly readiness: Readiness | undefined
+  private readonly storedIdOf: (sid: string) => string
   /** The stored expiry of each session object this store handed out, so a touch can skip without a read. */
   private readonly loadedExpiry = new WeakMap<object, number>()
+  /** With `absoluteTtl`: when each session object this store handed out was first saved. */
+  private readonly loadedCreatedAt = new WeakMap<object, number>()
   /** The touch in flight for each session id, so concurrent requests of one session write it once. */
   private readonly touching = new Map<string, Promise<void>>()
 
   constructor(options: RedisSessionStoreOptions) {
     super()
     this.options = resolveStoreOptions(options)
-    const { client, cache, prefix, legacyPrefix, nearCache, timeoutMs, whenUnavailable } = this.options
+    const { client, cache, namespace, legacyPrefix, nearCache, timeoutMs, whenUnavailable, tombstoneTtlMs, hashIds } = this.options
     this.ownCache =
       cache === undefined
         ? new RedisCache<string>({
             // resolveStoreOptions guarantees one of the two.
             client: client as NonNullable<typeof client>,
-            namespace: prefix,
+            namespace,
             // Every write passes its own TTL; this one only satisfies the cache.
             ttlMs: secondsToMs(DEFAULT_STORE_TTL_SECONDS),
             tagDepth: STORE_TAG_DEPTH,
             commandTimeoutMs: timeoutMs,
-            serializer: storedTextSerializer,
+            serializer: textSerializer,
             ...(nearCache === undefined ? {} : { nearCache }),
           })
         : undefined
     this.cache = cache ?? (this.ownCache as RedisCache<string>)
+    this.records = new SessionRecords(this.cache as Cache<string>, tombstoneTtlMs)
+    this.storedIdOf = hashIds ? hashedId : plainId
     this.legacy = client !== undefined && legacyPrefix !== undefined ? new LegacySessions(client, legacyPrefix, timeoutMs) : undefined
     this.readiness =
       whenUnavailable === 'skip' ? new Readiness(this, () => this.cache.get(PROBE_KEY), STORE_PROBE_INTERVAL_MS) : undefined
@@ -118,8 +114,8 @@ export class RedisSessionStore extends Store {
   }
 
   /**
-   * Renews the session's TTL (unless `touchAfter` says it is recent enough) without changing its
-   * data: it rewrites the stored text only if nobody saved a new one since it was read.
+   * Renews the session's TTL without resending it (one small script), unless `touchAfter` says
+   * the stored expiry is recent enough. Never brings back a session that ended.
    */
   override touch(sid: string, session: SessionData): Promise<void>
   override touch(sid: string, session: SessionData, callback: StoreCallback<void>): void
@@ -127,36 +123,36 @@ export class RedisSessionStore extends Store {
     return settle(this.refresh(sid, session), callback)
   }
 
-  /** Deletes the session and, for `tombstoneTtl` seconds, blocks late writes of it. */
+  /** Deletes the session and, for `tombstoneTtl` seconds, blocks late writes of it. An unknown id writes nothing. */
   override destroy(sid: string): Promise<void>
   override destroy(sid: string, callback: StoreCallback<void>): void
   override destroy(sid: string, callback?: StoreCallback<void>): Promise<void> | void {
-    return settle(this.bounded('destroy', () => this.remove(sid, true)), callback)
+    return settle(this.bounded('destroy', () => this.end(this.storedIdOf(sid), true, sid)), callback)
   }
 
-  /** Every live session, each with its `id`, read from the index (no SCAN). */
+  /** Every live session, each with its stored `id`, read from the index (no SCAN). */
   override all(): Promise<SessionWithId[]>
   override all(callback: StoreCallback<SessionWithId[]>): void
   override all(callback?: StoreCallback<SessionWithId[]>): Promise<SessionWithId[]> | void {
     return settle(this.bounded('all', () => this.list()), callback)
   }
 
-  /** How many live sessions there are, counted from the index (no SCAN). */
+  /** How many live sessions there are: one counter per bucket, summed in Redis (no SCAN). */
   override length(): Promise<number>
   override length(callback: StoreCallback<number>): void
   override length(callback?: StoreCallback<number>): Promise<number> | void {
     return settle(
-      this.bounded('length', () => this.cache.count(ALL_SESSIONS)),
+      this.bounded('length', () => this.records.count()),
       callback,
     )
   }
 
-  /** The ids of every live session, from the index (no SCAN). */
+  /** The stored ids of every live session, from the index (no SCAN): hashes, unless `hashIds: false`. */
   ids(): Promise<string[]>
   ids(callback: StoreCallback<string[]>): void
   ids(callback?: StoreCallback<string[]>): Promise<string[]> | void {
     return settle(
-      this.bounded('ids', async () => (await this.cache.keys(ALL_SESSIONS)).map(sidOf)),
+      this.bounded('ids', () => this.records.ids()),
       callback,
     )
   }
@@ -176,11 +172,34 @@ export class RedisSessionStore extends Store {
     return this.bounded('listUserSessions', () => this.sessionsOf(id))
   }
 
+  /**
+   * Destroys one of a user's sessions, by the `id` `listUserSessions()` reported ("sign out that
+   * device"; needs `userOf`), with a tombstone as `destroy` leaves. Only if that session is the
+   * user's: an id that came back from a form is not trusted. Resolves to whether it was.
+   */
+  async destroyUserSession(userId: string | number, id: string): Promise<boolean> {
+    const user = this.requireUserIndex('destroyUserSession', userId)
+    return this.bounded('destroyUserSession', async () => {
+      if (typeof id !== 'string' || (await this.sessionOf(user, id)) === undefined) return false
+      await this.records.remove(id, user, true)
+      return true
+    })
+  }
+
+  /**
+   * The id the session `sid` (express-session's `req.sessionID`) is stored under: what `ids()`,
+   * `all()` and `listUserSessions()` report for it. A hash of `sid`, unless `hashIds: false`.
+   * Compare it with a listed id to tell the current session from the others.
+   */
+  storedId(sid: string): string {
+    return this.storedIdOf(sid)
+  }
+
   /** Destroys every session of one user ("sign out everywhere"; needs `userOf`); resolves to how many. */
   async destroyUserSessions(userId: string | number): Promise<number> {
     const id = this.requireUserIndex('destroyUserSessions', userId)
     const sessions = await this.bounded('destroyUserSessions', () => this.sessionsOf(id))
-    await this.inBatches('destroyUserSessions', sessions, (session) => this.erase(session.id, id, true))
+    await this.inBatches('destroyUserSessions', sessions, (session) => this.records.remove(session.id, id, true))
     return sessions.length
   }
 
@@ -197,8 +216,10 @@ export class RedisSessionStore extends Store {
   /** express-session builds each request's Session here; the stored expiry follows it, for `touchAfter`. */
   override createSession(req: Request, session: SessionData): Session & SessionData {
     const expiresAtMs = this.loadedExpiry.get(session)
+    const createdAtMs = this.loadedCreatedAt.get(session)
     const created = super.createSession(req, session)
     if (expiresAtMs !== undefined) this.loadedExpiry.set(created, expiresAtMs)
+    if (createdAtMs !== undefined) this.loadedCreatedAt.set(created, createdAtMs)
     return created
   }
 
@@ -214,45 +235,73 @@ export class RedisSessionStore extends Store {
   }
 
   private async fetch(sid: string): Promise<SessionData | null> {
-    const loaded = (await this.read(sid)) ?? (await this.migrate(sid))
+    const storedId = this.storedIdOf(sid)
+    const loaded = (await this.read(storedId)) ?? (await this.migrate(sid, storedId))
     if (loaded === undefined) return null
-    if (typeof loaded.session === 'object' && loaded.session !== null) this.loadedExpiry.set(loaded.session, loaded.expiresAtMs)
+    if (typeof loaded.session === 'object' && loaded.session !== null) {
+      this.loadedExpiry.set(loaded.session, loaded.expiresAtMs)
+      if (loaded.createdAtMs !== undefined) this.loadedCreatedAt.set(loaded.session, loaded.createdAtMs)
+    }
     return loaded.session
   }
 
-  private async read(sid: string): Promise<LoadedSession | undefined> {
-    const stored = await this.cache.get(sessionKey(sid))
+  /** The stored session, unless its absolute lifetime (`absoluteTtl`) is over. */
+  private async read(storedId: string): Promise<LoadedSession | undefined> {
+    const stored = await this.records.read(storedId)
     if (stored === undefined) return undefined
-    const { expiresAtMs, text } = decodeStored(stored, sid)
-    return { expiresAtMs, text, session: await this.parse(sid, text) }
+    const { createdAtMs, text } = readCreatedAt(stored.text)
+    if (this.lifetimeOver(createdAtMs)) return undefined
+    return { ...stored, text, createdAtMs, session: await this.parse(storedId, text) }
   }
 
   /** A session connect-redis wrote: stored in the new layout first, then its old key removed. */
-  private async migrate(sid: string): Promise<LoadedSession | undefined> {
+  private async migrate(sid: string, storedId: string): Promise<LoadedSession | undefined> {
     if (this.legacy === undefined) return undefined
     const legacy = await this.legacy.read(sid)
     // Not there either: another server may have moved it between the two reads (it writes the
     // new place before it removes the old one), so look again.
-    if (legacy === undefined) return this.read(sid)
-    const session = await this.parse(sid, legacy.text)
-    const now = Date.now()
+    if (legacy === undefined) return this.read(storedId)
+    const session = await this.parse(storedId, legacy.text)
+    const now = this.options.now()
     // What is left of its connect-redis TTL; a key without one (its disableTTL) gets ours.
     const ttlMs = legacy.ttlMs ?? this.ttlOf(session, now)
-    const stored = { expiresAtMs: now + ttlMs, text: legacy.text }
     // Only into an empty place: a server that moved it first may have saved a newer version since.
-    const moved = ttlMs > 0 && (await this.write(sid, this.userIdOf(session), stored, ttlMs, { absent: true }))
+    const moved = ttlMs > 0 && (await this.records.write(storedId, this.stamped(legacy.text, now), ttlMs, this.userIdOf(session), true))
     await this.legacy.remove(sid)
-    if (moved) return { ...stored, session }
+    if (moved) return { text: legacy.text, expiresAtMs: now + ttlMs, session }
     // Someone else's move (and maybe save) won, or a destroy did: what is there now is the answer.
-    return ttlMs > 0 ? this.read(sid) : undefined
+    return ttlMs > 0 ? this.read(storedId) : undefined
   }
 
   private async save(sid: string, session: SessionData): Promise<void> {
-    const now = Date.now()
-    const ttlMs = this.ttlOf(session, now)
+    const storedId = this.storedIdOf(sid)
+    const now = this.options.now()
+    const createdAtMs = this.loadedCreatedAt.get(session) ?? now
+    const ttlMs = this.ttlOf(session, now, createdAtMs)
     // Over, not destroyed: no tombstone, or a later save of this id (a login) would be dropped.
-    if (ttlMs <= 0) return this.remove(sid, false)
-    await this.write(sid, this.userIdOf(session), { expiresAtMs: now + ttlMs, text: await this.stringify(sid, session) }, ttlMs)
+    if (ttlMs <= 0) return this.end(storedId, false, sid)
+    const userId = this.userIdOf(session)
+    await this.records.write(storedId, this.stamped(await this.stringify(storedId, session), createdAtMs), ttlMs, userId)
+    // A session this store never handed out is a new one (a login): only then can a user's count grow.
+    if (userId !== undefined && this.options.maxSessionsPerUser > 0 && !this.loadedExpiry.has(session)) await this.enforceLimit(userId, storedId)
+  }
+
+  /** Destroys the user's sessions idle longest beyond `maxSessionsPerUser`, keeping `keep` (the one just saved). */
+  private async enforceLimit(userId: string, keep: string): Promise<void> {
+    const others = (await this.records.entriesOfUser(userId)).filter((entry) => entry.storedId !== keep)
+    const excess = others.length + 1 - this.options.maxSessionsPerUser
+    if (excess > 0) await Promise.all(others.slice(0, excess).map((entry) => this.records.remove(entry.storedId, userId, true)))
+  }
+
+  /** With `absoluteTtl`: whether a session first saved at `createdAtMs` has lived its time. */
+  private lifetimeOver(createdAtMs: number | undefined): boolean {
+    const { absoluteTtlMs } = this.options
+    return absoluteTtlMs > 0 && createdAtMs !== undefined && createdAtMs + absoluteTtlMs <= this.options.now()
+  }
+
+  /** The text to store: with `absoluteTtl`, behind the time of the session's first save. */
+  private stamped(text: string, createdAtMs: number): string {
+    return this.options.absoluteTtlMs > 0 ? withCreatedAt(createdAtMs, text) : text
   }
 
   /**
@@ -261,128 +310,84 @@ export class RedisSessionStore extends Store {
    * Only a write, or the delete of a session whose time is up, goes to Redis, bounded.
    */
   private refresh(sid: string, session: SessionData): Promise<void> {
-    const { disableTouch, disableTTL, touchAfterMs } = this.options
+    const { disableTouch, disableTTL } = this.options
     if (disableTouch || disableTTL) return DONE
-    const now = Date.now()
+    const now = this.options.now()
     let ttlMs: number
     try {
-      ttlMs = this.ttlOf(session, now)
+      ttlMs = this.ttlOf(session, now, this.loadedCreatedAt.get(session))
     } catch (error) {
       return Promise.reject(error)
     }
-    if (ttlMs <= 0) return this.bounded('touch', () => this.remove(sid, false))
+    const storedId = this.storedIdOf(sid)
+    if (ttlMs <= 0) return this.bounded('touch', () => this.end(storedId, false, sid))
     const expiresAtMs = now + ttlMs
     const known = this.loadedExpiry.get(session)
+    const touchAfterMs = this.options.touchAfterMs ?? Math.min(DEFAULT_TOUCH_AFTER_MAX_MS, ttlMs * DEFAULT_TOUCH_SHARE)
     if (known !== undefined && touchIsFresh(known, expiresAtMs, touchAfterMs)) return DONE
-    return this.bounded('touch', () => this.touchOnce(sid, session, ttlMs, expiresAtMs))
+    return this.bounded('touch', () => this.touchOnce(storedId, session, ttlMs, expiresAtMs))
   }
 
   /**
    * Concurrent requests of one session all come due at once: one touch per session at a time in
-   * this process, and the others wait for it (then find the stored expiry fresh).
+   * this process, and the others wait for it.
    */
-  private touchOnce(sid: string, session: SessionData, ttlMs: number, expiresAtMs: number): Promise<void> {
-    const running = this.touching.get(sid)
+  private touchOnce(storedId: string, session: SessionData, ttlMs: number, expiresAtMs: number): Promise<void> {
+    const running = this.touching.get(storedId)
     if (running !== undefined) return running
-    const touch = this.rewriteExpiry(sid, session, ttlMs, expiresAtMs).finally(() => this.touching.delete(sid))
-    this.touching.set(sid, touch)
+    const touch = this.records
+      .touch(storedId, ttlMs, this.userIdOf(session))
+      .then(() => {
+        this.loadedExpiry.set(session, expiresAtMs)
+      })
+      .finally(() => this.touching.delete(storedId))
+    this.touching.set(storedId, touch)
     return touch
   }
 
-  private async rewriteExpiry(sid: string, session: SessionData, ttlMs: number, expiresAtMs: number): Promise<void> {
-    const { touchAfterMs } = this.options
-    for (let attempt = 0; attempt < TOUCH_ATTEMPTS; attempt++) {
-      // The stored text, not this request's copy, and only while it is still the text read
-      // (compare-and-set): a save by another server in between is never undone.
-      const stored = await this.cache.get(sessionKey(sid))
-      // Gone (expired or destroyed): a touch never brings a session back.
-      if (stored === undefined) return
-      const { expiresAtMs: storedExpiresAtMs, text } = decodeStored(stored, sid)
-      if (touchIsFresh(storedExpiresAtMs, expiresAtMs, touchAfterMs)) return
-      // The pointer follows the session as stored, which may have been saved since this request read it.
-      const userId = this.options.userOf === undefined ? undefined : this.userIdOf(await this.parse(sid, text))
-      if (await this.write(sid, userId, { expiresAtMs, text }, ttlMs, { ifValue: stored })) {
-        this.loadedExpiry.set(session, expiresAtMs)
-        return
-      }
-    }
+  /** Ends a session (with a tombstone when `destroyed`), with `userOf` its user's entry, and any copy connect-redis left. */
+  private async end(storedId: string, destroyed: boolean, sid?: string): Promise<void> {
+    // A destroy only leaves a tombstone where a session is: one connect-redis still holds is
+    // moved in first, or a server migrating it at this moment could store it after the destroy.
+    const migrateFirst = destroyed && this.legacy !== undefined && sid !== undefined
+    // A session that is merely over (its TTL is 0) is deleted only if it is there: deleting
+    // blindly would also erase the tombstone of a destroy, and a late save would bring it back.
+    const mustRead = migrateFirst || !destroyed || this.options.userOf !== undefined
+    const found = mustRead ? await this.storedForEnd(storedId, migrateFirst ? sid : undefined) : { userId: undefined }
+    if (found !== undefined || destroyed) await this.records.remove(storedId, found?.userId, destroyed)
+    if (this.legacy !== undefined && sid !== undefined) await this.legacy.remove(sid)
   }
 
   /**
-   * Writes the session if `precondition` holds and its tombstone does not exist (one atomic
-   * script: the tombstone shares the session's slot), then the user's pointer. Resolves to
-   * whether it was written.
+   * What an end finds where the session is kept (with `sid`, after moving in a session
+   * connect-redis holds): undefined when no session is there (nothing, or a tombstone), else its
+   * user, to tidy their index. One that cannot be read is there, with no user.
    */
-  private async write(sid: string, userId: string | undefined, stored: StoredSession, ttlMs: number, precondition: Precondition = {}): Promise<boolean> {
-    const key = sessionKey(sid)
-    const value = encodeStored(stored)
-    const options: PutIfOptions = { ttlMs, ...SESSION_INDEX, ...precondition }
-    if (this.options.tombstoneTtlMs > 0) options.unlessExists = tombstoneKey(sid)
-    const conditional = options.absent === true || 'ifValue' in options || options.unlessExists !== undefined
-    if (!conditional) await this.cache.put(key, value, { ttlMs, ...SESSION_INDEX })
-    else if (!(await this.cache.putIf(key, value, options))) return false
-    if (userId !== undefined) await this.cache.put(userSessionKey(userId, sid), POINTER, { ttlMs, ...POINTER_INDEX })
-    return true
-  }
-
-  /** Deletes the session; `tombstone` (for `destroy`) also blocks late writes of it for `tombstoneTtl`. */
-  private async remove(sid: string, tombstone: boolean): Promise<void> {
-    await this.erase(sid, this.options.userOf === undefined ? undefined : await this.storedUserOf(sid), tombstone)
-  }
-
-  /** Tombstone first, then the session: a concurrent guarded write either lands before the delete or not at all. */
-  private async erase(sid: string, userId: string | undefined, tombstone: boolean): Promise<void> {
-    const { tombstoneTtlMs } = this.options
-    if (tombstone && tombstoneTtlMs > 0) await this.cache.put(tombstoneKey(sid), POINTER, { ttlMs: tombstoneTtlMs, ...TOMBSTONE_INDEX })
-    await this.cache.delete(sessionKey(sid))
-    if (userId !== undefined) await this.cache.delete(userSessionKey(userId, sid))
-    if (this.legacy !== undefined) await this.legacy.remove(sid)
-  }
-
-  /** The user a stored session belongs to, to tidy their index; one that cannot be read has none. */
-  private async storedUserOf(sid: string): Promise<string | undefined> {
-    const stored = await this.cache.get(sessionKey(sid))
-    if (stored === undefined) return undefined
+  private async storedForEnd(storedId: string, sid?: string): Promise<{ userId: string | undefined } | undefined> {
     try {
-      return this.userIdOf(await this.parse(sid, decodeStored(stored, sid).text))
+      const loaded = (await this.read(storedId)) ?? (sid === undefined ? undefined : await this.migrate(sid, storedId))
+      return loaded && { userId: this.userIdOf(loaded.session) }
     } catch {
-      return undefined
+      return { userId: undefined }
     }
   }
 
   private async list(): Promise<SessionWithId[]> {
-    const records = await this.cache.all(ALL_SESSIONS)
-    return Promise.all(
-      records.map(async ({ key, value }) => {
-        const sid = sidOf(key)
-        const session = await this.parse(sid, decodeStored(value, sid).text)
-        return Object.assign(session, { id: sid })
-      }),
-    )
+    const records = await this.records.all()
+    const live = records.flatMap(({ storedId, text: stored }) => {
+      const { createdAtMs, text } = readCreatedAt(stored)
+      return this.lifetimeOver(createdAtMs) ? [] : [{ storedId, text }]
+    })
+    return Promise.all(live.map(async ({ storedId, text }) => Object.assign(await this.parse(storedId, text), { id: storedId })))
   }
 
-  /**
-   * Every session, then with `userOf` its user's pointer, which is found from the session (pointers
-   * are indexed only per user, to save memory). A pointer of a session that cannot be parsed is
-   * left to expire with it; listings skip pointers whose session is gone.
-   */
+  /** Every session (with tombstones), then every user entry. */
   private async removeAll(): Promise<void> {
-    if (this.options.userOf === undefined) {
-      const sids = (await this.bounded('clear', () => this.cache.keys(ALL_SESSIONS))).map(sidOf)
-      await this.inBatches('clear', sids, (sid) => this.erase(sid, undefined, true))
-      return
-    }
-    const records = await this.bounded('clear', () => this.cache.all(ALL_SESSIONS))
-    await this.inBatches('clear', records, async ({ key, value }) => {
-      const sid = sidOf(key)
-      let userId: string | undefined
-      try {
-        userId = this.userIdOf(await this.parse(sid, decodeStored(value, sid).text))
-      } catch {
-        userId = undefined
-      }
-      await this.erase(sid, userId, true)
-    })
+    const ids = await this.bounded('clear', () => this.records.ids())
+    await this.inBatches('clear', ids, (storedId) => this.records.remove(storedId, undefined, true))
+    if (this.options.userOf === undefined) return
+    const entries = await this.bounded('clear', () => this.records.allUserEntries())
+    await this.inBatches('clear', entries, ([userId, storedId]) => this.records.forgetEntry(userId, storedId))
   }
 
   /** `each` over `items`, `BATCH_SIZE` at a time, each batch bounded as one call. */
@@ -392,28 +397,35 @@ export class RedisSessionStore extends Store {
     }
   }
 
-  /** A user's sessions, checked against `userOf`: pointers to sessions gone or now someone else's are dropped. */
+  /**
+   * A user's sessions, checked against `userOf`. Entries of sessions that are not there or are
+   * someone else's now are skipped, not removed: on Redis Cluster a save writes the entry before
+   * the session, so an entry without its session may be a login under way (removing it would
+   * hide that session from `destroyUserSessions` for its whole life). Expiry removes the others.
+   */
   private async sessionsOf(userId: string): Promise<UserSession[]> {
-    const keys = await this.cache.keys(userSessions(userId))
-    const found = await Promise.all(
-      keys.map(async (key): Promise<UserSession | undefined> => {
-        const sid = sidOf(key)
-        const loaded = await this.read(sid)
-        if (loaded !== undefined && this.userIdOf(loaded.session) === userId) {
-          return { id: sid, session: loaded.session, expiresAt: new Date(loaded.expiresAtMs) }
-        }
-        await this.cache.delete(key)
-        return undefined
-      }),
-    )
+    const ids = await this.records.idsOfUser(userId)
+    const found = await Promise.all(ids.map((storedId) => this.sessionOf(userId, storedId)))
     return found.filter((session): session is UserSession => session !== undefined)
+  }
+
+  /** The session stored as `storedId`, if it is there and belongs to `userId`. */
+  private async sessionOf(userId: string, storedId: string): Promise<UserSession | undefined> {
+    const loaded = await this.read(storedId)
+    if (loaded === undefined || this.userIdOf(loaded.session) !== userId) return undefined
+    return { id: storedId, session: loaded.session, expiresAt: new Date(loaded.expiresAtMs) }
   }
 
   private requireUserIndex(method: string, userId: string | number): string {
     if (this.options.userOf === undefined) {
       throw new UsageError(`${method}() needs the \`userOf\` option: it tells the store whose session is whose`, { option: 'userOf' })
     }
-    return toUserId(userId)
+    return this.userKey(toUserId(userId))
+  }
+
+  /** What a user's id is in keys: itself, or with `hashUserIds` its hash. */
+  private userKey(userId: string): string {
+    return this.options.hashUserIds ? hashedUserId(userId) : userId
   }
 
   private userIdOf(session: SessionData): string | undefined {
@@ -421,27 +433,32 @@ export class RedisSessionStore extends Store {
     if (userOf === undefined) return undefined
     const id: unknown = userOf(session)
     if (id === undefined || id === null) return undefined
-    if (typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))) return toUserId(id)
+    if (typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))) return this.userKey(toUserId(id))
     throw new UsageError(`the \`userOf\` function must return a string, a finite number, null or undefined (got ${typeof id})`, { option: 'userOf' })
   }
 
-  private ttlOf(session: SessionData, now: number): number {
-    return sessionTtlMs(session, this.options, now)
+  /** The session's TTL from `now`; with `absoluteTtl`, never past `createdAtMs + absoluteTtl`. */
+  private ttlOf(session: SessionData, now: number, createdAtMs?: number): number {
+    const ttlMs = sessionTtlMs(session, this.options, now)
+    const { absoluteTtlMs } = this.options
+    if (absoluteTtlMs === 0 || createdAtMs === undefined) return ttlMs
+    return Math.min(ttlMs, Math.max(0, createdAtMs + absoluteTtlMs - now))
   }
 
-  private async parse(sid: string, text: string): Promise<SessionData> {
+  /** Errors name the stored id (a hash unless `hashIds: false`), never the session id a cookie carries. */
+  private async parse(storedId: string, text: string): Promise<SessionData> {
     try {
       return await this.options.serializer.parse(text)
     } catch (error) {
-      throw parseError(sessionKey(sid), error)
+      throw parseError(sessionKey(storedId), error)
     }
   }
 
-  private async stringify(sid: string, session: SessionData): Promise<string> {
+  private async stringify(storedId: string, session: SessionData): Promise<string> {
     try {
       return await this.options.serializer.stringify(session)
     } catch (error) {
-      throw serializeError(sessionKey(sid), error)
+      throw serializeError(sessionKey(storedId), error)
     }
   }
 }
@@ -449,4 +466,15 @@ export class RedisSessionStore extends Store {
 /** User ids are keys of their index: `42` and `'42'` are the same user. */
 function toUserId(id: string | number): string {
   return typeof id === 'number' ? String(id) : id
+}
+
+/** The cache the store builds keeps the serialized sessions as they are (no second JSON encoding around them). */
+const textSerializer = {
+  stringify(value: unknown): string {
+    if (typeof value !== 'string') throw new TypeError(`RedisSessionStore stores text, not a ${typeof value}`)
+    return value
+  },
+  parse(text: string): unknown {
+    return text
+  },
 }

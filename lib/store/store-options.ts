@@ -58,11 +58,39 @@ export interface CommonStoreOptions {
   userOf?: UserOf
   /**
    * Seconds: a touch writes only when the stored expiry is at least this much older than the
-   * one it would write, so most requests of an active session write nothing. `0` writes on
-   * every touch (connect-redis's behaviour).
-   * @default 0
+   * one it would write, so most requests of an active session write nothing; a session then
+   * expires between `ttl - touchAfter` and `ttl` after its last request. `0` writes on every
+   * touch (connect-redis's behaviour).
+   * @default a tenth of the session's TTL, at most 60 seconds
    */
   touchAfter?: number
+  /**
+   * Keep sessions under a hash of their id (SHA-256, 128 bits), so a Redis dump, a replica or
+   * a key listing holds no id a cookie could carry. `ids()`, `all()` and `listUserSessions()`
+   * then report the stored ids. `false` keeps express-session's ids as they are.
+   * @default true
+   */
+  hashIds?: boolean
+  /**
+   * Keep users' ids (`userOf`'s answers, often e-mail addresses) hashed too, in the keys of the
+   * per-user index. `listUserSessions(userId)` and `destroyUserSessions(userId)` take the ids as
+   * before. @default false
+   */
+  hashUserIds?: boolean
+  /**
+   * Seconds a session lives at most from its first save, however often it is touched or saved
+   * (an absolute timeout, next to the idle one `ttl` and the cookie give). `0`: no such limit.
+   * @default 0
+   */
+  absoluteTtl?: number
+  /**
+   * Most sessions one user keeps (needs `userOf`): the save of a new session beyond it destroys
+   * the user's sessions idle longest (those that expire first), with tombstones, so one account
+   * cannot pile up sessions without bound. `0`: no limit. @default 0
+   */
+  maxSessionsPerUser?: number
+  /** The clock, in ms since the epoch, for TTL arithmetic (tests). Redis keeps its own time for expiry. @default Date.now */
+  now?: () => number
   /**
    * Seconds (like `ttl` and `touchAfter`; not milliseconds like `timeoutMs`) that the id of a
    * session ended by `destroy`, `destroyUserSessions` or `clear` stays blocked: a request that
@@ -92,8 +120,9 @@ export interface ClientStoreOptions extends CommonStoreOptions {
   client: RedisClient
   cache?: never
   /**
-   * Separates this app's sessions from others' on the same Redis: the namespace of the cache the
-   * store builds (a key prefix, as in connect-redis, though keys are encoded). Must not be empty.
+   * Separates this app's sessions from others' on the same Redis: every key the store writes
+   * starts with it (one trailing `:` is dropped, then `:` follows), so `<prefix>*` matches them
+   * all. 1 to 64 characters from `A-Z a-z 0-9 _ - . : /`.
    * @default 'sess:'
    */
   prefix?: string
@@ -133,7 +162,8 @@ export type RedisSessionStoreOptions = ClientStoreOptions | CacheStoreOptions
 export interface ResolvedStoreOptions {
   client: RedisClient | undefined
   cache: Cache | undefined
-  prefix: string
+  /** The namespace of the cache the store builds: `prefix` without its trailing `:`. */
+  namespace: string
   legacyPrefix: string | undefined
   nearCache: NearCacheOptions | undefined
   ttl: TtlOption
@@ -141,8 +171,16 @@ export interface ResolvedStoreOptions {
   disableTouch: boolean
   serializer: SessionSerializer
   userOf: UserOf | undefined
-  touchAfterMs: number
+  /** undefined: the default, a share of each session's TTL. */
+  touchAfterMs: number | undefined
   tombstoneTtlMs: number
+  hashIds: boolean
+  hashUserIds: boolean
+  /** 0: no absolute limit. */
+  absoluteTtlMs: number
+  /** 0: no limit. */
+  maxSessionsPerUser: number
+  now: () => number
   timeoutMs: number
   whenUnavailable: WhenUnavailable
 }
@@ -165,17 +203,21 @@ export function resolveStoreOptions(options: RedisSessionStoreOptions): Resolved
   if (cache !== undefined && given.nearCache !== undefined) {
     throw new OptionError('nearCache', 'cannot be combined with `cache`: give the RedisCache its own `nearCache` option')
   }
-  if (cache !== undefined && !isCache(cache)) throw new OptionError('cache', 'must be a Cache (a RedisCache or a MemoryCache)')
+  const missing = cache === undefined ? undefined : missingCacheMethod(cache)
+  if (missing !== undefined) throw new OptionError('cache', `must be a Cache (a RedisCache or a MemoryCache): it has no ${missing}() method`)
   const clusterTagDepth = cache === undefined ? undefined : clusterTagDepthOf(cache)
   if (clusterTagDepth !== undefined && clusterTagDepth !== STORE_TAG_DEPTH) {
     throw new OptionError(
       'cache',
-      `is a RedisCache on Redis Cluster with tagDepth ${clusterTagDepth}: the store needs tagDepth ${STORE_TAG_DEPTH} (STORE_TAG_DEPTH), so that a session and its tombstone share a slot`,
+      `is a RedisCache on Redis Cluster with tagDepth ${clusterTagDepth}: the store needs tagDepth ${STORE_TAG_DEPTH} (STORE_TAG_DEPTH), so that a user's session entries share a slot`,
     )
   }
 
   const prefix = given.prefix ?? DEFAULT_STORE_PREFIX
-  if (typeof prefix !== 'string' || prefix === '') throw new OptionError('prefix', 'must be a non-empty string')
+  const namespace = typeof prefix === 'string' ? prefix.replace(/:$/, '') : ''
+  if (!/^[A-Za-z0-9_.:/-]{1,64}$/.test(namespace)) {
+    throw new OptionError('prefix', 'must be 1 to 64 characters from A-Z a-z 0-9 _ - . : / (no braces or glob characters, which Redis key names give a meaning)')
+  }
   const legacyPrefix = given.legacyPrefix
   if (legacyPrefix !== undefined && typeof legacyPrefix !== 'string') throw new OptionError('legacyPrefix', 'must be a string')
 
@@ -195,8 +237,21 @@ export function resolveStoreOptions(options: RedisSessionStoreOptions): Resolved
   const userOf = given.userOf
   if (userOf !== undefined && typeof userOf !== 'function') throw new OptionError('userOf', 'must be a function of the session returning a user id')
 
-  const touchAfter = given.touchAfter ?? 0
-  if (!isSeconds(touchAfter)) throw new OptionError('touchAfter', 'must be a finite number of seconds, 0 or more')
+  const touchAfter = given.touchAfter
+  if (touchAfter !== undefined && !isSeconds(touchAfter)) throw new OptionError('touchAfter', 'must be a finite number of seconds, 0 or more')
+  const hashIds = given.hashIds ?? true
+  requireBoolean(hashIds, 'hashIds')
+  const hashUserIds = given.hashUserIds ?? false
+  requireBoolean(hashUserIds, 'hashUserIds')
+  const absoluteTtl = given.absoluteTtl ?? 0
+  if (!isSeconds(absoluteTtl)) throw new OptionError('absoluteTtl', 'must be a finite number of seconds, 0 or more')
+  const maxSessionsPerUser = given.maxSessionsPerUser ?? 0
+  if (typeof maxSessionsPerUser !== 'number' || !Number.isSafeInteger(maxSessionsPerUser) || maxSessionsPerUser < 0) {
+    throw new OptionError('maxSessionsPerUser', 'must be a whole number of sessions, 0 (no limit) or more')
+  }
+  if (maxSessionsPerUser > 0 && userOf === undefined) throw new OptionError('maxSessionsPerUser', 'needs `userOf`: it tells the store whose session is whose')
+  const now = given.now ?? Date.now
+  if (typeof now !== 'function') throw new OptionError('now', 'must be a function returning milliseconds since the epoch')
   const tombstoneTtl = given.tombstoneTtl ?? DEFAULT_TOMBSTONE_TTL_SECONDS
   if (!isSeconds(tombstoneTtl)) throw new OptionError('tombstoneTtl', 'must be a finite number of seconds, 0 or more')
   const timeoutMs = given.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS
@@ -209,7 +264,7 @@ export function resolveStoreOptions(options: RedisSessionStoreOptions): Resolved
   return {
     client,
     cache,
-    prefix,
+    namespace,
     legacyPrefix,
     nearCache: given.nearCache,
     ttl,
@@ -217,8 +272,13 @@ export function resolveStoreOptions(options: RedisSessionStoreOptions): Resolved
     disableTouch,
     serializer,
     userOf,
-    touchAfterMs: secondsToMs(touchAfter),
+    touchAfterMs: touchAfter === undefined ? undefined : secondsToMs(touchAfter),
     tombstoneTtlMs: secondsToMs(tombstoneTtl),
+    hashIds,
+    hashUserIds,
+    absoluteTtlMs: secondsToMs(absoluteTtl),
+    maxSessionsPerUser,
+    now,
     timeoutMs,
     whenUnavailable,
   }
@@ -238,7 +298,11 @@ function clusterTagDepthOf(cache: Cache): number | undefined {
   return isCluster === true && typeof tagDepth === 'number' ? tagDepth : undefined
 }
 
-function isCache(value: unknown): value is Cache {
-  const cache = value as Partial<Record<keyof Cache, unknown>> | null
-  return typeof cache?.get === 'function' && typeof cache.putIf === 'function' && typeof cache.keys === 'function'
+/** The cache methods the store calls: a cache without one of them (one written for sessionvault 0.1) is refused up front. */
+const CACHE_METHODS_USED = ['get', 'getTimed', 'putIf', 'batch', 'touchMany', 'delete', 'all', 'keys', 'countUnder'] as const
+
+/** The first cache method the store needs that `value` lacks; undefined for a usable cache. */
+function missingCacheMethod(value: unknown): string | undefined {
+  const cache = (typeof value === 'object' && value !== null ? value : {}) as Partial<Record<keyof Cache, unknown>>
+  return CACHE_METHODS_USED.find((method) => typeof cache[method] !== 'function')
 }
