@@ -109,7 +109,7 @@ export function report(input: ReportInput): { section: string; chart: string } {
     '',
     ...hotKeysLines(input.hotKeys, plans.hotKeys),
     '',
-    '### Targets (issue 6)',
+    '### Targets (issue 9)',
     '',
     ...targetLines(input),
     SECTION_END,

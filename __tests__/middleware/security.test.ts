@@ -6,9 +6,11 @@ import express from 'express'
 import request from 'supertest'
 import { MemoryCache } from '../../lib/cache/memory-cache'
 import { isOptionError } from '../../lib/errors'
+import { RedisCache } from '../../lib/cache/redis-cache'
+import { privateRedis } from '../helpers/clients'
 import { sessions } from '../../lib/middleware/sessions'
 import { signToken } from '../../lib/middleware/signing'
-import { createId, createSecret, joinToken, userKeyOf } from '../../lib/middleware/token'
+import { createId, createSecret, joinToken, TOKEN_LENGTH, userKeyOf } from '../../lib/middleware/token'
 import { CredentialsCache } from '../../lib/middleware/credentials-cache'
 import { ANY } from '../../lib/cache/key'
 import { Clock, login, OLD_SECRET, SECRET, sessionCookie, setCookieLines, statusWith, testApp, withCookie, type TestUser } from './helpers'
@@ -44,6 +46,33 @@ describe('nothing the library hands the app prints or serialises a secret', () =
     }
     expect(JSON.parse(me.text)).toMatchObject({ user: { id: 'alice' }, session: { userId: 'alice' } })
     expect(printed[2]).toContain('alice')
+  })
+})
+
+describe('errors name no token', () => {
+  test('with Redis stopped, the error onUnavailable gets names neither the token nor its secret', async () => {
+    const redis = await privateRedis()
+    try {
+      const seen: unknown[] = []
+      const cache = new RedisCache({ client: redis.client, namespace: 'sessions', ttlMs: 60 * MINUTE, tagDepth: 3, commandTimeoutMs: 300 })
+      const { app } = testApp(cache, {
+        onUnavailable: (error, _req, res) => {
+          seen.push(error)
+          res.status(503).end()
+        },
+      })
+      const token = await login(app)
+      await redis.server.stop()
+      await request(app).get('/me').set(...withCookie(token)).expect(503)
+      expect(seen).toHaveLength(1)
+      const shown = [String(seen[0]), inspect(seen[0], { depth: 10, showHidden: true }), JSON.stringify(seen[0])].join('\n')
+      // It does say where: the record's key, user key and session id, which open nothing without the secret.
+      expect(shown).toContain(token.split('.')[1])
+      expect(shown).not.toContain(token.split('.')[2])
+      expect(shown).not.toContain(token.slice(0, TOKEN_LENGTH))
+    } finally {
+      await redis.stop()
+    }
   })
 })
 

@@ -133,6 +133,17 @@ describe('on Redis', () => {
     expect(await store.get('s3')).not.toBeNull()
   })
 
+  test('destroyUserSessions ends 10,000 sessions of one user, in batches, each within the call\'s bound', async () => {
+    const store = new RedisSessionStore({ client: server.client, userOf, timeoutMs: 2_000 })
+    for (let i = 0; i < 10_000; i += 500) {
+      await Promise.all(Array.from({ length: 500 }, (_, j) => store.set(`s${i + j}`, sessionData({ userId: 'ada' }, 10 * MINUTE))))
+    }
+    await store.set('bob', sessionData({ userId: 'bob' }, 10 * MINUTE))
+    expect(await store.destroyUserSessions('ada')).toBe(10_000)
+    expect(await store.length()).toBe(1)
+    expect(await store.get('s9999')).toBeNull()
+  }, 60_000)
+
   test('without hashUserIds the user\'s id is in the key, readable', async () => {
     const store = new RedisSessionStore({ client: server.client, userOf })
     await store.set('s1', sessionData({ userId: 'ada' }, MINUTE))

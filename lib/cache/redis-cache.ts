@@ -7,57 +7,26 @@
  * anything unexpected is a CacheError.
  */
 import { EventEmitter } from 'node:events'
-import { CacheError, OptionError, UsageError } from '../errors'
-import { DEFAULT_BUCKETS, DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_SCAN_PAGE_SIZE, DEFAULT_TAG_DEPTH } from '../defaults'
+import { CacheError, UsageError } from '../errors'
 import type { Batch, BatchOptions, Cache, CacheEntry, CacheEvents, DeleteOptions, PutIfOptions, PutOptions, TimedValue } from './cache'
-import { resolveCacheOptions, resolveLimit, resolvePutIf, resolvePutOptions, resolveTombstone, type CacheOptions, type ResolvedCacheOptions } from './cache-options'
+import { resolveCacheOptions, resolveLimit, resolvePutIf, resolvePutOptions, resolveTombstone, type ResolvedCacheOptions } from './cache-options'
+import { IndexReader, type FoundRecord } from './index-reader'
 import { ANY, type CacheRecord, type Key, type KeyPart, type Match, type MatchPart } from './key'
-import { decodePart, keyMatches, normalizeKey, normalizeMatch, sortByKey } from './key-codec'
-import { RedisConnection, type RedisClient } from './redis-connection'
+import { normalizeKey, normalizeMatch } from './key-codec'
+import type { NearCacheStats } from './near-cache'
+import { NearReads } from './near-reads'
+import { resolveRedisCacheOptions, type RedisCacheOptions } from './redis-cache-options'
+import { RedisConnection } from './redis-connection'
 import { toCacheError, unexpectedReply } from './redis-errors'
 import { RedisLayout, type IndexToRead, type RecordPlace } from './redis-layout'
-import { NearCacheMap, type NearCacheStats } from './near-cache'
-import { TrackingClient } from './tracking-client'
-import { COUNT_SCRIPT } from './scripts/count'
+import { asText } from './redis-replies'
 import { WRITE_SCRIPT } from './scripts/write'
-import { LIST_SCRIPT } from './scripts/list'
 import { parseError, serializeError } from './serializer'
 import { readStoredText } from './stored-text'
-import { bySlot, conditionalWriteCalls, removeCalls, touchCalls, writeCalls, type PlannedPut, type ScriptCall, type WriteLimit } from './write-plan'
+import { conditionalWriteCalls, removeCalls, touchCalls, writeCalls, type PlannedPut, type ScriptCall, type WriteLimit } from './write-plan'
 import { WriteQueue } from './write-queue'
 
-export interface RedisCacheOptions extends Omit<CacheOptions, 'now'> {
-  /** A connected node-redis client: `createClient()`, `createCluster()` or `createSentinel()`. */
-  client: RedisClient
-  /**
-   * How many leading parts of a key choose its Redis Cluster slot (see README, "Redis layout").
-   * Records that share these parts share a slot, and so are written together atomically; a
-   * listing must fix all of them but the last, and so must `countUnder`'s prefix. @default 1
-   */
-  tagDepth?: number
-  /**
-   * How many buckets (sorted sets, each its own cluster slot) the records under one prefix are
-   * spread over. Part of the layout: every server of a namespace must use the same number.
-   * @default 1024
-   */
-  buckets?: number
-  /** Milliseconds one Redis command may wait before it fails with `REDIS_UNAVAILABLE`; `0` waits forever. @default 2000 */
-  commandTimeoutMs?: number
-  /** Index members read per `ZSCAN` page, and values per `MGET`, in listings. @default 1000 */
-  scanPageSize?: number
-  /**
-   * Keep recently read records in this process, kept correct by Redis (RESP3 client tracking on
-   * a connection of the cache's own): a change on any server evicts them everywhere at once.
-   * `get` of a hot record then costs no round trip: it resolves on the next turn of the event loop,
-   * from memory unless the copy was evicted meanwhile. Call `close()` when done. @default off
-   */
-  nearCache?: NearCacheOptions
-}
-
-export interface NearCacheOptions {
-  /** Most records kept; the least recently used go first. */
-  maxEntries: number
-}
+export type { NearCacheOptions, RedisCacheOptions } from './redis-cache-options'
 
 type Context = { operation: string; commands?: string[]; key?: KeyPart[] }
 
@@ -71,40 +40,21 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
   private readonly connection: RedisConnection
   private readonly layout: RedisLayout
   private readonly writes: WriteQueue
-  private readonly scanPageSize: number
-  private readonly nearMap: NearCacheMap | undefined
-  private readonly tracking: TrackingClient | undefined
+  private readonly reader: IndexReader
+  private readonly near: NearReads | undefined
 
   constructor(options: RedisCacheOptions) {
     super()
     this.options = resolveCacheOptions(options, 'RedisCache')
-    const {
-      client,
-      tagDepth = DEFAULT_TAG_DEPTH,
-      buckets = DEFAULT_BUCKETS,
-      commandTimeoutMs = DEFAULT_COMMAND_TIMEOUT_MS,
-      scanPageSize = DEFAULT_SCAN_PAGE_SIZE,
-      nearCache,
-    } = options
-    if (typeof (client as { sendCommand?: unknown } | undefined)?.sendCommand !== 'function') {
-      throw new OptionError('client', 'must be a node-redis client, cluster or sentinel (from createClient, createCluster or createSentinel)')
-    }
-    requireWhole(tagDepth, 'tagDepth', 1)
-    requireWhole(buckets, 'buckets', 1)
-    requireWhole(commandTimeoutMs, 'commandTimeoutMs', 0)
-    requireWhole(scanPageSize, 'scanPageSize', 1)
+    const { client, tagDepth, buckets, commandTimeoutMs, scanPageSize, nearCache } = resolveRedisCacheOptions(options)
     this.namespace = this.options.namespace
     this.tagDepth = tagDepth
-    this.scanPageSize = scanPageSize
     this.connection = new RedisConnection(client, commandTimeoutMs)
     this.isCluster = this.connection.isCluster
     this.layout = new RedisLayout({ namespace: this.namespace, tagDepth, buckets })
     this.writes = new WriteQueue(this.options.writes, this)
-    if (nearCache !== undefined) {
-      requireWhole(nearCache?.maxEntries, 'nearCache.maxEntries', 1)
-      this.nearMap = new NearCacheMap(nearCache.maxEntries)
-      this.tracking = new TrackingClient(client, this.nearMap, commandTimeoutMs)
-    }
+    this.reader = new IndexReader(this.connection, this.layout, scanPageSize)
+    this.near = nearCache === undefined ? undefined : new NearReads(client, nearCache.maxEntries, commandTimeoutMs)
   }
 
   /** The glob that matches every Redis key of this cache: `<namespace>:*` (for `SCAN`, and ACL key patterns). */
@@ -114,13 +64,12 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
 
   /** Hits, misses and size of the near-cache; undefined without one. */
   get nearCacheStats(): NearCacheStats | undefined {
-    return this.nearMap?.stats()
+    return this.near?.stats()
   }
 
   /** Closes the near-cache's connection (the app's client stays open: it is the app's). */
   async close(): Promise<void> {
-    await this.tracking?.close()
-    this.nearMap?.invalidate(null)
+    await this.near?.close()
   }
 
   put(key: Key, value: V, options?: PutOptions): Promise<void> {
@@ -197,40 +146,14 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
   async getTimed(key: Key): Promise<TimedValue<V> | undefined> {
     const parts = normalizeKey(key, 'get')
     const { valueKey } = this.layout.place(parts)
-    if (this.nearMap && this.tracking) {
-      const near = this.nearMap.lookup(valueKey)
-      if (near !== undefined) {
-        // Answered with every other hit of this turn, as Redis replies come (see nextTurn), and
-        // only if no invalidation came meanwhile: else read again, like a miss.
-        await nextTurn()
-        if (this.nearMap.peek(valueKey) === near) return this.decode(parts, near, 'get')
-      }
-      if (this.tracking.isReady) return this.getTracked(parts, valueKey, this.tracking.connection, this.nearMap)
-    }
-    const context = { operation: 'get', commands: ['GET'], key: parts }
-    const reply = await this.guard(context, () => this.connection.send(['GET', valueKey], valueKey, true))
-    if (reply === null) return undefined
-    return this.decode(parts, asText(reply, () => unexpectedReply(context, 'a string or nil')), 'get')
+    const context = { operation: 'get', commands: this.near?.isTracking ? ['GET', 'PTTL'] : ['GET'], key: parts }
+    const text = await (this.near?.read(valueKey, <T>(run: () => Promise<T>) => this.guard(context, run)) ?? this.guard(context, () => this.getText(valueKey, context)))
+    return text === undefined ? undefined : this.decode(parts, text, 'get')
   }
 
-  /** A read on the tracking connection, so Redis will tell us when the record changes; its PTTL bounds the copy's life. */
-  private async getTracked(parts: KeyPart[], valueKey: string, tracking: RedisConnection, map: NearCacheMap): Promise<TimedValue<V> | undefined> {
-    const context = { operation: 'get', commands: ['GET', 'PTTL'], key: parts }
-    const read = map.beginRead(valueKey)
-    let text: string | null
-    try {
-      const [reply, pttl] = await this.guard(context, () =>
-        Promise.all([tracking.send(['GET', valueKey], valueKey, true), tracking.send(['PTTL', valueKey], valueKey, true)]),
-      )
-      text = reply === null ? null : asText(reply, () => unexpectedReply(context, 'a string or nil'))
-      if (typeof pttl !== 'number') throw unexpectedReply(context, 'a PTTL')
-      if (text === null) read.abandon()
-      else read.finish(text, pttl)
-    } catch (error) {
-      read.abandon()
-      throw error
-    }
-    return text === null ? undefined : this.decode(parts, text, 'get')
+  private async getText(valueKey: string, context: Context): Promise<string | undefined> {
+    const reply = await this.connection.send(['GET', valueKey], valueKey, true)
+    return reply === null ? undefined : asText(reply, () => unexpectedReply(context, 'a string or nil'))
   }
 
   async touch(key: Key, options: PutOptions = {}): Promise<boolean> {
@@ -292,6 +215,7 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
   async all(match: Match): Promise<CacheRecord<V>[]> {
     const pattern = normalizeMatch(match, 'all')
     const found = await this.find(pattern, 'all', true)
+    // Each text is a live record's: the reader left out missing keys and tombstones.
     const records: CacheRecord<V>[] = []
     for (const { key, text } of found) {
       const stored = this.decode(key, text as string, 'all')
@@ -326,20 +250,8 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
     return this.writes.flush()
   }
 
-  private async countIn(indexes: IndexToRead[], segments: number, operation: string): Promise<number> {
-    const context = { operation, commands: ['EVALSHA count'] }
-    const counts = await this.guard(context, () =>
-      Promise.all(
-        bySlot(indexes.map((index) => ({ ...index, valueKey: index.indexKey })), this.isCluster).map(async (group) => {
-          // Members under a prefix share it: count them all, or match the prefix and length in Redis.
-          const prefix = group[0]?.memberPrefix ?? ''
-          const reply = await this.connection.evalScript(COUNT_SCRIPT, group.map((index) => index.indexKey), [prefix, String(segments)])
-          if (typeof reply !== 'number') throw unexpectedReply(context, 'a count')
-          return reply
-        }),
-      ),
-    )
-    return counts.reduce((sum, count) => sum + count, 0)
+  private countIn(indexes: IndexToRead[], segments: number, operation: string): Promise<number> {
+    return this.guard({ operation, commands: ['EVALSHA count'] }, () => this.reader.count(indexes, segments, operation))
   }
 
   /**
@@ -348,13 +260,10 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
    * write could beat it and read the old copy.
    */
   private changing<T>(valueKeys: string[], write: () => Promise<T>): Promise<T> {
-    if (!this.nearMap) return write()
-    this.forgetLocally(valueKeys)
-    return write().finally(() => this.forgetLocally(valueKeys))
-  }
-
-  private forgetLocally(valueKeys: string[]): void {
-    if (this.nearMap) for (const valueKey of valueKeys) this.nearMap.invalidate(valueKey)
+    const near = this.near
+    if (!near) return write()
+    near.forget(valueKeys)
+    return write().finally(() => near.forget(valueKeys))
   }
 
   /** The one index a limit's prefix names: it needs the first `tagDepth` parts. */
@@ -386,72 +295,17 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
     if ((await this.run(call)) !== expected) throw unexpectedReply(context, String(expected))
   }
 
-  /**
-   * The live keys that match, with their stored texts when `withValues`: reads the home indexes
-   * the match can reach (one bucket, or every bucket of its prefix), pruning them, de-duplicating
-   * ZSCAN's repeats, filtering by the match, sorting.
-   */
-  private async find(pattern: MatchPart[], operation: string, withValues: boolean): Promise<{ key: KeyPart[]; text: string | undefined }[]> {
-    const depth = Math.min(this.tagDepth, pattern.length)
-    const above = pattern.slice(0, depth - 1) as KeyPart[]
+  /** The live keys that match (with their stored texts when `withValues`), sorted; a match with no ANY is a lookup. */
+  private async find(pattern: MatchPart[], operation: string, withValues: boolean): Promise<FoundRecord[]> {
     if (!pattern.includes(ANY)) {
-      // One key: a lookup, not a listing.
       const key = pattern as KeyPart[]
-      const timed = await this.getTimedText(key, operation)
-      return timed === undefined ? [] : [{ key, text: timed }]
+      const { valueKey } = this.layout.place(key)
+      const context = { operation, commands: ['GET'], key }
+      const text = await this.guard(context, () => this.getText(valueKey, context))
+      return text === undefined || readStoredText(text).kind === 'tombstone' ? [] : [{ key, text }]
     }
-    const indexes = this.layout.indexesFor(pattern, operation)
-    const context = { operation, commands: ['EVALSHA list', 'ZSCAN', ...(withValues ? ['MGET'] : [])] }
-    const pages = await this.guard(context, () =>
-      Promise.all(bySlot(indexes.map((index) => ({ ...index, valueKey: index.indexKey })), this.isCluster).map((group) => this.readIndexes(group, withValues, context))),
-    )
-    const found = new Map<string, { key: KeyPart[]; text: string | undefined }>()
-    for (const page of pages) {
-      for (const { member, text } of page) {
-        if (found.has(member) || (withValues && text === undefined)) continue
-        const key = above.slice()
-        for (const segment of member.split(':')) key.push(decodePart(segment, operation))
-        if (keyMatches(pattern, key)) found.set(member, { key, text })
-      }
-    }
-    return sortByKey([...found.values()], (item) => item.key)
-  }
-
-  private async getTimedText(key: KeyPart[], operation: string): Promise<string | undefined> {
-    const { valueKey } = this.layout.place(key)
-    const context = { operation, commands: ['GET'], key }
-    const reply = await this.guard(context, () => this.connection.send(['GET', valueKey], valueKey, true))
-    if (reply === null) return undefined
-    const text = asText(reply, () => unexpectedReply(context, 'a string or nil'))
-    return readStoredText(text).kind === 'tombstone' ? undefined : text
-  }
-
-  /** Every live member of some indexes of one slot, with values when asked: LIST calls until each index's cursor is back to 0. */
-  private async readIndexes(indexes: IndexToRead[], withValues: boolean, context: Context): Promise<{ member: string; text: string | undefined }[]> {
-    const found: { member: string; text: string | undefined }[] = []
-    let pending = indexes.map((index) => ({ index, cursor: '0' }))
-    while (pending.length > 0) {
-      const args = [String(this.scanPageSize), withValues ? '1' : '']
-      for (const { index, cursor } of pending) args.push(index.memberPrefix, index.valueKeyPrefix, cursor)
-      const reply = await this.connection.evalScript(
-        LIST_SCRIPT,
-        pending.map(({ index }) => index.indexKey),
-        args,
-      )
-      if (!Array.isArray(reply) || reply.length !== pending.length + 1) throw unexpectedReply(context, 'one page per index')
-      const next: typeof pending = []
-      pending.forEach((item, i) => {
-        const [cursor, members, values] = listPage(reply[i + 1], context)
-        members.forEach((member, j) => {
-          const value = values[j]
-          if (!withValues) found.push({ member, text: undefined })
-          else if (typeof value === 'string' && readStoredText(value).kind !== 'tombstone') found.push({ member, text: value })
-        })
-        if (cursor !== '0') next.push({ index: item.index, cursor })
-      })
-      pending = next
-    }
-    return found
+    const context = { operation, commands: ['EVALSHA list', 'ZSCAN'] }
+    return this.guard(context, () => this.reader.find(pattern, operation, withValues))
   }
 
   /** A stored text as a value and its expiry; undefined for a tombstone; an error for anything else. */
@@ -478,46 +332,3 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
   }
 }
 
-let turn: Promise<void> | undefined
-
-/**
- * Resolves on the next turn of the event loop (its check phase), once for every caller of this
- * turn. A near-cache hit waits for it, so a server busy with many requests runs each stage of
- * them back to back, as it does when their reads go to Redis (one write out, one read of the
- * replies), instead of carrying each request from parsing to response before reading the next.
- * Grouped, the same work costs markedly less CPU: with 50 connections, a request through the
- * token middleware on a near-cache took 211 µs of CPU answered at once and 165 µs answered this
- * way (bare Express: 153 µs). A lone request waits a few microseconds more.
- */
-function nextTurn(): Promise<void> {
-  turn ??= new Promise((resolve) =>
-    setImmediate(() => {
-      turn = undefined
-      resolve()
-    }),
-  )
-  return turn
-}
-
-/** One index's page from the LIST script: its cursor, its members, their values (when read). */
-function listPage(page: unknown, context: Context): [string, string[], (string | undefined)[]] {
-  if (Array.isArray(page) && page.length === 3 && Array.isArray(page[1]) && Array.isArray(page[2])) {
-    const cursor = asText(page[0], () => unexpectedReply(context, 'a cursor'))
-    const members = (page[1] as unknown[]).map((member) => asText(member, () => unexpectedReply(context, 'an index member')))
-    const values = (page[2] as unknown[]).map((value) => (value === null || value === false ? undefined : asText(value, () => unexpectedReply(context, 'a value'))))
-    return [cursor, members, values]
-  }
-  throw unexpectedReply(context, 'a LIST page')
-}
-
-function asText(reply: unknown, fail: () => Error): string {
-  if (typeof reply === 'string') return reply
-  if (Buffer.isBuffer(reply)) return reply.toString('utf8')
-  throw fail()
-}
-
-function requireWhole(value: unknown, option: string, min: number): void {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new OptionError(option, `must be a whole number of at least ${min}`)
-  }
-}

@@ -55,6 +55,11 @@ export class RedisLayout {
   }
 
   /** The glob that matches every key of this namespace (for `SCAN MATCH` and ACL key patterns). */
+  /** How many leading parts of a key choose its slot. */
+  get tagDepth(): number {
+    return this.options.tagDepth
+  }
+
   get keyPattern(): string {
     return `${this.head}*`
   }

@@ -22,12 +22,14 @@ ${LUA_SERVER_NOW}
 ${LUA_HEADER}
 ${LUA_EXTEND_INDEX}
 local condition, unlessDeleted, puts = ARGV[1], ARGV[3] == '1', tonumber(ARGV[4])
-if condition ~= '' or unlessDeleted then
+if condition == 'equals' then
   local current = redis.call('GET', KEYS[1])
-  local mark = current and string.sub(current, 14, 14)
-  if unlessDeleted and mark == 'x' then return 0 end
-  if condition == 'absent' and current then return 0 end
-  if condition == 'equals' and (mark ~= 'v' or string.sub(current, 15) ~= ARGV[2]) then return 0 end
+  if not current or string.sub(current, 14, 14) ~= 'v' or string.sub(current, 15) ~= ARGV[2] then return 0 end
+elseif condition == 'absent' then
+  if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+elseif unlessDeleted then
+  -- Only the mark is read, not the value: a save over a live session stays cheap.
+  if redis.call('GETRANGE', KEYS[1], 13, 13) == 'x' then return 0 end
 end
 local a = 8
 for i = 1, puts do

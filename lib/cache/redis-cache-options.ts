@@ -1,0 +1,75 @@
+/**
+ * The options only RedisCache takes (beside those every cache takes), checked and resolved once.
+ */
+import { DEFAULT_BUCKETS, DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_SCAN_PAGE_SIZE, DEFAULT_TAG_DEPTH } from '../defaults'
+import { OptionError } from '../errors'
+import type { CacheOptions } from './cache-options'
+import type { RedisClient } from './redis-connection'
+
+export interface RedisCacheOptions extends Omit<CacheOptions, 'now'> {
+  /** A connected node-redis client: `createClient()`, `createCluster()` or `createSentinel()`. */
+  client: RedisClient
+  /**
+   * How many leading parts of a key choose its Redis Cluster slot (see README, "Redis layout").
+   * Records that share these parts share a slot, and so are written together atomically; a
+   * listing must fix all of them but the last, and so must `countUnder`'s prefix. @default 1
+   */
+  tagDepth?: number
+  /**
+   * How many buckets (sorted sets, each its own cluster slot) the records under one prefix are
+   * spread over. Part of the layout: every server of a namespace must use the same number.
+   * @default 1024
+   */
+  buckets?: number
+  /** Milliseconds one Redis command may wait before it fails with `REDIS_UNAVAILABLE`; `0` waits forever. @default 2000 */
+  commandTimeoutMs?: number
+  /** Index members read per `ZSCAN` page, and values per `MGET`, in listings. @default 1000 */
+  scanPageSize?: number
+  /**
+   * Keep recently read records in this process, kept correct by Redis (RESP3 client tracking on
+   * a connection of the cache's own): a change on any server evicts them everywhere at once.
+   * `get` of a hot record then costs no round trip: it resolves on the next turn of the event loop,
+   * from memory unless the copy was evicted meanwhile. Call `close()` when done. @default off
+   */
+  nearCache?: NearCacheOptions
+}
+
+export interface NearCacheOptions {
+  /** Most records kept; the least recently used go first. */
+  maxEntries: number
+}
+
+export interface ResolvedRedisCacheOptions {
+  client: RedisClient
+  tagDepth: number
+  buckets: number
+  commandTimeoutMs: number
+  scanPageSize: number
+  nearCache: NearCacheOptions | undefined
+}
+
+export function resolveRedisCacheOptions(options: RedisCacheOptions): ResolvedRedisCacheOptions {
+  const {
+    client,
+    tagDepth = DEFAULT_TAG_DEPTH,
+    buckets = DEFAULT_BUCKETS,
+    commandTimeoutMs = DEFAULT_COMMAND_TIMEOUT_MS,
+    scanPageSize = DEFAULT_SCAN_PAGE_SIZE,
+    nearCache,
+  } = options
+  if (typeof (client as { sendCommand?: unknown } | undefined)?.sendCommand !== 'function') {
+    throw new OptionError('client', 'must be a node-redis client, cluster or sentinel (from createClient, createCluster or createSentinel)')
+  }
+  requireWhole(tagDepth, 'tagDepth', 1)
+  requireWhole(buckets, 'buckets', 1)
+  requireWhole(commandTimeoutMs, 'commandTimeoutMs', 0)
+  requireWhole(scanPageSize, 'scanPageSize', 1)
+  if (nearCache !== undefined) requireWhole(nearCache?.maxEntries, 'nearCache.maxEntries', 1)
+  return { client, tagDepth, buckets, commandTimeoutMs, scanPageSize, nearCache }
+}
+
+function requireWhole(value: unknown, option: string, min: number): void {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new OptionError(option, `must be a whole number of at least ${min}`)
+  }
+}
