@@ -206,7 +206,7 @@ describe('on standalone Redis', () => {
       })
       expect(clientCommands(commands)).toHaveLength(1)
       // Only reads: the server's time and the condition's check of the key.
-      expect(ranByScripts(commands).filter((name) => !['TIME', 'GET', 'EXISTS', 'GETRANGE'].includes(name))).toEqual([])
+      expect(ranByScripts(commands).filter((name) => !['TIME', 'GET', 'EXISTS', 'GETRANGE'].includes(name ?? ''))).toEqual([])
       expect(await inspect.scan()).toEqual(keys)
     })
 
