@@ -181,8 +181,9 @@ async function main(): Promise<void> {
   // A fresh namespace and plain prefix per run: on a shared REDIS_URL we touch nothing else.
   const runId = `${process.pid}-${Date.now()}`
   const plainPrefix = `bench:${runId}:sess:`
-  const rwCache = new RedisCache<Session>({ client, ttlMs: TTL_MS, namespace: `bench-rw-${runId}` })
-  const listCache = new RedisCache<Session>({ client, ttlMs: TTL_MS, namespace: `bench-list-${runId}` })
+  // tagDepth 2: `['user', u]` chooses the slot and bucket, so one user's records share an index.
+  const rwCache = new RedisCache<Session>({ client, ttlMs: TTL_MS, namespace: `bench-rw-${runId}`, tagDepth: 2 })
+  const listCache = new RedisCache<Session>({ client, ttlMs: TTL_MS, namespace: `bench-list-${runId}`, tagDepth: 2 })
   try {
     const started = performance.now()
     const cpuAtStart = cpuSnapshot(server ? [server.pid] : [])
@@ -370,9 +371,8 @@ function requireLoopback(url: string): void {
 
 /** On a shared REDIS_URL: removes this run's keys (they would expire anyway, after TTL_MS). */
 async function cleanUp(client: Client, plainPrefix: string, namespaces: string[]): Promise<void> {
-  // The cache's layout: value keys `{<ns segment>}…`, indexes `_index:{<ns segment>…`.
-  const segments = namespaces.map((namespace) => Buffer.from(`s${namespace}`).toString('base64url'))
-  const patterns = [`${plainPrefix}*`, ...segments.flatMap((segment) => [`{${segment}}*`, `_index:{${segment}*`])]
+  // Every key of a cache starts with its namespace and a colon.
+  const patterns = [`${plainPrefix}*`, ...namespaces.map((namespace) => `${namespace}:*`)]
   for (const pattern of patterns) {
     let pages = 0
     for await (const keys of client.scanIterator({ MATCH: pattern, COUNT: 1_000 })) {

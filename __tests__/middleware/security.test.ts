@@ -257,6 +257,24 @@ describe('a user with 10,000 sessions, on Redis', () => {
   }, 60_000)
 })
 
+describe('logouts without a session, on Redis', () => {
+  test('2,000 cookieless or forged logouts write nothing to Redis', async () => {
+    const redis = await privateRedis()
+    try {
+      const cache = new RedisCache({ client: redis.client, namespace: 'sessions', ttlMs: 60 * MINUTE, tagDepth: 3 })
+      const { app } = testApp(cache)
+      await login(app)
+      const before = await redis.client.dbSize()
+      const forged = signToken(joinToken({ userKey: userKeyOf('alice'), sessionId: createId(), secret: createSecret() }), SECRET)
+      for (let i = 0; i < 1_000; i++) await request(app).post('/logout').expect(200)
+      for (let i = 0; i < 1_000; i++) await request(app).post('/logout').set(...withCookie(forged)).expect(200)
+      expect(await redis.client.dbSize()).toBe(before)
+    } finally {
+      await redis.stop()
+    }
+  }, 60_000)
+})
+
 describe('updateUser on Redis, two servers, one of them with a near-cache', () => {
   let backend: RedisBackend
   beforeAll(async () => {

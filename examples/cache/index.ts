@@ -14,7 +14,8 @@ async function main(): Promise<void> {
   const client = createClient({ url })
   await client.connect()
   try {
-    const cache = new RedisCache({ client, ttlMs: 30 * 60_000, namespace: 'demo' })
+    // tagDepth 2: `['user', 42]` chooses the slot and the index, so a user's records are listed together.
+    const cache = new RedisCache({ client, ttlMs: 30 * 60_000, namespace: 'demo', tagDepth: 2 })
 
     await cache.put(['user', 42], { name: 'Ada' })
     await cache.putMany([
