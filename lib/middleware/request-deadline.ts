@@ -35,9 +35,8 @@ export class RequestDeadline implements RenewalDeadline {
   }
 
   /**
-   * `work`, bounded by the budget. `passed` turns true in the same turn as the answer gives up
-   * (before any cache reply can resume the work), so a renewal that reads it as false right
-   * before it returns is sure to reach the response.
+   * `work`, bounded by the budget. Once the answer has given up, `passed` is true and there is no
+   * more room to renew: a renewal that would start after it could not reach the client.
    */
   bound<T>(work: Promise<T>, operation: string): Promise<T> {
     return withDeadline(work, this.timeoutMs, operation).catch((error: unknown) => {
