@@ -90,6 +90,32 @@ describe.each<AuthMode>(['token', 'express-session'])('the demo behind nginx, on
     expect(new Set(answers.map((answer) => answer.servedBy)).size).toBe(3)
   })
 
+  test('while Redis does not answer, every request gets the demo\'s 503 page at once (not a gateway error), and alice is back with Redis', async () => {
+    const pid = stack.redis.pid as number
+    // Stopped, not killed: connections stay open and nothing answers, the slowest outage to find.
+    process.kill(pid, 'SIGSTOP')
+    const answers: (Answer & { ms: number })[] = []
+    try {
+      for (let i = 0; i < REQUESTS; i++) {
+        const started = Date.now()
+        const answer = await alice.get('/api/me')
+        answers.push({ ...answer, ms: Date.now() - started })
+      }
+    } finally {
+      process.kill(pid, 'SIGCONT')
+    }
+    // From the instances, each breaker open after the first request that found Redis gone.
+    expect(answers.map((answer) => answer.status)).toEqual(Array(REQUESTS).fill(503))
+    for (const answer of answers) expect(stack.instances.map((instance) => instance.name)).toContain(answer.servedBy)
+    // Not retried on the other instances: a 503 says Redis is out, which every instance would say.
+    for (const answer of answers) expect(answer.upstream).not.toContain(',')
+    const slowest = answers.slice(stack.instances.length).reduce((most, answer) => Math.max(most, answer.ms), 0)
+    console.log(`demo (${mode}) with Redis stopped: ${REQUESTS} requests all 503, the slowest after each instance's first ${slowest} ms`)
+    expect(slowest).toBeLessThan(250)
+    await stack.waitUntilHealthy()
+    expect((await alice.me()).user).toBe('alice')
+  })
+
   test('a sign-out through one instance is rejected by every instance', async () => {
     stolen = alice.copy()
     const answer = await alice.post('/logout')

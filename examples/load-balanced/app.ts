@@ -93,7 +93,7 @@ export function createInstanceApp({ instance, detail, auth, redisReady, logReque
 function errorHandler(context: PageContext): ErrorRequestHandler {
   return function demoErrorHandler(error: unknown, _req, res, next) {
     if (res.headersSent) return next(error)
-    // Redis out of reach: a 503, which nginx may retry on another instance (a GET only).
+    // Redis out of reach: a 503 (nginx does not retry it: every instance would say the same).
     if (isUnavailableError(error)) {
       res.status(503).set('Retry-After', '1').type('html').send(errorPage(context, 503, 'Redis is out of reach. Try again in a moment.'))
       return

@@ -3,6 +3,7 @@
  * two: the token-session middleware (token-auth.ts) or express-session with RedisSessionStore
  * (express-session-auth.ts).
  */
+import type { Cache } from '../../lib/cache/cache'
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express'
 
 export type AuthMode = 'token' | 'express-session'
@@ -40,6 +41,8 @@ export interface DemoAuth {
   revoke(req: Request, res: Response, id: string): Promise<boolean>
   /** Ends every session of the signed-in user but this one. */
   revokeOthers(req: Request): Promise<number>
+  /** The sessions' cache: its breaker says whether Redis answers (see `/healthz`). */
+  readonly cache: Cache
 }
 
 export function isAuthMode(value: unknown): value is AuthMode {

@@ -72,6 +72,7 @@ export function expressSessionAuth({ backend, secret, timeoutMs, sessionTtlMs = 
 
   return {
     mode: 'express-session',
+    cache: store.cache,
     middleware,
     errorHandler: undefined,
     userOf: (req) => req.session?.demoUser,

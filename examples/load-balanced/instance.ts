@@ -70,7 +70,8 @@ async function main(): Promise<void> {
     instance,
     detail: `pid ${process.pid}, port ${port}`,
     auth,
-    redisReady: () => client.isReady,
+    // Connected, and the breaker has not found Redis silent.
+    redisReady: () => client.isReady && (auth.cache as Partial<RedisCache>).breakerState !== 'open',
     logRequests: env['LOG_REQUESTS'] === '1',
   })
   const server: Server = await new Promise((resolve, reject) => {

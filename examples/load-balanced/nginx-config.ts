@@ -66,9 +66,11 @@ ${servers.join('\n')}
       proxy_set_header X-Forwarded-Proto $scheme;
       # A dead instance refuses the connection at once (or times out): nginx tries the next one.
       # Once a request has been sent, only an idempotent one is retried (nginx's default, kept),
-      # so a login or a logout is never done twice.
+      # so a login or a logout is never done twice. Not a 503: an instance answers it when Redis
+      # is out of reach, which every instance would say too, and nginx would then count each one
+      # failed and answer 502 itself instead of the app's page.
       proxy_connect_timeout ${connectTimeoutMs}ms;
-      proxy_next_upstream error timeout http_502 http_503;
+      proxy_next_upstream error timeout http_502;
       proxy_next_upstream_timeout 10s;
       # X-Served-By comes from the instance and is passed through as it is; this one names the address.
       add_header X-Upstream $upstream_addr always;

@@ -34,6 +34,7 @@ export function tokenAuth({ cache, secret, timeoutMs, sessionTtlMs = 30 * 60_000
 
   return {
     mode: 'token',
+    cache,
     middleware: auth,
     errorHandler: auth.errorHandler,
     userOf: (req) => auth.of(req).user?.name,
