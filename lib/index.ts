@@ -11,7 +11,7 @@ export type { MemoryCacheOptions } from './cache/memory-cache'
 export { RedisCache } from './cache/redis-cache'
 export type { RedisCacheOptions, NearCacheOptions } from './cache/redis-cache'
 export type { NearCacheStats } from './cache/near-cache'
-export type { RedisClient, RedisStandaloneClient, RedisClusterClient, RedisSentinelClient } from './cache/redis-connection'
+export type { RedisClient, RedisStandaloneClient, RedisClusterClient, RedisSentinelClient, IoRedisClient } from './cache/clients/client-types'
 
 export { RedisSessionStore } from './store/redis-session-store'
 export type { SessionWithId, UserSession } from './store/redis-session-store'

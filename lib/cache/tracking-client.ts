@@ -1,49 +1,49 @@
 /**
- * The near-cache's own Redis connection: a duplicate of the app's client, in RESP3, with
- * `CLIENT TRACKING` on. Redis remembers which keys this connection read and pushes an
+ * The near-cache's own Redis connection: a duplicate of the app's node-redis client, in RESP3,
+ * with `CLIENT TRACKING` on. Redis remembers which keys this connection read and pushes an
  * invalidation when anyone, on any server, changes one of them. node-redis hands each push to
- * its client-side-cache provider; ours forwards it to the NearCacheMap, and forgets everything
- * when the connection fails (pushes may have been lost) or closes. node-redis turns tracking
+ * its client-side-cache provider; we listen to it and forward each key to the NearCacheMap, and
+ * forget everything whenever node-redis clears the provider (the connection failed or closed,
+ * so pushes may have been lost, or a cluster's topology changed). node-redis turns tracking
  * back on by itself after a reconnect, on every node of a cluster.
  */
-import { BasicPooledClientSideCache } from 'redis'
 import { DEFAULT_COMMAND_TIMEOUT_MS } from '../defaults'
 import { OptionError } from '../errors'
+import type { RedisArgument, RedisClient } from './clients/client-types'
 import type { NearCacheMap } from './near-cache'
-import { RedisConnection, type RedisClient } from './redis-connection'
+import { RedisConnection } from './redis-connection'
 
 /** What the near-cache needs of the app's client: a way to open a connection like it. */
 export interface DuplicableClient {
-  duplicate(overrides: { RESP: 3; clientSideCache: BasicPooledClientSideCache }): TrackedClient
+  duplicate(overrides: { RESP: 3; clientSideCache: { maxEntries: number } }): TrackedClient
 }
 
 type TrackedClient = RedisClient & {
   readonly isReady: boolean
+  /** The provider node-redis built from our config (its own class: ours would fail its `instanceof` with another copy of the package). */
+  readonly clientSideCache: ClientSideCacheProvider | undefined
   connect(): Promise<unknown>
   close(): Promise<unknown>
   destroy(): Promise<unknown> | void
   on(event: 'error', listener: (error: Error) => void): unknown
 }
 
-/** node-redis's provider, kept only for its hooks: our own reads use raw commands it never caches. */
-class InvalidationForwarder extends BasicPooledClientSideCache {
-  constructor(private readonly map: NearCacheMap) {
-    super({ maxEntries: 1 })
-  }
+/** The parts of node-redis's client-side-cache provider (5 and 6 alike) the near-cache hooks into. */
+interface ClientSideCacheProvider {
+  on(event: 'invalidate', listener: (key: RedisArgument | null) => void): unknown
+  clear(...args: unknown[]): void
+}
 
-  override invalidate(key: Parameters<BasicPooledClientSideCache['invalidate']>[0]): void {
-    super.invalidate(key)
-    this.map.invalidate(key === null ? null : key.toString())
-  }
-
-  override onError(): void {
-    super.onError()
-    this.map.invalidate(null)
-  }
-
-  override onClose(): void {
-    super.onClose()
-    this.map.invalidate(null)
+/**
+ * Forwards node-redis's invalidations to the map. Our own reads use raw commands, which the
+ * provider never caches: it is kept only for its hooks.
+ */
+function forwardInvalidations(provider: ClientSideCacheProvider, map: NearCacheMap): void {
+  provider.on('invalidate', (key) => map.invalidate(key === null ? null : key.toString()))
+  const clear = provider.clear.bind(provider)
+  provider.clear = (...args: unknown[]) => {
+    clear(...args)
+    map.invalidate(null)
   }
 }
 
@@ -60,7 +60,10 @@ export class TrackingClient {
     if (typeof (source as Partial<DuplicableClient>).duplicate !== 'function') {
       throw new OptionError('nearCache', 'needs a node-redis client, cluster or sentinel, which can duplicate() itself')
     }
-    this.client = (source as unknown as DuplicableClient).duplicate({ RESP: 3, clientSideCache: new InvalidationForwarder(map) })
+    this.client = (source as unknown as DuplicableClient).duplicate({ RESP: 3, clientSideCache: { maxEntries: 1 } })
+    const provider = this.client.clientSideCache
+    if (provider === undefined) throw new OptionError('nearCache', 'needs a node-redis 5 or 6 client, cluster or sentinel (its duplicate() gave no client-side cache)')
+    forwardInvalidations(provider, map)
     // A failing near-cache connection only means reads go to Redis; node-redis reconnects it.
     this.client.on('error', () => map.invalidate(null))
     this.connection = new RedisConnection(this.client, commandTimeoutMs)
