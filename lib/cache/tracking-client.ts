@@ -19,7 +19,9 @@ export interface DuplicableClient {
 }
 
 type TrackedClient = RedisClient & {
-  readonly isReady: boolean
+  /** Absent on a node-redis 5 cluster, which has only `isOpen`. */
+  readonly isReady?: boolean
+  readonly isOpen: boolean
   /** The provider node-redis built from our config (its own class: ours would fail its `instanceof` with another copy of the package). */
   readonly clientSideCache: ClientSideCacheProvider | undefined
   connect(): Promise<unknown>
@@ -55,6 +57,7 @@ export class TrackingClient {
   /** How long `close()` lets an unfinished first attempt go on before it gives up on it. */
   private readonly attemptWaitMs: number
   private closed = false
+  private firstConnected = false
 
   constructor(source: RedisClient, map: NearCacheMap, commandTimeoutMs: number) {
     if (typeof (source as Partial<DuplicableClient>).duplicate !== 'function') {
@@ -68,7 +71,9 @@ export class TrackingClient {
     this.client.on('error', () => map.invalidate(null))
     this.connection = new RedisConnection(this.client, commandTimeoutMs)
     this.firstAttempt = this.client.connect().then(
-      () => undefined,
+      () => {
+        this.firstConnected = true
+      },
       () => map.invalidate(null),
     )
     this.attemptWaitMs = commandTimeoutMs > 0 ? commandTimeoutMs : DEFAULT_COMMAND_TIMEOUT_MS
@@ -76,7 +81,16 @@ export class TrackingClient {
 
   /** True while tracked reads can be trusted: connected, with tracking on. */
   get isReady(): boolean {
-    return !this.closed && this.client.isReady
+    return !this.closed && this.connected
+  }
+
+  /**
+   * A node-redis 5 cluster says only whether it is open (from the start of its first connection):
+   * once that has succeeded, a read to a node that reconnects waits for the node's handshake,
+   * which turns tracking back on before it.
+   */
+  private get connected(): boolean {
+    return this.client.isReady ?? (this.firstConnected && this.client.isOpen)
   }
 
   /**
@@ -89,7 +103,7 @@ export class TrackingClient {
     if (this.closed) return
     this.closed = true
     const attemptEnded = await settlesWithin(this.firstAttempt, this.attemptWaitMs)
-    if (attemptEnded && this.client.isReady) await this.client.close()
+    if (attemptEnded && this.connected) await this.client.close()
     else await this.client.destroy()
   }
 }
