@@ -14,15 +14,6 @@ import { specPlace } from './layout-spec'
 
 const SUPPORTED = 'supported: node-redis 5/6 createClient/createCluster/createSentinel, ioredis 5 Redis/Cluster'
 
-async function failureOf(promise: Promise<unknown>): Promise<CacheError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  )
-  expect(error).toBeInstanceOf(CacheError)
-  return error as CacheError
-}
-
 describe('a client the cache does not support is refused at construction, naming the option and the supported clients', () => {
   test.each([
     ['a plain object', {}],
@@ -66,9 +57,9 @@ describe.each(ALL_FAMILIES.map((family) => [family.name, family] as const))('on 
   test('an error reply (a key of the wrong type) is REDIS_ERROR with Redis\'s message', async () => {
     const cache = new RedisCache({ client: under.client, ttlMs: 60_000, namespace: 'errors' })
     await admin.set(specPlace(['user', 1], { namespace: 'errors' }).indexKey, 'not a sorted set')
-    const error = await failureOf(cache.put(['user', 1], 2))
-    expect(error.code).toBe('REDIS_ERROR')
-    expect(error.message).toMatch(/WRONGTYPE/)
+    const put = cache.put(['user', 1], 2)
+    await expect(put).rejects.toBeInstanceOf(CacheError)
+    await expect(put).rejects.toMatchObject({ code: 'REDIS_ERROR', message: expect.stringMatching(/WRONGTYPE/) })
   })
 
   describe('while the connection to Redis is cut', () => {
@@ -92,7 +83,7 @@ describe.each(ALL_FAMILIES.map((family) => [family.name, family] as const))('on 
       // Once a read fails the client has seen the connection go: later commands wait offline.
       await eventually(async () => (await cache.get('k').then(() => false, () => true)), 5_000, 'the client to go offline')
       const started = Date.now()
-      expect((await failureOf(cache.put('k', 'during'))).code).toBe('REDIS_UNAVAILABLE')
+      await expect(cache.put('k', 'during')).rejects.toMatchObject({ name: 'CacheError', code: 'REDIS_UNAVAILABLE' })
       expect(Date.now() - started).toBeLessThan(1_500)
       proxy.heal()
       // A command sent after the reconnect goes out after whatever the client still held offline.
