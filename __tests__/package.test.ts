@@ -3,7 +3,7 @@
  * type declarations, and share one copy of each class.
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 const root = join(__dirname, '..')
@@ -33,4 +33,35 @@ test('both builds ship type declarations', () => {
   expect(existsSync(join(root, 'dist/cjs/index.d.ts'))).toBe(true)
   expect(existsSync(join(root, 'dist/esm/index.d.ts'))).toBe(true)
   expect(existsSync(join(root, 'dist/cjs/cache/redis-cache.d.ts'))).toBe(true)
+})
+
+describe('the Redis clients are optional peers', () => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    peerDependencies: Record<string, string>
+    peerDependenciesMeta: Record<string, { optional?: boolean }>
+  }
+
+  test('peerDependencies lists node-redis 5 and 6, ioredis 5, express and express-session, each optional', () => {
+    expect(pkg.peerDependencies).toMatchObject({ redis: '^5.0.0 || ^6.0.0', ioredis: '^5.0.0' })
+    expect(Object.keys(pkg.peerDependencies).sort()).toEqual(['express', 'express-session', 'ioredis', 'redis'])
+    for (const name of Object.keys(pkg.peerDependencies)) expect(pkg.peerDependenciesMeta[name]).toEqual({ optional: true })
+  })
+
+  test('the build loads, and a cache refuses a bad client, with neither redis nor ioredis installed', () => {
+    const script = [
+      "const Module = require('node:module')",
+      'const resolve = Module._resolveFilename',
+      "Module._resolveFilename = function (request, ...rest) { if (/^(redis|ioredis|@redis\\/)/.test(request)) throw new Error('not installed: ' + request); return resolve.call(this, request, ...rest) }",
+      "const { RedisCache } = require('sessionvault')",
+      'try { new RedisCache({ client: {}, ttlMs: 1000 }) } catch (error) { console.log(error.name) }',
+    ].join('\n')
+    expect(node(['-e', script])).toBe('OptionError')
+  })
+
+  test('no type declaration imports redis or ioredis', () => {
+    const files = readdirSync(join(root, 'dist'), { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.d.ts'))
+    expect(files.length).toBeGreaterThan(10)
+    const importing = files.filter((file) => /(from|import\()\s*['"](redis|ioredis|@redis\/[^'"]*)['"]/.test(readFileSync(join(root, 'dist', file), 'utf8')))
+    expect(importing).toEqual([])
+  })
 })

@@ -12,7 +12,7 @@ export { RedisCache } from './cache/redis-cache'
 export type { RedisCacheOptions, NearCacheOptions, RedisCacheEvents } from './cache/redis-cache'
 export type { BreakerOptions, BreakerState, BreakerChange } from './cache/circuit-breaker'
 export type { NearCacheStats } from './cache/near-cache'
-export type { RedisClient, RedisStandaloneClient, RedisClusterClient, RedisSentinelClient } from './cache/redis-connection'
+export type { RedisClient, RedisStandaloneClient, RedisClusterClient, RedisSentinelClient, IoRedisClient } from './cache/clients/client-types'
 
 export { RedisSessionStore } from './store/redis-session-store'
 export type { SessionWithId, UserSession } from './store/redis-session-store'

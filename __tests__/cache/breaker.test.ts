@@ -5,8 +5,10 @@
  */
 import { performance } from 'node:perf_hooks'
 import { createCluster } from 'redis'
-import { RedisCache, isCacheError, isOptionError, type BreakerChange } from '../../lib'
+import { Cluster as IORedisCluster } from 'ioredis'
+import { RedisCache, isCacheError, isOptionError, isUsageError, type BreakerChange } from '../../lib'
 import { startRedisCluster, type RedisClusterHandle } from '../../scripts/redis-server'
+import { OTHER_FAMILIES } from '../helpers/client-families'
 import { eventually, privateRedis, type PrivateRedis } from '../helpers/clients'
 import { thrownBy } from '../helpers/thrown'
 
@@ -87,6 +89,30 @@ test('once Redis stops answering, calls fail at once (p99 under 50 ms), and work
   expect(changes.map((change) => change.state)).toEqual(['open', 'closed'])
 })
 
+describe.each(OTHER_FAMILIES)('on $name', (family) => {
+  test('once Redis stops answering, calls fail at once, and work again once it answers', async () => {
+    const { client, close } = await family.standalone(redis.server.url)
+    try {
+      const cache = cacheOn(client)
+      await cache.put('k', 1)
+      freeze(redis.server.pid)
+      try {
+        const first = await timed(() => cache.get('k'))
+        expect(isCacheError(first.error) && first.error.code).toBe('REDIS_UNAVAILABLE')
+        expect(cache.breakerState).toBe('open')
+        const refused = await timed(() => cache.get('k'))
+        expect(isCacheError(refused.error) && refused.error.code).toBe('REDIS_UNAVAILABLE')
+        expect(refused.ms).toBeLessThan(50)
+      } finally {
+        thaw(redis.server.pid)
+      }
+      await eventually(async () => (await cache.get('k').catch(() => undefined)) === 1, 1_000, 'a call to work again within 1 s')
+    } finally {
+      await close()
+    }
+  })
+})
+
 test('a refused call names the operation and key and says the circuit is open', async () => {
   const cache = cacheOn(redis.client)
   const pid = redis.server.pid
@@ -160,21 +186,29 @@ test('bad breaker options fail at construction, naming the option', () => {
 
 describe('on Redis Cluster', () => {
   let cluster: RedisClusterHandle
-  let client: ReturnType<typeof createCluster>
+  let nodeRedis: ReturnType<typeof createCluster>
+  let ioredis: IORedisCluster
 
   beforeAll(async () => {
     cluster = await startRedisCluster({ masters: 3 })
-    client = createCluster({ rootNodes: cluster.rootNodes.split(',').map((url) => ({ url })) })
-    client.on('error', () => undefined)
-    await client.connect()
+    nodeRedis = createCluster({ rootNodes: cluster.rootNodes.split(',').map((url) => ({ url })) })
+    nodeRedis.on('error', () => undefined)
+    await nodeRedis.connect()
+    ioredis = new IORedisCluster(cluster.nodes, { lazyConnect: true })
+    ioredis.on('error', () => undefined)
+    await ioredis.connect()
   }, 60_000)
   afterAll(async () => {
-    await client?.close()
+    await nodeRedis?.close()
+    ioredis?.disconnect()
     await cluster?.stop()
   })
 
-  test('a stopped master opens only its own circuit: keys on the other masters are served', async () => {
-    const cache = cacheOn(client)
+  test.each([
+    ['node-redis', () => nodeRedis],
+    ['ioredis', () => ioredis],
+  ] as const)('%s: a stopped master opens only its own circuit: keys on the other masters are served', async (_name, clientOf) => {
+    const cache = cacheOn(clientOf())
     const changes: BreakerChange[] = []
     cache.on('breaker', (change) => changes.push(change))
     const users = Array.from({ length: 60 }, (_, i) => `user${i}`)
@@ -202,5 +236,12 @@ describe('on Redis Cluster', () => {
     }
     await eventually(async () => cache.breakerState === 'closed', 1_000, 'the probe to close the circuit')
     for (const user of onFrozen) expect(await cache.get(user)).toBe(1)
+  })
+
+  test('waitForReplicas on an ioredis Cluster is refused: ioredis cannot send WAIT to the node that took the write', async () => {
+    const cache = cacheOn(ioredis)
+    const error = await cache.delete('k', { waitForReplicas: { replicas: 1, timeoutMs: 100 } }).catch((caught: unknown) => caught)
+    expect(isUsageError(error)).toBe(true)
+    expect((error as Error).message).toMatch(/node-redis cluster/)
   })
 })

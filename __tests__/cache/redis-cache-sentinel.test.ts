@@ -1,8 +1,11 @@
 /**
  * RedisCache through Redis Sentinel: the client asks a real sentinel for the master, and the
- * whole conformance suite passes, with and without the near-cache.
+ * whole conformance suite passes, with and without the near-cache; on node-redis 5 and on
+ * ioredis (its `sentinels` option) too.
  */
+import IORedis from 'ioredis'
 import { createSentinel, type RedisSentinelType } from 'redis'
+import { createSentinel as createSentinel5 } from 'redis5'
 import { RedisCache } from '../../lib'
 import { eventually } from '../helpers/clients'
 import { startRedisSentinel, startRedisServer, type RedisServerHandle } from '../../scripts/redis-server'
@@ -40,6 +43,28 @@ describe('through Redis Sentinel, with a near-cache', () => {
     opened.push(cache)
     return redisHarness(cache, sentinelInspector(client))
   })
+})
+
+describe('through Redis Sentinel, on node-redis 5', () => {
+  let client5: ReturnType<typeof createSentinel5>
+  beforeAll(async () => {
+    client5 = createSentinel5({ name: 'sessionvault', sentinelRootNodes: [{ host: '127.0.0.1', port: sentinel.port }] })
+    client5.on('error', () => undefined)
+    await client5.connect()
+  })
+  afterAll(() => client5.close())
+  describeCacheConformance('RedisCache', async (options) => redisHarness(new RedisCache({ ...options, client: client5 }), sentinelInspector(client)))
+})
+
+describe('through Redis Sentinel, on ioredis', () => {
+  let io: IORedis
+  beforeAll(async () => {
+    io = new IORedis({ name: 'sessionvault', sentinels: [{ host: '127.0.0.1', port: sentinel.port }], lazyConnect: true })
+    io.on('error', () => undefined)
+    await io.connect()
+  })
+  afterAll(() => io.disconnect())
+  describeCacheConformance('RedisCache', async (options) => redisHarness(new RedisCache({ ...options, client: io }), sentinelInspector(client)))
 })
 
 test('through Sentinel, the near-cache serves hot reads and sees other servers\' deletes', async () => {

@@ -4,6 +4,7 @@
  */
 import { performance } from 'node:perf_hooks'
 import { MemoryCache, RedisCache, isCacheError, isOptionError, isUnavailableError } from '../../lib'
+import { OTHER_FAMILIES } from '../helpers/client-families'
 import { eventually } from '../helpers/clients'
 import { replicatedRedis, type ReplicatedClient, type ReplicatedRedis } from '../helpers/replicated-redis'
 
@@ -84,6 +85,23 @@ test('a stopped replica: the wait runs out and says so; the app\'s other command
     expect(readMs).toBeLessThan(500)
     const error = await waiting
     expect(isCacheError(error) && error.code).toBe('NOT_REPLICATED')
+  })
+})
+
+describe.each(OTHER_FAMILIES)('on $name', (family) => {
+  test('a delete waits for the replica, and fails with NOT_REPLICATED when it does not acknowledge in time', async () => {
+    const { client, close } = await family.standalone(redis.master.url)
+    const other = new RedisCache<string>({ client, ttlMs: 60_000, namespace: 'durable' })
+    try {
+      await other.put('one', 'x')
+      await other.put('two', 'y')
+      expect(await other.delete('one', { waitForReplicas: ONE_REPLICA })).toBe(true)
+      const error = await redis.withReplicaPaused(() => other.delete('two', { waitForReplicas: { replicas: 1, timeoutMs: 300 } }).catch((caught: unknown) => caught))
+      expect(isCacheError(error) && error.code).toBe('NOT_REPLICATED')
+    } finally {
+      await other.close()
+      await close()
+    }
   })
 })
 

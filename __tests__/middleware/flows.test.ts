@@ -1,14 +1,20 @@
-// Two app instances on one Redis, standalone and Cluster: what a user of a load-balanced app sees.
+// Two app instances on one Redis, standalone and Cluster: what a user of a load-balanced app sees,
+// on every client family.
 import type { Express } from 'express'
 import request from 'supertest'
 import { encodePart } from '../../lib/cache/key-codec'
 import type { SessionsMiddleware } from '../../lib/middleware/sessions'
 import { hashSecret, splitToken, TOKEN_LENGTH } from '../../lib/middleware/token'
 import { Clock, login, sessionCookie, setCookieLines, statusWith, testApp, withCookie, type DeviceMeta, type TestUser } from './helpers'
+import { OTHER_FAMILIES } from '../helpers/client-families'
 import { clusterBackend, standaloneBackend, type RedisBackend } from './redis-backends'
 
-describeFlows('standalone Redis', standaloneBackend)
-describeFlows('a 3-master Redis Cluster', clusterBackend)
+describeFlows('standalone Redis', () => standaloneBackend())
+describeFlows('a 3-master Redis Cluster', () => clusterBackend())
+for (const family of OTHER_FAMILIES) {
+  describeFlows(`standalone Redis, through ${family.name}`, () => standaloneBackend(family))
+  describeFlows(`a 3-master Redis Cluster, through ${family.name}`, () => clusterBackend(family))
+}
 
 function describeFlows(name: string, start: () => Promise<RedisBackend>): void {
   describe(`two app instances on ${name}`, () => {

@@ -6,6 +6,7 @@
  * app instances, and a dump of everything stored.
  */
 import { RedisCache, type RedisCacheOptions } from '../../lib/cache/redis-cache'
+import type { ClientFamily, FamilyClient } from '../helpers/client-families'
 import { connectCluster, connectStandalone, flushAll, privateRedis, type ClusterClient, type StandaloneClient } from '../helpers/clients'
 import type { RedisServerHandle } from '../../scripts/redis-server'
 
@@ -32,9 +33,9 @@ export const SESSION_CACHE = { ttlMs: 60_000, namespace: 'sessions', tagDepth: 3
 
 type Closable = { close(): Promise<unknown> }
 
-/** This worker's standalone Redis. */
-export function standaloneBackend(): Promise<RedisBackend> {
-  return backendOn(connectStandalone, dumpNode)
+/** This worker's standalone Redis; the caches on `family`'s clients when given (node-redis 6 by default). */
+export function standaloneBackend(family?: ClientFamily): Promise<RedisBackend> {
+  return backendOn(connectStandalone, dumpNode, family && (() => family.standalone()))
 }
 
 /** A standalone Redis of the suite's own, to count its commands or to stop and restart it. */
@@ -51,21 +52,34 @@ export async function privateBackend(args: string[] = []): Promise<RedisBackend 
   }
 }
 
-/** This worker's 3-master Redis Cluster. */
-export function clusterBackend(): Promise<RedisBackend> {
-  return backendOn(connectCluster, async (admin) => {
-    const nodes = await Promise.all(admin.getMasters().map((node) => admin.nodeClient(node)))
-    return (await Promise.all(nodes.map(dumpNode))).flat()
-  })
+/** This worker's 3-master Redis Cluster; the caches on `family`'s clients when given (node-redis 6 by default). */
+export function clusterBackend(family?: ClientFamily): Promise<RedisBackend> {
+  return backendOn(
+    connectCluster,
+    async (admin) => {
+      const nodes = await Promise.all(admin.getMasters().map((node) => admin.nodeClient(node)))
+      return (await Promise.all(nodes.map(dumpNode))).flat()
+    },
+    family && (() => family.cluster()),
+  )
 }
 
-/** One client to flush and dump with, and one more per cache. */
-async function backendOn<C extends StandaloneClient | ClusterClient>(connect: () => Promise<C>, dump: (admin: C) => Promise<StoredItem[]>): Promise<RedisBackend> {
+/** One node-redis 6 client to flush and dump with, and one more per cache (of `connectCache`'s family when given). */
+async function backendOn<C extends StandaloneClient | ClusterClient>(
+  connect: () => Promise<C>,
+  dump: (admin: C) => Promise<StoredItem[]>,
+  connectCache?: () => Promise<FamilyClient>,
+): Promise<RedisBackend> {
   const clients: Closable[] = []
   const admin = await connect()
   clients.push(admin)
   return {
     async cache(options = {}) {
+      if (connectCache) {
+        const connected = await connectCache()
+        clients.push(connected)
+        return new RedisCache({ ...SESSION_CACHE, ...options, client: connected.client })
+      }
       const client = await connect()
       clients.push(client)
       return new RedisCache({ ...SESSION_CACHE, ...options, client })

@@ -1,11 +1,14 @@
 /**
  * The store suites on one of this worker's Redis backends, flushed before each test: the
  * contract through a store built on `client`, the races through a RedisCache the app built. One
- * test file per backend, so that two workers run them side by side.
+ * test file per backend, so that two workers run them side by side. With `underTest`, the stores
+ * and caches use that family's clients, while the test still reads Redis with node-redis 6.
  */
 import { RedisCache } from '../../lib/cache/redis-cache'
 import { RedisSessionStore } from '../../lib/store/redis-session-store'
 import { STORE_TAG_DEPTH } from '../../lib/store/session-keys'
+import type { RedisClient } from '../../lib'
+import type { FamilyClient } from '../helpers/client-families'
 import { flushAll, sleep, type ClusterClient, type StandaloneClient } from '../helpers/clients'
 import { sessionCacheKey, sessionRedisKey, storedIdFor } from './redis-keys'
 import { describeStoreContract } from './store-contract'
@@ -18,23 +21,35 @@ export interface RedisClients<C> {
   other: () => C
 }
 
-export function describeStoreOnRedis<C extends StandaloneClient | ClusterClient>(name: string, connect: () => Promise<C>): RedisClients<C> {
+export function describeStoreOnRedis<C extends StandaloneClient | ClusterClient>(
+  name: string,
+  connect: () => Promise<C>,
+  underTest?: () => Promise<FamilyClient>,
+): RedisClients<C> {
   let client: C
   let other: C
+  let under: FamilyClient[] = []
+  // The clients the stores use: the family's when given, else the inspecting ones.
+  let storeClient: RedisClient
+  let twinClient: RedisClient
   beforeAll(async () => {
     ;[client, other] = await Promise.all([connect(), connect()])
+    under = underTest ? await Promise.all([underTest(), underTest()]) : []
+    storeClient = under[0]?.client ?? client
+    twinClient = under[1]?.client ?? other
   })
-  afterAll(() => {
+  afterAll(async () => {
     client?.destroy()
     other?.destroy()
+    await Promise.all(under.map((family) => family.close()))
   })
   beforeEach(() => flushAll(client))
 
   describeStoreContract(`on ${name}`, async (options) => {
-    const store = new RedisSessionStore({ ...options, client })
+    const store = new RedisSessionStore({ ...options, client: storeClient })
     return {
       store,
-      twin: (more = options) => new RedisSessionStore({ ...more, client: other }),
+      twin: (more = options) => new RedisSessionStore({ ...more, client: twinClient }),
       advance: sleep,
       corrupt: (sid, text) => store.cache.put(sessionCacheKey(storedIdFor(sid, options)), text),
       ttlLeftMs: async (sid) => {
@@ -47,7 +62,7 @@ export function describeStoreOnRedis<C extends StandaloneClient | ClusterClient>
   })
 
   // A RedisCache the app built itself, with the default (JSON) serializer.
-  describeStoreRaces(`on a RedisCache on ${name}`, async () => new RedisCache({ client, ttlMs: 60_000, tagDepth: STORE_TAG_DEPTH }))
+  describeStoreRaces(`on a RedisCache on ${name}`, async () => new RedisCache({ client: storeClient, ttlMs: 60_000, tagDepth: STORE_TAG_DEPTH }))
 
   return { client: () => client, other: () => other }
 }

@@ -3,7 +3,7 @@
  * client tracking (tracking-client.ts); a miss from Redis on the tracking connection, so that
  * Redis will say when the record changes. Errors are the caller's to wrap.
  */
-import type { RedisClient } from './redis-connection'
+import type { RedisClient } from './clients/client-types'
 import { unexpectedReply } from './redis-errors'
 import { NearCacheMap, type NearCacheStats } from './near-cache'
 import { asText } from './redis-replies'

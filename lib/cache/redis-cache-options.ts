@@ -5,10 +5,15 @@ import { DEFAULT_BREAKER_PROBE_INTERVAL_MS, DEFAULT_BUCKETS, DEFAULT_COMMAND_TIM
 import { OptionError } from '../errors'
 import type { CacheOptions } from './cache-options'
 import type { BreakerOptions } from './circuit-breaker'
-import type { RedisClient } from './redis-connection'
+import { identifyClient } from './clients/adapt-client'
+import type { RedisClient } from './clients/client-types'
 
 export interface RedisCacheOptions extends Omit<CacheOptions, 'now'> {
-  /** A connected node-redis client: `createClient()`, `createCluster()` or `createSentinel()`. */
+  /**
+   * A connected client: node-redis 5 or 6 (`createClient()`, `createCluster()`,
+   * `createSentinel()`) or ioredis 5 (`new Redis()`, Sentinel included, or `new Cluster()`,
+   * without `keyPrefix`). Anything else fails here with an OptionError.
+   */
   client: RedisClient
   /**
    * How many leading parts of a key choose its Redis Cluster slot (see README, "Redis layout").
@@ -30,7 +35,8 @@ export interface RedisCacheOptions extends Omit<CacheOptions, 'now'> {
    * Keep recently read records in this process, kept correct by Redis (RESP3 client tracking on
    * a connection of the cache's own): a change on any server evicts them everywhere at once.
    * `get` of a hot record then costs no round trip: it resolves on the next turn of the event loop,
-   * from memory unless the copy was evicted meanwhile. Call `close()` when done. @default off
+   * from memory unless the copy was evicted meanwhile. Call `close()` when done. Needs a node-redis
+   * client (an OptionError on ioredis). @default off
    */
   nearCache?: NearCacheOptions
   /**
@@ -70,14 +76,14 @@ export function resolveRedisCacheOptions(options: RedisCacheOptions): ResolvedRe
     nearCache,
     breaker = {},
   } = options
-  if (typeof (client as { sendCommand?: unknown } | undefined)?.sendCommand !== 'function') {
-    throw new OptionError('client', 'must be a node-redis client, cluster or sentinel (from createClient, createCluster or createSentinel)')
-  }
+  const { library } = identifyClient(client)
   requireWhole(tagDepth, 'tagDepth', 1)
   requireWhole(buckets, 'buckets', 1)
   requireWhole(commandTimeoutMs, 'commandTimeoutMs', 0)
   requireWhole(scanPageSize, 'scanPageSize', 1)
   if (nearCache !== undefined) requireWhole(nearCache?.maxEntries, 'nearCache.maxEntries', 1)
+  // Tracking rides on node-redis's RESP3 client-side-cache hooks; ioredis speaks RESP2 only.
+  if (nearCache !== undefined && library !== 'node-redis') throw new OptionError('nearCache', 'needs a node-redis client, cluster or sentinel (not ioredis)')
   if (breaker !== false && (typeof breaker !== 'object' || breaker === null)) throw new OptionError('breaker', 'must be an object ({ probeIntervalMs }) or false')
   const breakerProbeIntervalMs = breaker === false ? undefined : (breaker.probeIntervalMs ?? DEFAULT_BREAKER_PROBE_INTERVAL_MS)
   if (breakerProbeIntervalMs !== undefined) requireWhole(breakerProbeIntervalMs, 'breaker.probeIntervalMs', 1)

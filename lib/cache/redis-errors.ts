@@ -18,11 +18,12 @@ export function unexpectedReply(context: CacheErrorContext, expected: string): C
   return new CacheError('UNEXPECTED_REPLY', `Redis sent a reply that is not ${expected}`, context)
 }
 
-/** node-redis's error replies are instances of its `ErrorReply`, ioredis's of `ReplyError`; matched by name so any copy of either fits. */
+/** Error replies are node-redis's `ErrorReply` or ioredis's `ReplyError`; matched by name so any copy of either package fits. */
+const ERROR_REPLIES = new Set(['ErrorReply', 'ReplyError'])
+
 export function isErrorReply(error: unknown): boolean {
   for (let proto: unknown = Object.getPrototypeOf(error); proto; proto = Object.getPrototypeOf(proto)) {
-    const name = (proto as { constructor?: { name?: string } }).constructor?.name
-    if (name === 'ErrorReply' || name === 'ReplyError') return true
+    if (ERROR_REPLIES.has((proto as { constructor?: { name?: string } }).constructor?.name ?? '')) return true
   }
   return false
 }

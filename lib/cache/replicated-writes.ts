@@ -13,23 +13,12 @@ import { withDeadline } from '../deadline'
 import { CacheError } from '../errors'
 import type { ReplicaWait } from './cache'
 import type { CircuitBreaker } from './circuit-breaker'
+import { duplicateClient, type OwnConnection } from './clients/duplicate-client'
 import { RedisConnection, type RedisClient } from './redis-connection'
 import type { ScriptCall } from './write-plan'
 
-/** What a dedicated connection needs of the app's client. */
-interface DuplicableClient {
-  duplicate(): OwnClient
-}
-
-type OwnClient = RedisClient & {
-  readonly isReady?: boolean
-  connect(): Promise<unknown>
-  destroy(): unknown
-  on(event: 'error', listener: (error: Error) => void): unknown
-}
-
 export class ReplicatedWrites {
-  private client: OwnClient | undefined
+  private own: OwnConnection | undefined
   private connected: Promise<void> | undefined
   /** One per distinct total timeout (command time plus the wait), all on the one connection. */
   private readonly connections = new Map<number, RedisConnection>()
@@ -67,11 +56,11 @@ export class ReplicatedWrites {
 
   async close(): Promise<void> {
     this.closed = true
-    const client = this.client
-    if (client === undefined) return
-    // A connection still being opened is abandoned, as the near-cache's is.
+    const own = this.own
+    if (own === undefined) return
+    // node-redis finishes a connection attempt it was told to abandon: let it end first.
     await this.connected?.catch(() => undefined)
-    client.destroy()
+    own.close()
   }
 
   private async connection(waitMs: number): Promise<RedisConnection> {
@@ -81,7 +70,7 @@ export class ReplicatedWrites {
     const totalMs = this.commandTimeoutMs === 0 ? 0 : this.commandTimeoutMs + waitMs
     let connection = this.connections.get(totalMs)
     if (connection === undefined) {
-      connection = new RedisConnection(this.client as OwnClient, totalMs, this.breaker)
+      connection = new RedisConnection((this.own as OwnConnection).client, totalMs, this.breaker)
       this.connections.set(totalMs, connection)
     }
     return connection
@@ -89,21 +78,20 @@ export class ReplicatedWrites {
 
   private connect(): Promise<void> {
     if (this.connected === undefined) {
-      const source = this.source as Partial<DuplicableClient>
-      if (typeof source.duplicate !== 'function') {
-        return Promise.reject(new CacheError('REDIS_UNAVAILABLE', 'waitForReplicas needs a client that can duplicate() itself', { operation: 'waitForReplicas' }))
+      let own: OwnConnection
+      try {
+        own = duplicateClient(this.source)
+      } catch (error) {
+        return Promise.reject(error)
       }
-      const client = source.duplicate()
-      // Errors of this connection reach the callers of its commands; node-redis reconnects it.
-      client.on('error', () => undefined)
-      this.client = client
-      this.connected = client.connect().then(() => undefined)
+      this.own = own
+      this.connected = own.connected
       // A first attempt that fails is tried again by the next call.
       this.connected.catch(() => {
-        if (this.client === client) {
+        if (this.own === own) {
           this.connected = undefined
-          this.client = undefined
-          client.destroy()
+          this.own = undefined
+          own.close()
         }
       })
     }

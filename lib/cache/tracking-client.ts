@@ -1,49 +1,51 @@
 /**
- * The near-cache's own Redis connection: a duplicate of the app's client, in RESP3, with
- * `CLIENT TRACKING` on. Redis remembers which keys this connection read and pushes an
+ * The near-cache's own Redis connection: a duplicate of the app's node-redis client, in RESP3,
+ * with `CLIENT TRACKING` on. Redis remembers which keys this connection read and pushes an
  * invalidation when anyone, on any server, changes one of them. node-redis hands each push to
- * its client-side-cache provider; ours forwards it to the NearCacheMap, and forgets everything
- * when the connection fails (pushes may have been lost) or closes. node-redis turns tracking
+ * its client-side-cache provider; we listen to it and forward each key to the NearCacheMap, and
+ * forget everything whenever node-redis clears the provider (the connection failed or closed,
+ * so pushes may have been lost, or a cluster's topology changed). node-redis turns tracking
  * back on by itself after a reconnect, on every node of a cluster.
  */
-import { BasicPooledClientSideCache } from 'redis'
 import { DEFAULT_COMMAND_TIMEOUT_MS } from '../defaults'
 import { OptionError } from '../errors'
+import type { RedisArgument, RedisClient } from './clients/client-types'
 import type { NearCacheMap } from './near-cache'
-import { RedisConnection, type RedisClient } from './redis-connection'
+import { RedisConnection } from './redis-connection'
 
 /** What the near-cache needs of the app's client: a way to open a connection like it. */
 export interface DuplicableClient {
-  duplicate(overrides: { RESP: 3; clientSideCache: BasicPooledClientSideCache }): TrackedClient
+  duplicate(overrides: { RESP: 3; clientSideCache: { maxEntries: number } }): TrackedClient
 }
 
 type TrackedClient = RedisClient & {
-  readonly isReady: boolean
+  /** Absent on a node-redis 5 cluster, which has only `isOpen`. */
+  readonly isReady?: boolean
+  readonly isOpen: boolean
+  /** The provider node-redis built from our config (its own class: ours would fail its `instanceof` with another copy of the package). */
+  readonly clientSideCache: ClientSideCacheProvider | undefined
   connect(): Promise<unknown>
   close(): Promise<unknown>
   destroy(): Promise<unknown> | void
   on(event: 'error', listener: (error: Error) => void): unknown
 }
 
-/** node-redis's provider, kept only for its hooks: our own reads use raw commands it never caches. */
-class InvalidationForwarder extends BasicPooledClientSideCache {
-  constructor(private readonly map: NearCacheMap) {
-    super({ maxEntries: 1 })
-  }
+/** The parts of node-redis's client-side-cache provider (5 and 6 alike) the near-cache hooks into. */
+interface ClientSideCacheProvider {
+  on(event: 'invalidate', listener: (key: RedisArgument | null) => void): unknown
+  clear(...args: unknown[]): void
+}
 
-  override invalidate(key: Parameters<BasicPooledClientSideCache['invalidate']>[0]): void {
-    super.invalidate(key)
-    this.map.invalidate(key === null ? null : key.toString())
-  }
-
-  override onError(): void {
-    super.onError()
-    this.map.invalidate(null)
-  }
-
-  override onClose(): void {
-    super.onClose()
-    this.map.invalidate(null)
+/**
+ * Forwards node-redis's invalidations to the map. Our own reads use raw commands, which the
+ * provider never caches: it is kept only for its hooks.
+ */
+function forwardInvalidations(provider: ClientSideCacheProvider, map: NearCacheMap): void {
+  provider.on('invalidate', (key) => map.invalidate(key === null ? null : key.toString()))
+  const clear = provider.clear.bind(provider)
+  provider.clear = (...args: unknown[]) => {
+    clear(...args)
+    map.invalidate(null)
   }
 }
 
@@ -55,17 +57,23 @@ export class TrackingClient {
   /** How long `close()` lets an unfinished first attempt go on before it gives up on it. */
   private readonly attemptWaitMs: number
   private closed = false
+  private firstConnected = false
 
   constructor(source: RedisClient, map: NearCacheMap, commandTimeoutMs: number) {
     if (typeof (source as Partial<DuplicableClient>).duplicate !== 'function') {
       throw new OptionError('nearCache', 'needs a node-redis client, cluster or sentinel, which can duplicate() itself')
     }
-    this.client = (source as unknown as DuplicableClient).duplicate({ RESP: 3, clientSideCache: new InvalidationForwarder(map) })
+    this.client = (source as unknown as DuplicableClient).duplicate({ RESP: 3, clientSideCache: { maxEntries: 1 } })
+    const provider = this.client.clientSideCache
+    if (provider === undefined) throw new OptionError('nearCache', 'needs a node-redis 5 or 6 client, cluster or sentinel (its duplicate() gave no client-side cache)')
+    forwardInvalidations(provider, map)
     // A failing near-cache connection only means reads go to Redis; node-redis reconnects it.
     this.client.on('error', () => map.invalidate(null))
     this.connection = new RedisConnection(this.client, commandTimeoutMs)
     this.firstAttempt = this.client.connect().then(
-      () => undefined,
+      () => {
+        this.firstConnected = true
+      },
       () => map.invalidate(null),
     )
     this.attemptWaitMs = commandTimeoutMs > 0 ? commandTimeoutMs : DEFAULT_COMMAND_TIMEOUT_MS
@@ -73,7 +81,16 @@ export class TrackingClient {
 
   /** True while tracked reads can be trusted: connected, with tracking on. */
   get isReady(): boolean {
-    return !this.closed && this.client.isReady
+    return !this.closed && this.connected
+  }
+
+  /**
+   * A node-redis 5 cluster says only whether it is open (from the start of its first connection):
+   * once that has succeeded, a read to a node that reconnects waits for the node's handshake,
+   * which turns tracking back on before it.
+   */
+  private get connected(): boolean {
+    return this.client.isReady ?? (this.firstConnected && this.client.isOpen)
   }
 
   /**
@@ -86,7 +103,7 @@ export class TrackingClient {
     if (this.closed) return
     this.closed = true
     const attemptEnded = await settlesWithin(this.firstAttempt, this.attemptWaitMs)
-    if (attemptEnded && this.client.isReady) await this.client.close()
+    if (attemptEnded && this.connected) await this.client.close()
     else await this.client.destroy()
   }
 }

@@ -9,7 +9,7 @@ import { OptionError } from '../errors'
 import type { Cache, ReplicaWait, SessionReplicaWait } from '../cache/cache'
 import { resolveSessionReplicaWait } from '../cache/cache-options'
 import type { BreakerOptions } from '../cache/circuit-breaker'
-import type { RedisClient } from '../cache/redis-connection'
+import type { RedisClient } from '../cache/clients/client-types'
 import { STORE_TAG_DEPTH } from './session-keys'
 import { secondsToMs, type TtlOption } from './session-ttl'
 
@@ -126,8 +126,9 @@ export interface CommonStoreOptions {
 
 export interface ClientStoreOptions extends CommonStoreOptions {
   /**
-   * A connected node-redis client, cluster or sentinel; the store builds its own `RedisCache` on
-   * it, which `close()` closes. The client itself stays the app's to close.
+   * A connected client: node-redis 5 or 6 (client, cluster or sentinel) or ioredis 5 (`Redis`,
+   * Sentinel included, or `Cluster`); the store builds its own `RedisCache` on it, which `close()`
+   * closes. The client itself stays the app's to close.
    */
   client: RedisClient
   cache?: never
@@ -208,14 +209,14 @@ export interface ResolvedStoreOptions {
 
 export function resolveStoreOptions(options: RedisSessionStoreOptions): ResolvedStoreOptions {
   if (options === null || typeof options !== 'object') {
-    throw new OptionError('client', 'or `cache` is required: RedisSessionStore needs a node-redis client or a Cache')
+    throw new OptionError('client', 'or `cache` is required: RedisSessionStore needs a Redis client (node-redis or ioredis) or a Cache')
   }
   // Read as the loosest shape: plain JavaScript callers may pass anything.
   const given = options as Partial<ClientStoreOptions & Omit<CacheStoreOptions, keyof ClientStoreOptions>> & { cache?: Cache }
   const { client, cache } = given
   if (client !== undefined && cache !== undefined) throw new OptionError('cache', 'cannot be combined with `client`: give one')
   if (client === undefined && cache === undefined) {
-    throw new OptionError('client', 'or `cache` is required: RedisSessionStore needs a node-redis client or a Cache')
+    throw new OptionError('client', 'or `cache` is required: RedisSessionStore needs a Redis client (node-redis or ioredis) or a Cache')
   }
   if (cache !== undefined && (given.prefix !== undefined || given.legacyPrefix !== undefined)) {
     const option = given.prefix !== undefined ? 'prefix' : 'legacyPrefix'
