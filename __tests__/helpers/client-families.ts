@@ -24,7 +24,7 @@ export interface ClientFamily {
 export interface FamilyClient {
   client: RedisClient
   /** Closes the client at once (pending commands fail). */
-  close(): Promise<void>
+  close: () => Promise<void>
 }
 
 export const NODE_REDIS_6: ClientFamily = {
