@@ -19,6 +19,8 @@ export const DEFAULT_SCAN_PAGE_SIZE = 1_000
 
 /** connect-redis's default `prefix`: here, the namespace of the cache the store builds. */
 export const DEFAULT_STORE_PREFIX = 'sess:'
+/** connect-redis's default `scanCount` (keys per SCAN), reported by the store's `scanCount`; the store itself never SCANs. */
+export const DEFAULT_STORE_SCAN_COUNT = 100
 /** connect-redis's default `ttl` in seconds, used when a session's cookie has no `expires`. */
 export const DEFAULT_STORE_TTL_SECONDS = 86_400
 /** How long a destroyed session's id stays blocked against late writes, in seconds. */

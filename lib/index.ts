@@ -31,6 +31,8 @@ export { STORE_TAG_DEPTH } from './store/session-keys'
 export { SESSION_TAG_DEPTH } from './middleware/records'
 
 export { sessions } from './middleware/sessions'
+export { asyncHandler } from './middleware/async-handler'
+export type { AsyncRoute } from './middleware/async-handler'
 export type { SessionsMiddleware } from './middleware/sessions'
 export type { SessionsOptions, SessionCookieOptions, UnavailableHandler } from './middleware/options'
 export type { SessionContext, SessionInfo, DeviceSession, LoginOptions, LoginResult, SessionMetadata } from './middleware/context'

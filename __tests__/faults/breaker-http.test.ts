@@ -7,10 +7,10 @@
  */
 import type { Server } from 'node:http'
 import { performance } from 'node:perf_hooks'
-import type { Express } from 'express'
 import request from 'supertest'
 import { RedisCache, RedisSessionStore } from '../../lib'
 import { eventually, privateRedis, type PrivateRedis } from '../helpers/clients'
+import { EXPRESS_MAJORS, type ExpressApp, type ExpressMajor } from '../helpers/express-majors'
 import { login as tokenLogin, testApp, withCookie } from '../middleware/helpers'
 import { SESSION_CACHE } from '../middleware/redis-backends'
 import { cookieOf, sessionApp } from '../store/apps'
@@ -26,12 +26,12 @@ afterAll(() => redis.stop())
 
 interface Layer {
   name: string
-  /** An app, a request that needs its session, and what closes the layer. */
-  start(): Promise<{ app: Express; authenticated: () => request.Test; close: () => Promise<void> }>
+  /** An app on `express`, a request that needs its session, and what closes the layer. */
+  start(express: ExpressMajor): Promise<{ authenticated: () => request.Test; close: () => Promise<void> }>
 }
 
 /** Listening once, so each request costs what it costs the app (supertest would start a server per request). */
-async function listening(app: Express): Promise<Server> {
+async function listening(app: ExpressApp): Promise<Server> {
   const server = app.listen(0, '127.0.0.1')
   await new Promise((resolve) => server.once('listening', resolve))
   return server
@@ -40,29 +40,29 @@ async function listening(app: Express): Promise<Server> {
 const layers: Layer[] = [
   {
     name: 'express-session + RedisSessionStore',
-    async start() {
+    async start(express) {
       const store = new RedisSessionStore({ client: redis.client, timeoutMs: COMMAND_TIMEOUT_MS })
-      const app = sessionApp(store)
+      const app = sessionApp(store, {}, express)
       const server = await listening(app)
       const cookie = cookieOf(await request(server).post('/login/ada').expect(200))
-      return { app, authenticated: () => request(server).get('/me').set('Cookie', cookie), close: async () => (server.close(), store.close()) }
+      return { authenticated: () => request(server).get('/me').set('Cookie', cookie), close: async () => (server.close(), store.close()) }
     },
   },
   {
     name: 'sessions()',
-    async start() {
+    async start(express) {
       const cache = new RedisCache({ ...SESSION_CACHE, client: redis.client, commandTimeoutMs: COMMAND_TIMEOUT_MS })
-      const { app } = testApp(cache, { timeoutMs: COMMAND_TIMEOUT_MS * 2 })
+      const { app } = testApp(cache, { timeoutMs: COMMAND_TIMEOUT_MS * 2 }, express)
       const token = await tokenLogin(app, { id: 'ada' })
       const server = await listening(app)
-      return { app, authenticated: () => request(server).get('/me').set(...withCookie(token)), close: async () => (server.close(), cache.close()) }
+      return { authenticated: () => request(server).get('/me').set(...withCookie(token)), close: async () => (server.close(), cache.close()) }
     },
   },
 ]
 
-describe.each(layers)('$name', (layer) => {
+describe.each(EXPRESS_MAJORS.flatMap((express) => layers.map((layer) => ({ name: `${layer.name} on ${express.name}`, layer, express }))))('$name', ({ name, layer, express }) => {
   test('while Redis does not answer, requests get a 503 at once (p99 < 50 ms); within 1 s of its return they work', async () => {
-    const { authenticated, close } = await layer.start()
+    const { authenticated, close } = await layer.start(express)
     try {
       expect((await authenticated()).status).toBe(200)
       const pid = redis.server.pid
@@ -90,7 +90,7 @@ describe.each(layers)('$name', (layer) => {
       latencies.sort((a, b) => a - b)
       const p99 = latencies[Math.ceil(latencies.length * 0.99) - 1] as number
       console.log(
-        `${layer.name}: outage found in ${firstMs.toFixed(0)} ms; then ${REQUESTS} requests: ${JSON.stringify(Object.fromEntries(statuses))}, ` +
+        `${name}: outage found in ${firstMs.toFixed(0)} ms; then ${REQUESTS} requests: ${JSON.stringify(Object.fromEntries(statuses))}, ` +
           `p50 ${(latencies[Math.floor(latencies.length / 2)] as number).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${(latencies.at(-1) as number).toFixed(1)} ms; ` +
           `working again ${recoveredMs.toFixed(0)} ms after Redis answered`,
       )

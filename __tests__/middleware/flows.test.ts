@@ -1,32 +1,36 @@
-// Two app instances on one Redis, standalone and Cluster: what a user of a load-balanced app sees,
-// on every client family.
-import type { Express } from 'express'
+// Two app instances on one Redis, standalone and Cluster: what a user of a load-balanced app
+// sees, on Express 4 and 5, and on every client family.
+import type { ExpressApp } from '../helpers/express-majors'
 import request from 'supertest'
 import { encodePart } from '../../lib/cache/key-codec'
 import type { SessionsMiddleware } from '../../lib/middleware/sessions'
 import { hashSecret, splitToken, TOKEN_LENGTH } from '../../lib/middleware/token'
 import { Clock, login, sessionCookie, setCookieLines, statusWith, testApp, withCookie, type DeviceMeta, type TestUser } from './helpers'
 import { OTHER_FAMILIES } from '../helpers/client-families'
+import { EXPRESS_5, EXPRESS_MAJORS, type ExpressMajor } from '../helpers/express-majors'
 import { clusterBackend, standaloneBackend, type RedisBackend } from './redis-backends'
 
-describeFlows('standalone Redis', () => standaloneBackend())
-describeFlows('a 3-master Redis Cluster', () => clusterBackend())
+describe.each(EXPRESS_MAJORS)('on $name', (express) => {
+  describeFlows('standalone Redis', () => standaloneBackend(), express)
+  describeFlows('a 3-master Redis Cluster', () => clusterBackend(), express)
+})
+// The client families on one Express: what they change is below the middleware.
 for (const family of OTHER_FAMILIES) {
-  describeFlows(`standalone Redis, through ${family.name}`, () => standaloneBackend(family))
-  describeFlows(`a 3-master Redis Cluster, through ${family.name}`, () => clusterBackend(family))
+  describeFlows(`standalone Redis, through ${family.name}`, () => standaloneBackend(family), EXPRESS_5)
+  describeFlows(`a 3-master Redis Cluster, through ${family.name}`, () => clusterBackend(family), EXPRESS_5)
 }
 
-function describeFlows(name: string, start: () => Promise<RedisBackend>): void {
+function describeFlows(name: string, start: () => Promise<RedisBackend>, express: ExpressMajor): void {
   describe(`two app instances on ${name}`, () => {
     let backend: RedisBackend
-    let a: Express
-    let b: Express
+    let a: ExpressApp
+    let b: ExpressApp
     let authB: SessionsMiddleware<TestUser, DeviceMeta>
 
     beforeAll(async () => {
       backend = await start()
-      a = testApp(await backend.cache()).app
-      ;({ app: b, auth: authB } = testApp(await backend.cache()))
+      a = testApp(await backend.cache(), {}, express).app
+      ;({ app: b, auth: authB } = testApp(await backend.cache(), {}, express))
     })
     afterAll(() => backend.stop())
     beforeEach(() => backend.flush())
@@ -51,7 +55,7 @@ function describeFlows(name: string, start: () => Promise<RedisBackend>): void {
     })
 
     test('the cookie is __Host-session, HttpOnly, SameSite=Lax, Path=/, lives as long as the session, and is Secure by default', async () => {
-      const secure = testApp(await backend.cache(), { cookie: {} }).app
+      const secure = testApp(await backend.cache(), { cookie: {} }, express).app
       const [line] = setCookieLines(await request(secure).post('/login').send({}).expect(200))
       const [name, ...attributes] = (line as string).split('; ')
       expect(name).toMatch(/^__Host-session=./)
@@ -71,7 +75,7 @@ function describeFlows(name: string, start: () => Promise<RedisBackend>): void {
 
     test('Redis holds no token secret, before or after a renewal, and no user id in a key name: only hashes of them', async () => {
       const clock = new Clock()
-      const timed = testApp(await backend.cache(), { now: clock.now, ttlMs: 60_000, renewAfterMs: 30_000 }).app
+      const timed = testApp(await backend.cache(), { now: clock.now, ttlMs: 60_000, renewAfterMs: 30_000 }, express).app
       const tokens = [await login(timed, { id: 'alice' }), await login(b, { id: 'bob' })]
       const api = await request(a).post('/login').send({ id: 'carol', cookie: 'no' }).expect(200)
       tokens.push((api.body as { token: string }).token)
@@ -98,7 +102,7 @@ function describeFlows(name: string, start: () => Promise<RedisBackend>): void {
     test('a session renewed on one instance works on the other, and a logout there ends it', async () => {
       const clock = new Clock()
       const timed = { now: clock.now, ttlMs: 60_000, renewAfterMs: 30_000 }
-      const [c, d] = [testApp(await backend.cache(), timed).app, testApp(await backend.cache(), timed).app]
+      const [c, d] = [testApp(await backend.cache(), timed, express).app, testApp(await backend.cache(), timed, express).app]
       const token = await login(c)
       clock.advance(30_000)
       const renewed = sessionCookie(await request(d).get('/me').set(...withCookie(token)).expect(200)) as string

@@ -1,12 +1,14 @@
 /**
  * Test apps for the token-session middleware: a few routes that exercise `req.auth`, and the
- * cookie plumbing a browser would do.
+ * cookie plumbing a browser would do. Its async routes are written as README shows them, with
+ * `asyncHandler`, so the same app runs on Express 4 and 5.
  */
-import express, { type Express } from 'express'
 import request from 'supertest'
 import type { Cache } from '../../lib/cache/cache'
+import { asyncHandler } from '../../lib/middleware/async-handler'
 import { sessions, type SessionsMiddleware } from '../../lib/middleware/sessions'
 import type { SessionsOptions } from '../../lib/middleware/options'
+import { EXPRESS_5, type ExpressApp, type ExpressMajor } from '../helpers/express-majors'
 
 export const SECRET = 'test-secret-0123456789abcdefghijklmnopqrstuvwxyz'
 export const OLD_SECRET = 'old-secret-0123456789abcdefghijklmnopqrstuvwxyz'
@@ -21,7 +23,7 @@ export interface DeviceMeta {
 }
 
 export interface TestApp {
-  app: Express
+  app: ExpressApp
   auth: SessionsMiddleware<TestUser, DeviceMeta>
 }
 
@@ -34,38 +36,53 @@ export class Clock {
   }
 }
 
-export function testApp(cache: Cache, options: Partial<SessionsOptions<TestUser>> = {}): TestApp {
+export function testApp(cache: Cache, options: Partial<SessionsOptions<TestUser>> = {}, express: ExpressMajor = EXPRESS_5): TestApp {
   const auth = sessions<TestUser, DeviceMeta>({ cache, secret: SECRET, cookie: { secure: false }, ...options })
-  const app = express()
+  const app = express.create()
   app.use(express.json())
   app.use(auth)
 
-  app.post('/login', async (req, res) => {
-    const { id, name, device, fingerprint, cookie } = req.body as Record<string, string | undefined>
-    const result = await auth.of(req).login(
-      { id: id ?? 'alice', name: name ?? 'Alice' },
-      { metadata: { ...(device === undefined ? {} : { device }) }, ...(fingerprint === undefined ? {} : { fingerprint }), cookie: cookie !== 'no' },
-    )
-    res.json(result)
-  })
+  app.post(
+    '/login',
+    asyncHandler(async (req, res) => {
+      const { id, name, device, fingerprint, cookie } = req.body as Record<string, string | undefined>
+      const result = await auth.of(req).login(
+        { id: id ?? 'alice', name: name ?? 'Alice' },
+        { metadata: { ...(device === undefined ? {} : { device }) }, ...(fingerprint === undefined ? {} : { fingerprint }), cookie: cookie !== 'no' },
+      )
+      res.json(result)
+    }),
+  )
   app.get('/me', (req, res) => {
     const { user, session } = auth.of(req)
     if (user === undefined) res.status(401).json({ user: null })
     else res.json({ user, session })
   })
-  app.post('/logout', async (req, res) => {
-    await req.auth.logout()
-    res.json({ ok: true })
-  })
-  app.get('/sessions', async (req, res) => {
-    res.json(await auth.of(req).listSessions())
-  })
-  app.delete('/sessions/:id', async (req, res) => {
-    res.json({ revoked: await req.auth.revokeSession(String(req.params['id'])) })
-  })
-  app.post('/sessions/revoke-others', async (req, res) => {
-    res.json({ revoked: await req.auth.revokeOtherSessions() })
-  })
+  app.post(
+    '/logout',
+    asyncHandler(async (req, res) => {
+      await req.auth.logout()
+      res.json({ ok: true })
+    }),
+  )
+  app.get(
+    '/sessions',
+    asyncHandler(async (req, res) => {
+      res.json(await auth.of(req).listSessions())
+    }),
+  )
+  app.delete(
+    '/sessions/:id',
+    asyncHandler(async (req, res) => {
+      res.json({ revoked: await req.auth.revokeSession(String(req.params['id'])) })
+    }),
+  )
+  app.post(
+    '/sessions/revoke-others',
+    asyncHandler(async (req, res) => {
+      res.json({ revoked: await req.auth.revokeOtherSessions() })
+    }),
+  )
   app.use(auth.errorHandler)
   return { app, auth }
 }
@@ -82,7 +99,7 @@ export function setCookieLines(res: request.Response): string[] {
 }
 
 /** Logs in through `app` and returns the signed token from the cookie. */
-export async function login(app: Express, body: Record<string, string> = {}): Promise<string> {
+export async function login(app: ExpressApp, body: Record<string, string> = {}): Promise<string> {
   const res = await request(app).post('/login').send(body).expect(200)
   const token = sessionCookie(res)
   if (!token) throw new Error('login set no session cookie')
@@ -94,7 +111,7 @@ export function withCookie(token: string, name = 'session'): [string, string] {
 }
 
 /** GET /me with a token; resolves to the HTTP status. */
-export async function statusWith(app: Express, token: string): Promise<number> {
+export async function statusWith(app: ExpressApp, token: string): Promise<number> {
   const res = await request(app).get('/me').set(...withCookie(token))
   return res.status
 }

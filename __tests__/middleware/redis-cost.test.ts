@@ -1,7 +1,7 @@
 // What each request costs in Redis commands, counted by the server itself (INFO commandstats), on
 // a Redis of the suite's own so that no other client's commands are counted.
 import { createServer, type Server } from 'node:http'
-import type { Express } from 'express'
+import type { ExpressApp } from '../helpers/express-majors'
 import request from 'supertest'
 import { signToken } from '../../lib/middleware/signing'
 import { createId, createSecret, joinToken, TOKEN_LENGTH } from '../../lib/middleware/token'
@@ -11,7 +11,7 @@ import { Clock, login, OLD_SECRET, sessionCookie, testApp, withCookie } from './
 import { privateBackend } from './redis-backends'
 
 let backend: Awaited<ReturnType<typeof privateBackend>>
-let app: Express
+let app: ExpressApp
 let server: Server
 
 beforeAll(async () => {

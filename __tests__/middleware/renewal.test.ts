@@ -1,6 +1,6 @@
 // Renewal and token rotation, on an injected clock: in memory, and on a real Redis shared by two
 // app instances (where concurrency is real).
-import type { Express } from 'express'
+import type { ExpressApp } from '../helpers/express-majors'
 import request from 'supertest'
 import type { Cache } from '../../lib/cache/cache'
 import { MemoryCache } from '../../lib/cache/memory-cache'
@@ -28,8 +28,8 @@ describeRenewal('on Redis, two instances', async () => {
 function describeRenewal(name: string, caches: (clock: Clock) => Promise<[Cache, Cache]>): void {
   describe(`renewal ${name}`, () => {
     let clock: Clock
-    let a: Express
-    let b: Express
+    let a: ExpressApp
+    let b: ExpressApp
 
     beforeEach(async () => {
       clock = new Clock()
@@ -38,7 +38,7 @@ function describeRenewal(name: string, caches: (clock: Clock) => Promise<[Cache,
       b = testApp(second, { ...timing, now: clock.now }).app
     })
 
-    async function me(app: Express, token: string) {
+    async function me(app: ExpressApp, token: string) {
       const res = await request(app).get('/me').set(...withCookie(token))
       return { status: res.status, session: res.body.session as { id: string; fingerprint: string; renewedAt: number }, cookie: sessionCookie(res) }
     }

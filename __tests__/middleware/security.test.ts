@@ -3,6 +3,7 @@
 // bounded sessions per user, stale copies of a user.
 import { inspect } from 'node:util'
 import express from 'express'
+import type { ExpressApp } from '../helpers/express-majors'
 import request from 'supertest'
 import { MemoryCache } from '../../lib/cache/memory-cache'
 import { isOptionError } from '../../lib/errors'
@@ -77,7 +78,7 @@ describe('errors name no token', () => {
 })
 
 describe('a planted cookie of the session name', () => {
-  let app: express.Express
+  let app: ExpressApp
   let token: string
   beforeEach(async () => {
     app = testApp(newCache()).app

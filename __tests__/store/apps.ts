@@ -1,8 +1,10 @@
-// A small express-session app, as the store tests and users would write it.
-import express, { type ErrorRequestHandler, type Express } from 'express'
+// A small express-session app, as the store tests and users would write it, on Express 4 or 5.
+import type { ErrorRequestHandler } from 'express'
 import session, { type SessionData, type Store } from 'express-session'
 import type { Response } from 'supertest'
 import { isUnavailableError } from '../../lib/errors'
+import { asyncHandler } from '../../lib/middleware/async-handler'
+import { EXPRESS_5, type ExpressApp, type ExpressMajor } from '../helpers/express-majors'
 import './session-data'
 
 export interface AppOptions {
@@ -18,8 +20,12 @@ export interface AppOptions {
   onError?: (error: unknown) => void
 }
 
-export function sessionApp(store: Store, { maxAgeMs = 3_600_000, rolling = false, gate, onError: seeError }: AppOptions = {}): Express {
-  const app = express()
+export function sessionApp(
+  store: Store,
+  { maxAgeMs = 3_600_000, rolling = false, gate, onError: seeError }: AppOptions = {},
+  express: ExpressMajor = EXPRESS_5,
+): ExpressApp {
+  const app = express.create()
   app.use(
     session({
       store,
@@ -31,10 +37,11 @@ export function sessionApp(store: Store, { maxAgeMs = 3_600_000, rolling = false
     }),
   )
   app.post('/login/:user', (req, res, next) => {
-    req.session.userId = req.params.user
+    const userId = String(req.params['user'])
+    req.session.userId = userId
     // Saved before answering, as express-session advises for logins: a failed save then reaches
     // the error handler instead of following a response already sent.
-    req.session.save((error: unknown) => (error ? next(error) : res.json({ userId: req.params.user })))
+    req.session.save((error: unknown) => (error ? next(error) : res.json({ userId })))
   })
   app.get('/me', (req, res) => {
     // With whenUnavailable: 'skip', express-session may serve a request with no session at all.
@@ -48,11 +55,14 @@ export function sessionApp(store: Store, { maxAgeMs = 3_600_000, rolling = false
     req.session.views = (req.session.views ?? 0) + 1
     res.json({ views: req.session.views })
   })
-  app.post('/views-slowly', async (req, res) => {
-    await gate?.({ ...req.session })
-    req.session.views = (req.session.views ?? 0) + 1
-    res.json({ views: req.session.views })
-  })
+  app.post(
+    '/views-slowly',
+    asyncHandler(async (req, res) => {
+      await gate?.({ ...req.session })
+      req.session.views = (req.session.views ?? 0) + 1
+      res.json({ views: req.session.views })
+    }),
+  )
   app.post('/logout', (req, res, next) => {
     req.session.destroy((error: unknown) => (error ? next(error) : res.json({ ok: true })))
   })

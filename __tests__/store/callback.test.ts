@@ -10,18 +10,18 @@ test('without a callback, the work itself is returned', () => {
   expect(settle(work, undefined)).toBe(work)
 })
 
-test('a value goes to the callback as (null, value), once', async () => {
+test('a value goes to the callback as (null, value), once, and the returned promise resolves to nothing after it', async () => {
   const callback = jest.fn()
-  expect(settle(Promise.resolve('v'), callback)).toBeUndefined()
-  await turn()
+  await expect(settle(Promise.resolve('v'), callback)).resolves.toBeUndefined()
   expect(callback.mock.calls).toEqual([[null, 'v']])
+  await turn()
+  expect(callback).toHaveBeenCalledTimes(1)
 })
 
-test('an error goes to the callback alone, once', async () => {
+test('an error goes to the callback alone, once, and the returned promise still resolves', async () => {
   const failure = new Error('boom')
   const callback = jest.fn()
-  void settle(Promise.reject(failure), callback)
-  await turn()
+  await expect(settle(Promise.reject(failure), callback)).resolves.toBeUndefined()
   expect(callback.mock.calls).toEqual([[failure]])
 })
 

@@ -108,7 +108,7 @@ test('a store call made before the response started still gets its error (the ap
   proxy.cut()
   try {
     // No request behind the session: a plain call, whose error is the caller's.
-    const failed = await new Promise<unknown>((resolve) => store.set(sid, { cookie: { originalMaxAge: 1_000 } }, (caught) => resolve(caught)))
+    const failed = await new Promise<unknown>((resolve) => void store.set(sid, { cookie: { originalMaxAge: 1_000 } }, (caught) => resolve(caught)))
     expect((failed as { code?: string }).code).toBe('REDIS_UNAVAILABLE')
   } finally {
     proxy.heal()

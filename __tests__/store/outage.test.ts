@@ -8,6 +8,7 @@ import { STORE_PROBE_INTERVAL_MS } from '../../lib/defaults'
 import { RedisSessionStore } from '../../lib/store/redis-session-store'
 import { STORE_TAG_DEPTH } from '../../lib/store/session-keys'
 import { eventually, flushAll, privateRedis, sleep, type PrivateRedis, type StandaloneClient } from '../helpers/clients'
+import { EXPRESS_MAJORS } from '../helpers/express-majors'
 import type { RedisServerHandle } from '../../scripts/redis-server'
 import { cookieOf, sessionApp } from './apps'
 import { sessionData } from './session-data'
@@ -35,38 +36,75 @@ async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
   return [result, Date.now() - start]
 }
 
-describe("whenUnavailable: 'fail' (the default)", () => {
+describe.each(EXPRESS_MAJORS)('on $name', (express) => {
+  describe("whenUnavailable: 'fail' (the default)", () => {
+    beforeEach(() => flushAll(client))
+
+    test('with Redis stopped, a request gets an error response within the bound, and works again within 1 s of Redis being back', async () => {
+      const app = sessionApp(new RedisSessionStore({ client, timeoutMs: TIMEOUT_MS }), {}, express)
+      const cookie = cookieOf(await request(app).post('/login/ada').expect(200))
+
+      await server.stop()
+      try {
+        const [response, elapsed] = await timed(() => request(app).get('/me').set('Cookie', cookie))
+        expect(response.status).toBe(503)
+        expect((response.body as { error: string }).error).toMatch(/Redis/)
+        expect(elapsed).toBeLessThan(TIMEOUT_MS + SLACK_MS)
+      } finally {
+        await server.restart()
+      }
+      // Once the breaker's probe (every 500 ms) is answered.
+      await eventually(async () => (await request(app).get('/me').set('Cookie', cookie)).status === 200, 1_000, 'requests to work again')
+      expect((await request(app).get('/me').set('Cookie', cookie).expect(200)).body).toMatchObject({ userId: 'ada' })
+    })
+
+    test('a save during the outage fails within the bound too', async () => {
+      const app = sessionApp(new RedisSessionStore({ client, timeoutMs: TIMEOUT_MS }), {}, express)
+      await server.stop()
+      try {
+        const [response, elapsed] = await timed(() => request(app).post('/login/ada'))
+        expect(response.status).toBe(503)
+        expect(elapsed).toBeLessThan(TIMEOUT_MS + SLACK_MS)
+      } finally {
+        await server.restart()
+      }
+    })
+  })
+
+  describe("whenUnavailable: 'skip'", () => {
+    beforeEach(() => flushAll(client))
+
+    test('express-session serves requests without a session while Redis is away, and the session is back with Redis', async () => {
+      const store = new RedisSessionStore({ client, timeoutMs: TIMEOUT_MS, whenUnavailable: 'skip' })
+      const events: string[] = []
+      store.on('disconnect', () => events.push('disconnect'))
+      store.on('connect', () => events.push('connect'))
+      const app = sessionApp(store, {}, express)
+      const cookie = cookieOf(await request(app).post('/login/ada').expect(200))
+
+      // Pause instead of stopping, so the session survives for the end of the test.
+      const admin = createClient({ url: server.url })
+      await admin.connect()
+      await admin.sendCommand(['CLIENT', 'PAUSE', '2500', 'ALL'])
+      try {
+        // The request that finds Redis gone still fails; express-session stops asking after it.
+        expect((await request(app).get('/me').set('Cookie', cookie)).status).toBe(503)
+        const [skipped, elapsed] = await timed(() => request(app).get('/me').set('Cookie', cookie).expect(200))
+        expect(skipped.body).toEqual({ userId: null, session: false })
+        expect(elapsed).toBeLessThan(SLACK_MS)
+        expect(events).toEqual(['disconnect'])
+      } finally {
+        admin.destroy()
+      }
+
+      await eventually(() => events.includes('connect'), 10_000, 'the store to emit connect')
+      expect((await request(app).get('/me').set('Cookie', cookie).expect(200)).body).toMatchObject({ userId: 'ada', session: true })
+    })
+  })
+})
+
+describe('a paused Redis', () => {
   beforeEach(() => flushAll(client))
-
-  test('with Redis stopped, a request gets an error response within the bound, and works again within 1 s of Redis being back', async () => {
-    const app = sessionApp(new RedisSessionStore({ client, timeoutMs: TIMEOUT_MS }))
-    const cookie = cookieOf(await request(app).post('/login/ada').expect(200))
-
-    await server.stop()
-    try {
-      const [response, elapsed] = await timed(() => request(app).get('/me').set('Cookie', cookie))
-      expect(response.status).toBe(503)
-      expect((response.body as { error: string }).error).toMatch(/Redis/)
-      expect(elapsed).toBeLessThan(TIMEOUT_MS + SLACK_MS)
-    } finally {
-      await server.restart()
-    }
-    // Once the breaker's probe (every 500 ms) is answered.
-    await eventually(async () => (await request(app).get('/me').set('Cookie', cookie)).status === 200, 1_000, 'requests to work again')
-    expect((await request(app).get('/me').set('Cookie', cookie).expect(200)).body).toMatchObject({ userId: 'ada' })
-  })
-
-  test('a save during the outage fails within the bound too', async () => {
-    const app = sessionApp(new RedisSessionStore({ client, timeoutMs: TIMEOUT_MS }))
-    await server.stop()
-    try {
-      const [response, elapsed] = await timed(() => request(app).post('/login/ada'))
-      expect(response.status).toBe(503)
-      expect(elapsed).toBeLessThan(TIMEOUT_MS + SLACK_MS)
-    } finally {
-      await server.restart()
-    }
-  })
 
   test('a Redis that accepts connections but does not answer fails the call within the bound', async () => {
     const store = new RedisSessionStore({ client, timeoutMs: 300 })
@@ -83,37 +121,6 @@ describe("whenUnavailable: 'fail' (the default)", () => {
     }
     await eventually(async () => (await store.get('s1').then(() => true, () => false)), 1_000, 'the store to work again')
     expect(await store.get('s1')).toBeNull()
-  })
-})
-
-describe("whenUnavailable: 'skip'", () => {
-  beforeEach(() => flushAll(client))
-
-  test('express-session serves requests without a session while Redis is away, and the session is back with Redis', async () => {
-    const store = new RedisSessionStore({ client, timeoutMs: TIMEOUT_MS, whenUnavailable: 'skip' })
-    const events: string[] = []
-    store.on('disconnect', () => events.push('disconnect'))
-    store.on('connect', () => events.push('connect'))
-    const app = sessionApp(store)
-    const cookie = cookieOf(await request(app).post('/login/ada').expect(200))
-
-    // Pause instead of stopping, so the session survives for the end of the test.
-    const admin = createClient({ url: server.url })
-    await admin.connect()
-    await admin.sendCommand(['CLIENT', 'PAUSE', '2500', 'ALL'])
-    try {
-      // The request that finds Redis gone still fails; express-session stops asking after it.
-      expect((await request(app).get('/me').set('Cookie', cookie)).status).toBe(503)
-      const [skipped, elapsed] = await timed(() => request(app).get('/me').set('Cookie', cookie).expect(200))
-      expect(skipped.body).toEqual({ userId: null, session: false })
-      expect(elapsed).toBeLessThan(SLACK_MS)
-      expect(events).toEqual(['disconnect'])
-    } finally {
-      admin.destroy()
-    }
-
-    await eventually(() => events.includes('connect'), 10_000, 'the store to emit connect')
-    expect((await request(app).get('/me').set('Cookie', cookie).expect(200)).body).toMatchObject({ userId: 'ada', session: true })
   })
 })
 

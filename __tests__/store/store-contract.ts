@@ -32,7 +32,7 @@ const HOUR = 3_600_000
 const COOKIE_SID = 'Zr4mLqX0uTdGf2Yk9bW1sPcH7nE3aJoQ'
 
 /** Resolves to the (error, value) a store method hands its callback. */
-function viaCallback<T>(call: (callback: (error: unknown, value?: T) => void) => void): Promise<[unknown, T | undefined]> {
+function viaCallback<T>(call: (callback: (error: unknown, value?: T) => void) => unknown): Promise<[unknown, T | undefined]> {
   return new Promise((resolve) => call((error, value) => resolve([error, value])))
 }
 

@@ -21,7 +21,8 @@ import { clearTokenCookie, deliverToken, presentedToken } from './transport'
 import { unavailableResponder } from './unavailable'
 
 export interface SessionsMiddleware<User = unknown, Meta = SessionMetadata> {
-  (req: Request, res: Response, next: NextFunction): Promise<void>
+  /** Returns nothing to Express: every failure goes to `next(err)`, on Express 4 as on 5. */
+  (req: Request, res: Response, next: NextFunction): void
   /** `req.auth`, typed with this middleware's `User` and metadata. Throws a `UsageError` for a request it has not seen. */
   of(req: Request): SessionContext<User, Meta>
   /** Ends every session of a user, from any server ("sign out everywhere", an admin's ban); resolves to how many ended. */
@@ -49,7 +50,14 @@ export function sessions<User = unknown, Meta = SessionMetadata>(options: Sessio
   // request would outlive its young generation and be left for the much costlier major GC.
   const contextKey = Symbol('sessions() context')
 
-  async function sessionsMiddleware(req: Request, res: Response, next: NextFunction): Promise<void> {
+  // Express 4 ignores a middleware's promise: a rejection would reach no one (an unhandled
+  // rejection, a request never answered), so none leaves here. A throwing `onUnavailable` or
+  // cookie write goes to `next(err)` like any other error.
+  function sessionsMiddleware(req: Request, res: Response, next: NextFunction): void {
+    resolveSession(req, res, next).catch((error: unknown) => next(error ?? new Error('sessions: the request failed with no reason')))
+  }
+
+  async function resolveSession(req: Request, res: Response, next: NextFunction): Promise<void> {
     const context = new RequestSession<User, Meta>(req, res, credentials, resolved)
     const seen = req as WithContext<User, Meta>
     seen[contextKey] = context

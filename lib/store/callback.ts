@@ -1,41 +1,35 @@
 /**
  * express-session calls stores with Node-style callbacks; people call them with `await`. Every
  * store method takes an optional callback: with one, the outcome goes to it; without, to the
- * returned promise.
+ * returned promise. Either way a promise comes back (as from connect-redis), so
+ * `await store.set(sid, session, callback)` waits for the callback to have run.
  */
 export type StoreCallback<T> = (error: unknown, value?: T) => void
 
 /**
- * A callback that throws is the app's error, not the store's: it is rethrown outside the promise
- * chain (as from any Node callback API) instead of becoming an unhandled rejection or a second call.
+ * Without a callback: `work` itself. With one: a promise that settles once the callback has run,
+ * resolving to nothing and never rejecting (the error went to the callback, so no rejection is
+ * left unhandled). A callback that throws is the app's error, not the store's: it is rethrown
+ * outside the promise chain (as from any Node callback API) instead of becoming an unhandled
+ * rejection or a second call.
  */
-export function settle<T>(work: Promise<T>, callback: StoreCallback<T> | undefined): Promise<T> | undefined {
+export function settle<T>(work: Promise<T>, callback: StoreCallback<T> | undefined): Promise<T> | Promise<void> {
   if (callback === undefined) return work
-  // One reaction per call (express-session makes two calls a request); the callback's own error
-  // is caught where it is thrown.
-  work.then(
-    (value) => {
-      try {
-        callback(null, value)
-      } catch (thrown) {
-        rethrowLater(thrown)
-      }
-    },
-    (error: unknown) => {
-      try {
-        callback(error)
-      } catch (thrown) {
-        rethrowLater(thrown)
-      }
-    },
+  // One reaction per call (express-session makes two calls a request).
+  return work.then(
+    (value) => guarded(() => callback(null, value)),
+    (error: unknown) => guarded(() => callback(error)),
   )
-  return undefined
 }
 
-function rethrowLater(thrown: unknown): void {
-  queueMicrotask(() => {
-    throw thrown
-  })
+function guarded(run: () => void): void {
+  try {
+    run()
+  } catch (thrown) {
+    queueMicrotask(() => {
+      throw thrown
+    })
+  }
 }
 
 /** What the store can see of the request behind a session express-session hands it (its Session objects carry `req`). */

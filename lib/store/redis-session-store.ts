@@ -20,7 +20,11 @@ import { SessionRecords, type StoredSessionText } from './session-records'
 import { secondsToMs, sessionTtlMs, touchIsFresh } from './session-ttl'
 import { readCreatedAt, withCreatedAt } from './created-at'
 import { hashedId, hashedUserId, plainId } from './stored-id'
-import { resolveStoreOptions, type RedisSessionStoreOptions, type ResolvedStoreOptions } from './store-options'
+import { resolveStoreOptions, type RedisSessionStoreOptions, type ResolvedStoreOptions, type SessionSerializer } from './store-options'
+import { assignedBoolean, assignedSerializer, assignedTtl, fixedFieldError, scanCountOf } from './connect-redis-fields'
+import type { RedisClient } from '../cache/redis-connection'
+import type { TtlOption } from './session-ttl'
+import { DEFAULT_STORE_PREFIX } from '../defaults'
 
 /** A session as `all()` returns it, with its `id` as stored (a hash of the session id, unless `hashIds: false`). */
 export type SessionWithId = SessionData & { id: string }
@@ -65,6 +69,8 @@ export class RedisSessionStore extends Store {
   private readonly loadedCreatedAt = new WeakMap<object, number>()
   /** The touch in flight for each session id, so concurrent requests of one session write it once. */
   private readonly touching = new Map<string, Promise<void>>()
+  /** connect-redis's `prefix` and `scanCount` as given (see the connect-redis fields below). */
+  private readonly given: { prefix: string | undefined; scanCount: number }
 
   constructor(options: RedisSessionStoreOptions) {
     super()
@@ -91,16 +97,79 @@ export class RedisSessionStore extends Store {
     this.legacy = client !== undefined && legacyPrefix !== undefined ? new LegacySessions(client, legacyPrefix, timeoutMs) : undefined
     this.readiness =
       whenUnavailable === 'skip' ? new Readiness(this, () => this.cache.get(PROBE_KEY), STORE_PROBE_INTERVAL_MS) : undefined
+    this.given = { prefix: cache === undefined ? ((options as { prefix?: string }).prefix ?? DEFAULT_STORE_PREFIX) : undefined, scanCount: scanCountOf(options) }
   }
 
-  // express-session's Store declares these methods `void` and always passes a callback; with a
-  // callback they do return undefined. Without one they return the promise, for `await` users.
+  // connect-redis's public fields, with its meanings and defaults (see connect-redis-fields.ts).
+  // Those it reads on every call can be assigned later, and are checked as the options are; the
+  // others throw a TypeError that says why (their setters take `never`, so TypeScript refuses
+  // the assignment too).
+
+  /** The node-redis client given as `client`; undefined for a store built on `cache`. */
+  get client(): RedisClient | undefined {
+    return this.options.client
+  }
+  set client(_value: never) {
+    throw fixedFieldError('client')
+  }
+
+  /** The `prefix` given (`'sess:'` by default): every key the store writes starts with it. Undefined for a store built on `cache`. */
+  get prefix(): string | undefined {
+    return this.given.prefix
+  }
+  set prefix(_value: never) {
+    throw fixedFieldError('prefix')
+  }
+
+  /** connect-redis's SCAN page size (`scanCount`, 100 by default), reported as given: this store never SCANs. */
+  get scanCount(): number {
+    return this.given.scanCount
+  }
+  set scanCount(_value: never) {
+    throw fixedFieldError('scanCount')
+  }
+
+  /** The `ttl` option; an assignment applies from the next call on. */
+  get ttl(): TtlOption {
+    return this.options.ttl
+  }
+  set ttl(value: TtlOption) {
+    this.options.ttl = assignedTtl(value)
+  }
+
+  /** The `serializer` option; an assignment applies from the next call on. */
+  get serializer(): SessionSerializer {
+    return this.options.serializer
+  }
+  set serializer(value: SessionSerializer) {
+    this.options.serializer = assignedSerializer(value)
+  }
+
+  /** The `disableTTL` option; an assignment applies from the next call on. */
+  get disableTTL(): boolean {
+    return this.options.disableTTL
+  }
+  set disableTTL(value: boolean) {
+    this.options.disableTTL = assignedBoolean(value, 'disableTTL')
+  }
+
+  /** The `disableTouch` option; an assignment applies from the next call on. */
+  get disableTouch(): boolean {
+    return this.options.disableTouch
+  }
+  set disableTouch(value: boolean) {
+    this.options.disableTouch = assignedBoolean(value, 'disableTouch')
+  }
+
+  // express-session's Store declares these methods `void` and always passes a callback. They
+  // return a promise either way, as connect-redis's do: without a callback it carries the result;
+  // with one it settles once the callback has run, and never rejects (see callback.ts).
   /* eslint-disable @typescript-eslint/no-misused-promises */
 
   /** The session stored under `sid`, or `null`. With `legacyPrefix`, a connect-redis session is moved in first. */
   override get(sid: string): Promise<SessionData | null>
-  override get(sid: string, callback: StoreCallback<SessionData | null>): void
-  override get(sid: string, callback?: StoreCallback<SessionData | null>): Promise<SessionData | null> | void {
+  override get(sid: string, callback: StoreCallback<SessionData | null>): Promise<void>
+  override get(sid: string, callback?: StoreCallback<SessionData | null>): Promise<SessionData | null> | Promise<void> {
     return settle(this.bounded('get', () => this.fetch(sid)), callback)
   }
 
@@ -109,8 +178,8 @@ export class RedisSessionStore extends Store {
    * (so a later save of the id is stored). Does nothing to a destroyed session.
    */
   override set(sid: string, session: SessionData): Promise<void>
-  override set(sid: string, session: SessionData, callback: StoreCallback<void>): void
-  override set(sid: string, session: SessionData, callback?: StoreCallback<void>): Promise<void> | void {
+  override set(sid: string, session: SessionData, callback: StoreCallback<void>): Promise<void>
+  override set(sid: string, session: SessionData, callback?: StoreCallback<void>): Promise<void> {
     return settle(this.bounded('set', () => this.save(sid, session)), unlessAnswered(callback, session, (error) => this.failedAfterResponse(error, 'set')))
   }
 
@@ -119,29 +188,29 @@ export class RedisSessionStore extends Store {
    * the stored expiry is recent enough. Never brings back a session that ended.
    */
   override touch(sid: string, session: SessionData): Promise<void>
-  override touch(sid: string, session: SessionData, callback: StoreCallback<void>): void
-  override touch(sid: string, session: SessionData, callback?: StoreCallback<void>): Promise<void> | void {
+  override touch(sid: string, session: SessionData, callback: StoreCallback<void>): Promise<void>
+  override touch(sid: string, session: SessionData, callback?: StoreCallback<void>): Promise<void> {
     return settle(this.refresh(sid, session), unlessAnswered(callback, session, (error) => this.failedAfterResponse(error, 'touch')))
   }
 
   /** Deletes the session and, for `tombstoneTtl` seconds, blocks late writes of it. An unknown id writes nothing. */
   override destroy(sid: string): Promise<void>
-  override destroy(sid: string, callback: StoreCallback<void>): void
-  override destroy(sid: string, callback?: StoreCallback<void>): Promise<void> | void {
+  override destroy(sid: string, callback: StoreCallback<void>): Promise<void>
+  override destroy(sid: string, callback?: StoreCallback<void>): Promise<void> {
     return settle(this.bounded('destroy', () => this.end(this.storedIdOf(sid), true, sid)), callback)
   }
 
   /** Every live session, each with its stored `id`, read from the index (no SCAN). */
   override all(): Promise<SessionWithId[]>
-  override all(callback: StoreCallback<SessionWithId[]>): void
-  override all(callback?: StoreCallback<SessionWithId[]>): Promise<SessionWithId[]> | void {
+  override all(callback: StoreCallback<SessionWithId[]>): Promise<void>
+  override all(callback?: StoreCallback<SessionWithId[]>): Promise<SessionWithId[]> | Promise<void> {
     return settle(this.bounded('all', () => this.list()), callback)
   }
 
   /** How many live sessions there are: one counter per bucket, summed in Redis (no SCAN). */
   override length(): Promise<number>
-  override length(callback: StoreCallback<number>): void
-  override length(callback?: StoreCallback<number>): Promise<number> | void {
+  override length(callback: StoreCallback<number>): Promise<void>
+  override length(callback?: StoreCallback<number>): Promise<number> | Promise<void> {
     return settle(
       this.bounded('length', () => this.records.count()),
       callback,
@@ -150,8 +219,8 @@ export class RedisSessionStore extends Store {
 
   /** The stored ids of every live session, from the index (no SCAN): hashes, unless `hashIds: false`. */
   ids(): Promise<string[]>
-  ids(callback: StoreCallback<string[]>): void
-  ids(callback?: StoreCallback<string[]>): Promise<string[]> | void {
+  ids(callback: StoreCallback<string[]>): Promise<void>
+  ids(callback?: StoreCallback<string[]>): Promise<string[]> | Promise<void> {
     return settle(
       this.bounded('ids', () => this.records.ids()),
       callback,
@@ -160,8 +229,8 @@ export class RedisSessionStore extends Store {
 
   /** Destroys every session (with tombstones) and the per-user index. */
   override clear(): Promise<void>
-  override clear(callback: StoreCallback<void>): void
-  override clear(callback?: StoreCallback<void>): Promise<void> | void {
+  override clear(callback: StoreCallback<void>): Promise<void>
+  override clear(callback?: StoreCallback<void>): Promise<void> {
     return settle(this.removeAll(), callback)
   }
 

@@ -148,6 +148,12 @@ export interface ClientStoreOptions extends CommonStoreOptions {
    */
   legacyPrefix?: string
   /**
+   * connect-redis's SCAN page size, accepted so its configurations work unchanged, and unused:
+   * this store never runs SCAN (it reads its own index). `store.scanCount` reports it.
+   * @default 100
+   */
+  scanCount?: number
+  /**
    * Keep recently read sessions in this process (see RedisCache's `nearCache`): a hot session is
    * read with no round trip, and Redis evicts every server's copy the moment any server changes
    * or destroys it. Best with `touchAfter`, so most requests write nothing. @default off
