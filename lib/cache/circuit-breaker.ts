@@ -76,20 +76,37 @@ export class CircuitBreaker {
     for (const circuit of this.open.values()) clearTimeout(circuit.timer)
   }
 
-  private schedule(node: string, circuit: OpenCircuit): void {
+  private schedule(node: string, circuit: OpenCircuit, delayMs = this.probeIntervalMs): void {
     circuit.timer = setTimeout(() => {
       circuit.timer = undefined
+      // Closed meanwhile (a late answer to an earlier probe): nothing left to probe.
+      if (this.open.get(node) !== circuit || this.closed) return
+      let settled = false
+      // A probe unanswered after an interval counts as failed and the next one goes out at once: one
+      // written to a connection that is dying (a failover) must not hold the circuit open for a
+      // whole command timeout.
+      const patience = setTimeout(() => {
+        if (settled || this.closed) return
+        settled = true
+        this.schedule(node, circuit, 0)
+      }, this.probeIntervalMs)
+      patience.unref()
       this.probe(circuit.routingKey).then(
         () => {
+          clearTimeout(patience)
           if (this.open.get(node) !== circuit || this.closed) return
+          settled = true
           this.open.delete(node)
           this.changed({ state: 'closed', node })
         },
         () => {
-          if (!this.closed) this.schedule(node, circuit)
+          clearTimeout(patience)
+          if (settled || this.closed) return
+          settled = true
+          this.schedule(node, circuit)
         },
       )
-    }, this.probeIntervalMs)
+    }, delayMs)
     // An app waiting for Redis to come back must not be kept alive by it.
     circuit.timer.unref()
   }
