@@ -23,6 +23,8 @@ export interface Deployment {
   rejoined(timeoutMs: number): Promise<void>
   /** Keys held by a node. */
   keyCount(node: RedisServerHandle): Promise<number>
+  /** Which of `names` appear in a key `node` holds (key parts are base64url, decoded here). */
+  namesHeld(node: RedisServerHandle, names: readonly string[]): Promise<string[]>
   stop(): Promise<void>
 }
 
@@ -87,6 +89,11 @@ function commonParts(kind: DeploymentKind, master: RedisServerHandle, replica: R
     },
     async keyCount(node: RedisServerHandle) {
       return Number(await redisCli(node.port, 'DBSIZE'))
+    },
+    async namesHeld(node: RedisServerHandle, names: readonly string[]) {
+      const keys = (await redisCli(node.port, '--scan')).split('\n')
+      const parts = new Set(keys.flatMap((key) => key.split(/[:{}]/)).flatMap((part) => [part, Buffer.from(part, 'base64url').toString('latin1')]))
+      return names.filter((name) => [...parts].some((part) => part.includes(name)))
     },
   }
 }

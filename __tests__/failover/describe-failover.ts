@@ -7,7 +7,7 @@ import type { AuthMode } from '../../examples/load-balanced/auth'
 import { startDeployment, type Deployment, type DeploymentKind } from './deployments'
 import { ENDED_AFTER_PROMOTION, INSTANCES, LOOPS, PROMOTION_LIMIT_MS, runFailover, type FailoverMeasured } from './failover-run'
 
-/** Every session is served again within this of the promotion (the issue's bound). */
+/** Every request sent this long after the promotion is served (the issue's bound). */
 const SERVED_AGAIN_MS = 2_000
 /**
  * Every request is answered within this: a request waits at most 1.5 s per Redis call
@@ -44,7 +44,7 @@ export function describeFailover(kind: DeploymentKind, mode: AuthMode): void {
     test(`every request was answered (a 503 is an answer), each within ${ANSWER_WITHIN_MS / 1000} s`, () => {
       expect(m.tally.errors.slice(0, 5)).toEqual([])
       expect(m.tally.maxLatencyMs).toBeLessThan(ANSWER_WITHIN_MS)
-      expect(m.tally.requests).toBeGreaterThan(LOOPS * 50)
+      expect(m.tally.requests).toBeGreaterThan(LOOPS * 30)
     })
 
     test('the only failed answers are 503s, all between the kill and service coming back', () => {
@@ -54,10 +54,9 @@ export function describeFailover(kind: DeploymentKind, mode: AuthMode): void {
       expect(m.tally.failuresBetween(m.promotedAt + SERVED_AGAIN_MS + ANSWER_WITHIN_MS, m.endedAt)).toBe(0)
     })
 
-    test(`the replica is promoted, and every session still signed in is served again within ${SERVED_AGAIN_MS / 1000} s of it`, () => {
+    test(`the replica is promoted, and every request sent ${SERVED_AGAIN_MS / 1000} s after that is served`, () => {
       expect(m.promotedAt - m.killedAt).toBeLessThan(PROMOTION_LIMIT_MS)
-      const kept = m.sessions.filter((session) => m.finalFates.get(session)?.every((fate) => fate === 'own'))
-      expect(m.tally.servedAgainMs(kept, m.promotedAt)).toBeLessThan(SERVED_AGAIN_MS)
+      expect(serviceBackMs(m)).toBeLessThan(SERVED_AGAIN_MS)
     })
 
     test('a session is lost only if the dead master acknowledged its last write just before dying', () => {
@@ -78,6 +77,7 @@ export function describeFailover(kind: DeploymentKind, mode: AuthMode): void {
     })
 
     test('sessions ended after the promotion stay ended once the old master, which still held them, is back', () => {
+      expect(m.endedHeld.length).toBeGreaterThan(0)
       expect(m.logoutStatuses).toEqual(Array.from({ length: ENDED_AFTER_PROMOTION }, () => 303))
       expect([...m.endedFates].filter(([, seen]) => seen.some((fate) => fate !== 'nobody'))).toEqual([])
     })
@@ -99,6 +99,12 @@ function lostSessions(m: FailoverMeasured): Lost[] {
     })
 }
 
+/** From the promotion until the last request that was not served was sent (0: none after the promotion). */
+function serviceBackMs(m: FailoverMeasured): number {
+  const lost = new Set(lostSessions(m).map(({ session }) => session))
+  return Math.max(0, (m.tally.lastFailedSentAt(lost) ?? 0) - m.promotedAt)
+}
+
 function summary(kind: DeploymentKind, mode: AuthMode, m: FailoverMeasured): string {
   const s = (ms: number | undefined): string => (ms === undefined ? 'never' : `${(ms / 1000).toFixed(2)} s`)
   const kept = m.sessions.filter((session) => m.finalFates.get(session)?.every((fate) => fate === 'own'))
@@ -106,9 +112,9 @@ function summary(kind: DeploymentKind, mode: AuthMode, m: FailoverMeasured): str
   return (
     `failover [${kind}, ${mode}]: ${m.tally.requests} requests by ${LOOPS} clients on ${m.sessions.length} sessions through ${INSTANCES} instances over ${s(m.endedAt - m.startedAt)}; ` +
     `answers by status ${JSON.stringify(m.tally.statuses)} (0: none); max latency ${m.tally.maxLatencyMs} ms; ` +
-    `replica promoted ${s(m.promotedAt - m.killedAt)} after the kill; every session served again ${s(m.tally.servedAgainMs(kept, m.promotedAt))} after the promotion; ` +
+    `replica promoted ${s(m.promotedAt - m.killedAt)} after the kill; every request sent ${s(serviceBackMs(m))} after the promotion or later served, every session served again ${s(m.tally.servedAgainMs(kept, m.promotedAt))} after it; ` +
     `sessions lost ${lost.length}${lost.length > 0 ? ` (last write acknowledged ${lost.map(({ lastWriteBeforeKillMs }) => `${lastWriteBeforeKillMs} ms`).join(', ')} before the kill)` : ''}; ` +
     `wrong-session answers ${m.tally.wrongAnswers.length}; old master restarted holding ${m.heldAtRestart} keys, rejoined as a replica ${s(m.rejoinedAt - m.restartedAt)} after its restart, keys ${m.keys.oldMaster} = ${m.keys.newMaster}; ` +
-    `sessions ended after the promotion served again ${[...m.endedFates].filter(([, seen]) => seen.some((fate) => fate !== 'nobody')).length} of ${m.endedFates.size}`
+    `sessions ended after the promotion (the old master held ${m.endedHeld.length} of them) served again ${[...m.endedFates].filter(([, seen]) => seen.some((fate) => fate !== 'nobody')).length} of ${m.endedFates.size}`
   )
 }

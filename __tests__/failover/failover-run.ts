@@ -14,14 +14,15 @@ import { FailoverTally } from './failover-tally'
 export const LOOPS = 20
 export const SESSIONS_PER_LOOP = 3
 /** Sessions signed in before the kill and ended after the promotion, while the killed master still holds them. */
-export const ENDED_AFTER_PROMOTION = 6
+export const ENDED_AFTER_PROMOTION = 9
 export const INSTANCES = 3
 /** Short, so token sessions renew (a new token, a write) every few seconds during the run. */
 export const SESSION_TTL_MS = 10_000
 /** Load before the kill. */
 const KILL_AT_MS = 2_500
-/** Load keeps going this long after the old master has rejoined. */
+/** Load keeps going this long after the old master has rejoined, and at least this long after the promotion. */
 const AFTER_REJOIN_MS = 500
+const AFTER_PROMOTION_MS = 5_000
 /** The run's hard limits: in time, and in requests per client. */
 const RUN_LIMIT_MS = 30_000
 const MAX_REQUESTS_PER_LOOP = 2_000
@@ -53,6 +54,8 @@ export interface FailoverMeasured {
   logoutStatuses: number[]
   /** Keys the killed master held when it came back, before it rejoined. */
   heldAtRestart: number
+  /** Ended sessions whose user the killed master still held when it came back (on Cluster, those in its slots). */
+  endedHeld: string[]
   keys: { oldMaster: number; newMaster: number }
   instanceLog: readonly string[]
 }
@@ -65,7 +68,7 @@ export async function runFailover(deployment: Deployment, mode: AuthMode): Promi
     const urls = apps.urls
     const sessionName = (loop: number, i: number): string => `user-${loop + 1}-${i + 1}`
     const loops = Array.from({ length: LOOPS }, (_, loop) => Array.from({ length: SESSIONS_PER_LOOP }, (_, i) => new LoadClient(urls[(loop + i) % urls.length]!, sessionName(loop, i))))
-    const ended = Array.from({ length: ENDED_AFTER_PROMOTION }, (_, i) => new LoadClient(urls[i % urls.length]!, `ended-${i + 1}`))
+    const ended = Array.from({ length: ENDED_AFTER_PROMOTION }, (_, i) => new LoadClient(urls[i % urls.length]!, `ended-${String(i + 1).padStart(2, '0')}`))
     clients.push(...loops.flat(), ...ended)
     await Promise.all(
       clients.map(async (client) => {
@@ -112,6 +115,7 @@ async function loadAndKill(deployment: Deployment, apps: AppInstances, loops: Lo
     await deployment.master.restart()
     const restartedAt = performance.now()
     const heldAtRestart = await deployment.keyCount(deployment.master)
+    const endedHeld = await deployment.namesHeld(deployment.master, ended.map((client) => client.user))
 
     // Ended through the new master, while the old one still holds them.
     await sleep(promotedAt + END_AFTER_PROMOTION_MS - performance.now())
@@ -120,8 +124,9 @@ async function loadAndKill(deployment: Deployment, apps: AppInstances, loops: Lo
 
     await deployment.rejoined(REJOIN_LIMIT_MS)
     const rejoinedAt = performance.now()
-    stopAt = Math.min(stopAt, rejoinedAt + AFTER_REJOIN_MS)
-    return { killedAt, promotedAt, restartedAt, heldAtRestart, rejoinedAt, kept, logoutStatuses }
+    stopAt = Math.min(stopAt, Math.max(rejoinedAt + AFTER_REJOIN_MS, promotedAt + AFTER_PROMOTION_MS))
+    await sleep(stopAt - performance.now())
+    return { killedAt, promotedAt, restartedAt, heldAtRestart, endedHeld, rejoinedAt, kept, logoutStatuses }
   }
 
   // A fault step that fails is reported once the loops have ended.

@@ -68,6 +68,20 @@ export class FailoverTally {
     return this.outcomes.filter(({ status, receivedAt }) => status !== 200 && receivedAt >= from && receivedAt <= to).length
   }
 
+  /**
+   * When the last request that was not answered as its own session was sent (a 503, no answer,
+   * or a wrong or signed-out answer for a session outside `lost`): from then on every request
+   * was served. undefined when none failed.
+   */
+  lastFailedSentAt(lost: ReadonlySet<string>): number | undefined {
+    let last: number | undefined
+    for (const { session, status, sentAt, answeredUser } of this.outcomes) {
+      const failed = status !== 200 || (answeredUser !== session && !(answeredUser === null && lost.has(session)))
+      if (failed) last = Math.max(last ?? sentAt, sentAt)
+    }
+    return last
+  }
+
   /** When a session's cookie last changed, on the `performance.now()` clock. */
   lastCookieChange(session: string): number | undefined {
     return this.cookieChanges.get(session)
