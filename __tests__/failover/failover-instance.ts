@@ -22,6 +22,8 @@ import { tokenAuth } from '../../examples/load-balanced/token-auth'
 const KEY_PREFIX = 'sessionvault-failover'
 /** A request waits at most this long for Redis, then gets a 503. */
 const REDIS_TIMEOUT_MS = 1_500
+/** Idle keep-alive connections are closed after this. */
+const KEEP_ALIVE_MS = 120_000
 /** Reconnect attempts: every 100 ms at first, at most every 500 ms. */
 const reconnectStrategy = (retries: number): number => Math.min(100 * (retries + 1), 500)
 
@@ -98,6 +100,10 @@ async function main(): Promise<void> {
     const listening = app.listen(port, '127.0.0.1', () => resolve(listening))
     listening.once('error', reject)
   })
+  // The test's clients keep their connections open without an idle limit, as a load balancer
+  // does: the instance must not close one first (Node's default, 5 s), or a request sent just as
+  // it closes is reset.
+  server.keepAliveTimeout = KEEP_ALIVE_MS
   console.log(`listening on http://127.0.0.1:${port} (${mode}, sessions live ${sessionTtlMs} ms without a request)`)
 
   let stopping = false

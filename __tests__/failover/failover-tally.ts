@@ -35,7 +35,7 @@ export class FailoverTally {
 
   notAnswered(session: string, sentAt: number, error: unknown): void {
     this.outcomes.push({ session, status: 0, sentAt, receivedAt: performance.now(), answeredUser: undefined })
-    this.errors.push(`${session}: ${error instanceof Error ? error.message : String(error)}`)
+    this.errors.push(`${session}, sent at ${Math.round(sentAt)} ms: ${error instanceof Error ? error.message : String(error)}`)
   }
 
   get requests(): number {
