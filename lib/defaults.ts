@@ -10,6 +10,8 @@ export const DEFAULT_TAG_DEPTH = 1
 export const DEFAULT_BUCKETS = 1024
 /** Upper bound on one Redis command's wait, so an unreachable Redis fails fast instead of hanging. */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 2_000
+/** How often an open circuit (see RedisCache's `breaker`) asks Redis whether it is back, in milliseconds. */
+export const DEFAULT_BREAKER_PROBE_INTERVAL_MS = 500
 /** Index members read per `ZSCAN` page, and value keys read per `MGET`. */
 export const DEFAULT_SCAN_PAGE_SIZE = 1_000
 

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'REDIS_ERROR'
   | 'UNEXPECTED_REPLY'
   | 'REDIS_UNAVAILABLE'
+  | 'NOT_REPLICATED'
 
 export interface SessionVaultErrorOptions {
   cause?: unknown
@@ -107,12 +108,13 @@ export function isUsageError(error: unknown): error is UsageError {
 const TRANSIENT_REPLY = /^(LOADING|BUSY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|NOREPLICAS)\b/
 
 /**
- * True for a cache error that says Redis cannot answer right now: out of reach, too slow, or
- * busy with a restart or a failover (so the right answer is a 503, not a 500).
+ * True for a cache error that says Redis cannot answer right now: out of reach, too slow, busy
+ * with a restart or a failover, or unable to confirm a change on enough replicas in time
+ * (`NOT_REPLICATED`); so the right answer is a 503, not a 500.
  */
 export function isUnavailableError(error: unknown): error is CacheError {
   if (!isCacheError(error)) return false
-  if (error.code === 'REDIS_UNAVAILABLE') return true
+  if (error.code === 'REDIS_UNAVAILABLE' || error.code === 'NOT_REPLICATED') return true
   const reply = error.cause instanceof Error ? error.cause.message : ''
   return error.code === 'REDIS_ERROR' && TRANSIENT_REPLY.test(reply)
 }

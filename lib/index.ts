@@ -2,14 +2,15 @@
 
 export { ANY } from './cache/key'
 export type { Key, KeyPart, Match, MatchPart, CacheRecord, Wildcard } from './cache/key'
-export type { Cache, CacheEntry, PutOptions, PutIfOptions, DeleteOptions, Batch, TimedValue } from './cache/cache'
+export type { Cache, CacheEntry, PutOptions, PutIfOptions, DeleteOptions, Batch, BatchOptions, TimedValue, ReplicaWait, ReplicatedWriteOptions } from './cache/cache'
 export type { CacheOptions, WriteMode } from './cache/cache-options'
 export { jsonSerializer } from './cache/serializer'
 export type { Serializer } from './cache/serializer'
 export { MemoryCache } from './cache/memory-cache'
 export type { MemoryCacheOptions } from './cache/memory-cache'
 export { RedisCache } from './cache/redis-cache'
-export type { RedisCacheOptions, NearCacheOptions } from './cache/redis-cache'
+export type { RedisCacheOptions, NearCacheOptions, RedisCacheEvents } from './cache/redis-cache'
+export type { BreakerOptions, BreakerState, BreakerChange } from './cache/circuit-breaker'
 export type { NearCacheStats } from './cache/near-cache'
 export type { RedisClient, RedisStandaloneClient, RedisClusterClient, RedisSentinelClient } from './cache/redis-connection'
 

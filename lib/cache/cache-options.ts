@@ -3,7 +3,7 @@
  */
 import { OptionError } from '../errors'
 import { DEFAULT_NAMESPACE } from '../defaults'
-import type { BatchOptions, DeleteOptions, PutIfOptions, PutOptions } from './cache'
+import type { BatchOptions, DeleteOptions, PutIfOptions, PutOptions, ReplicaWait, ReplicatedWriteOptions, SessionReplicaWait } from './cache'
 import type { KeyPart } from './key'
 import { normalizeKey } from './key-codec'
 import { jsonSerializer, type Serializer } from './serializer'
@@ -118,4 +118,24 @@ export function resolveTombstone(options: DeleteOptions): number {
   const tombstoneMs = options.tombstoneMs ?? 0
   if (tombstoneMs !== 0) validateTtl(tombstoneMs, 'tombstoneMs')
   return tombstoneMs
+}
+
+/** A write's `waitForReplicas`, checked; undefined when it waits for none. */
+export function resolveReplicaWait(options: ReplicatedWriteOptions): ReplicaWait | undefined {
+  const wait = options.waitForReplicas
+  if (wait === undefined) return undefined
+  if (typeof wait !== 'object' || wait === null) throw new OptionError('waitForReplicas', 'must be { replicas, timeoutMs }')
+  const { replicas, timeoutMs } = wait
+  if (typeof replicas !== 'number' || !Number.isSafeInteger(replicas) || replicas < 1) throw new OptionError('waitForReplicas.replicas', 'must be a whole number, at least 1')
+  if (typeof timeoutMs !== 'number' || !Number.isSafeInteger(timeoutMs) || timeoutMs < 1) throw new OptionError('waitForReplicas.timeoutMs', 'must be a whole number of milliseconds, at least 1')
+  return { replicas, timeoutMs }
+}
+
+/** A session layer's `waitForReplicas`: what endings wait for, and whether logins do too. */
+export function resolveSessionReplicaWait(given: SessionReplicaWait | undefined): { endings: ReplicaWait | undefined; logins: ReplicaWait | undefined } {
+  if (given === undefined) return { endings: undefined, logins: undefined }
+  const wait = resolveReplicaWait({ waitForReplicas: given })
+  const logins = (given as { logins?: unknown }).logins ?? false
+  if (typeof logins !== 'boolean') throw new OptionError('waitForReplicas.logins', 'must be true or false')
+  return { endings: wait, logins: logins ? wait : undefined }
 }

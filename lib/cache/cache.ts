@@ -5,7 +5,36 @@ export interface PutOptions {
   ttlMs?: number
 }
 
-export interface PutIfOptions<V = unknown> extends PutOptions {
+/**
+ * Wait until replicas have a change before resolving (Redis `WAIT`), so that a failover cannot
+ * undo it once the caller has been told it is done. When fewer than `replicas` acknowledge it
+ * within `timeoutMs`, the call fails with a CacheError `NOT_REPLICATED`: the change is made on the
+ * master, and is lost if that master fails before a replica has it. A `MemoryCache` has no
+ * replicas and ignores it.
+ */
+export interface ReplicaWait {
+  /** How many replicas must acknowledge the change: at least 1. */
+  replicas: number
+  /** Milliseconds to wait for them: at least 1. */
+  timeoutMs: number
+}
+
+/**
+ * The session layers' `waitForReplicas`: every ending (logout, destroy, revoke, sign out
+ * everywhere) waits for replicas, and with `logins: true` every login too.
+ */
+export interface SessionReplicaWait extends ReplicaWait {
+  /** Logins wait too, so a failover cannot lose a session just handed out. @default false */
+  logins?: boolean
+}
+
+/** Options of the writes that may wait for replicas. */
+export interface ReplicatedWriteOptions {
+  /** Resolve only once replicas have the change (see `ReplicaWait`). @default no wait */
+  waitForReplicas?: ReplicaWait
+}
+
+export interface PutIfOptions<V = unknown> extends PutOptions, ReplicatedWriteOptions {
   /** Write only if the key holds nothing yet: no live record and no tombstone (a lock, a first write). */
   absent?: boolean
   /**
@@ -23,7 +52,7 @@ export interface PutIfOptions<V = unknown> extends PutOptions {
   alongWith?: Iterable<CacheEntry<V>>
 }
 
-export interface DeleteOptions {
+export interface DeleteOptions extends ReplicatedWriteOptions {
   /**
    * Milliseconds the key stays a tombstone: `putIf(key, …, { unlessDeleted: true })` is refused
    * meanwhile (a slow request cannot write back what a logout ended). Only a live record leaves
@@ -32,7 +61,7 @@ export interface DeleteOptions {
   tombstoneMs?: number
 }
 
-export interface BatchOptions extends PutOptions {
+export interface BatchOptions extends PutOptions, ReplicatedWriteOptions {
   /**
    * After the write, at most `max` live records have keys that start with `prefix`: those that
    * expire first are deleted, in the same atomic step (a capped collection: a user's sessions).

@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events'
 import type { Batch, BatchOptions, Cache, CacheEntry, CacheEvents, DeleteOptions, PutIfOptions, PutOptions, TimedValue } from './cache'
-import { resolveCacheOptions, resolveLimit, resolvePutIf, resolvePutOptions, resolveTombstone, type CacheOptions, type ResolvedCacheOptions } from './cache-options'
+import { resolveCacheOptions, resolveLimit, resolvePutIf, resolvePutOptions, resolveReplicaWait, resolveTombstone, type CacheOptions, type ResolvedCacheOptions } from './cache-options'
 import type { CacheRecord, Key, KeyPart, Match, MatchPart } from './key'
 import { keyId, keyMatches, normalizeKey, normalizeMatch, sortByKey } from './key-codec'
 import { parseError, serializeError } from './serializer'
@@ -46,6 +46,8 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
     try {
       const parts = normalizeKey(key, 'putIf')
       const { ttlMs, record, unlessDeleted } = resolvePutIf(options, this.options.ttlMs, (expected) => this.serialize(parts, expected))
+      // Checked, then ignored: this cache has no replicas.
+      resolveReplicaWait(options)
       const text = this.serialize(parts, value)
       const alongWith = [...(options.alongWith ?? [])].map(({ key: other, value: otherValue, extendOnly }) => {
         const otherParts = normalizeKey(other, 'putIf')
@@ -78,6 +80,7 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
       })
       const deleted = [...remove].map((key) => keyId(normalizeKey(key, 'batch')))
       const limit = options.limit && resolveLimit(options.limit, prepared.map(({ parts }) => ({ key: parts })))
+      resolveReplicaWait(options)
       return this.writes.run(async () => {
         const now = this.options.now()
         this.sweep(now)
@@ -130,6 +133,7 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
     try {
       const parts = normalizeKey(key, 'delete')
       const tombstoneMs = resolveTombstone(options)
+      resolveReplicaWait(options)
       const id = keyId(parts)
       return this.writes.runAndWait(async () => {
         const now = this.options.now()

@@ -1,9 +1,10 @@
 /**
  * The options only RedisCache takes (beside those every cache takes), checked and resolved once.
  */
-import { DEFAULT_BUCKETS, DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_SCAN_PAGE_SIZE, DEFAULT_TAG_DEPTH } from '../defaults'
+import { DEFAULT_BREAKER_PROBE_INTERVAL_MS, DEFAULT_BUCKETS, DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_SCAN_PAGE_SIZE, DEFAULT_TAG_DEPTH } from '../defaults'
 import { OptionError } from '../errors'
 import type { CacheOptions } from './cache-options'
+import type { BreakerOptions } from './circuit-breaker'
 import type { RedisClient } from './redis-connection'
 
 export interface RedisCacheOptions extends Omit<CacheOptions, 'now'> {
@@ -32,6 +33,15 @@ export interface RedisCacheOptions extends Omit<CacheOptions, 'now'> {
    * from memory unless the copy was evicted meanwhile. Call `close()` when done. @default off
    */
   nearCache?: NearCacheOptions
+  /**
+   * Fail fast while Redis is out of reach. At the first command that gets no reply within
+   * `commandTimeoutMs`, loses its connection, or is told the node is loading or failing over,
+   * that node's circuit opens (one per master on Cluster, one in all otherwise): calls to it then
+   * fail at once with `REDIS_UNAVAILABLE` instead of each waiting `commandTimeoutMs`, and a probe
+   * (`PING`) every `probeIntervalMs` closes it once answered. `false`: no breaker.
+   * @default { probeIntervalMs: 500 }
+   */
+  breaker?: BreakerOptions | false
 }
 
 export interface NearCacheOptions {
@@ -46,6 +56,8 @@ export interface ResolvedRedisCacheOptions {
   commandTimeoutMs: number
   scanPageSize: number
   nearCache: NearCacheOptions | undefined
+  /** Milliseconds between probes of an open circuit; undefined: no breaker. */
+  breakerProbeIntervalMs: number | undefined
 }
 
 export function resolveRedisCacheOptions(options: RedisCacheOptions): ResolvedRedisCacheOptions {
@@ -56,6 +68,7 @@ export function resolveRedisCacheOptions(options: RedisCacheOptions): ResolvedRe
     commandTimeoutMs = DEFAULT_COMMAND_TIMEOUT_MS,
     scanPageSize = DEFAULT_SCAN_PAGE_SIZE,
     nearCache,
+    breaker = {},
   } = options
   if (typeof (client as { sendCommand?: unknown } | undefined)?.sendCommand !== 'function') {
     throw new OptionError('client', 'must be a node-redis client, cluster or sentinel (from createClient, createCluster or createSentinel)')
@@ -65,7 +78,10 @@ export function resolveRedisCacheOptions(options: RedisCacheOptions): ResolvedRe
   requireWhole(commandTimeoutMs, 'commandTimeoutMs', 0)
   requireWhole(scanPageSize, 'scanPageSize', 1)
   if (nearCache !== undefined) requireWhole(nearCache?.maxEntries, 'nearCache.maxEntries', 1)
-  return { client, tagDepth, buckets, commandTimeoutMs, scanPageSize, nearCache }
+  if (breaker !== false && (typeof breaker !== 'object' || breaker === null)) throw new OptionError('breaker', 'must be an object ({ probeIntervalMs }) or false')
+  const breakerProbeIntervalMs = breaker === false ? undefined : (breaker.probeIntervalMs ?? DEFAULT_BREAKER_PROBE_INTERVAL_MS)
+  if (breakerProbeIntervalMs !== undefined) requireWhole(breakerProbeIntervalMs, 'breaker.probeIntervalMs', 1)
+  return { client, tagDepth, buckets, commandTimeoutMs, scanPageSize, nearCache, breakerProbeIntervalMs }
 }
 
 function requireWhole(value: unknown, option: string, min: number): void {

@@ -8,8 +8,9 @@
  */
 import { EventEmitter } from 'node:events'
 import { CacheError, UsageError } from '../errors'
-import type { Batch, BatchOptions, Cache, CacheEntry, CacheEvents, DeleteOptions, PutIfOptions, PutOptions, TimedValue } from './cache'
-import { resolveCacheOptions, resolveLimit, resolvePutIf, resolvePutOptions, resolveTombstone, type ResolvedCacheOptions } from './cache-options'
+import type { Batch, BatchOptions, Cache, CacheEntry, CacheEvents, DeleteOptions, PutIfOptions, PutOptions, ReplicaWait, TimedValue } from './cache'
+import { resolveCacheOptions, resolveLimit, resolvePutIf, resolvePutOptions, resolveReplicaWait, resolveTombstone, type ResolvedCacheOptions } from './cache-options'
+import { CircuitBreaker, type BreakerChange, type BreakerState } from './circuit-breaker'
 import { IndexReader, type FoundRecord } from './index-reader'
 import { ANY, type CacheRecord, type Key, type KeyPart, type Match, type MatchPart } from './key'
 import { normalizeKey, normalizeMatch } from './key-codec'
@@ -19,6 +20,7 @@ import { resolveRedisCacheOptions, type RedisCacheOptions } from './redis-cache-
 import { RedisConnection } from './redis-connection'
 import { toCacheError, unexpectedReply } from './redis-errors'
 import { RedisLayout, type IndexToRead, type RecordPlace } from './redis-layout'
+import { ReplicatedWrites } from './replicated-writes'
 import { asText } from './redis-replies'
 import { WRITE_SCRIPT } from './scripts/write'
 import { parseError, serializeError } from './serializer'
@@ -30,7 +32,13 @@ export type { NearCacheOptions, RedisCacheOptions } from './redis-cache-options'
 
 type Context = { operation: string; commands?: string[]; key?: KeyPart[] }
 
-export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implements Cache<V> {
+/** The events a RedisCache emits. */
+export interface RedisCacheEvents extends CacheEvents {
+  /** A circuit of the breaker opened (Redis stopped answering) or closed (a probe was answered). */
+  breaker: [BreakerChange]
+}
+
+export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> implements Cache<V> {
   readonly namespace: string
   /** The parts of a key that choose its Cluster slot (see the option). */
   readonly tagDepth: number
@@ -42,14 +50,25 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
   private readonly writes: WriteQueue
   private readonly reader: IndexReader
   private readonly near: NearReads | undefined
+  private readonly breaker: CircuitBreaker | undefined
+  private readonly replicated: ReplicatedWrites
 
   constructor(options: RedisCacheOptions) {
     super()
     this.options = resolveCacheOptions(options, 'RedisCache')
-    const { client, tagDepth, buckets, commandTimeoutMs, scanPageSize, nearCache } = resolveRedisCacheOptions(options)
+    const { client, tagDepth, buckets, commandTimeoutMs, scanPageSize, nearCache, breakerProbeIntervalMs } = resolveRedisCacheOptions(options)
     this.namespace = this.options.namespace
     this.tagDepth = tagDepth
-    this.connection = new RedisConnection(client, commandTimeoutMs)
+    this.breaker =
+      breakerProbeIntervalMs === undefined
+        ? undefined
+        : new CircuitBreaker(
+            breakerProbeIntervalMs,
+            (routingKey) => this.connection.probe(routingKey),
+            (change) => this.emit('breaker', change),
+          )
+    this.connection = new RedisConnection(client, commandTimeoutMs, this.breaker)
+    this.replicated = new ReplicatedWrites(client, commandTimeoutMs, this.breaker)
     this.isCluster = this.connection.isCluster
     this.layout = new RedisLayout({ namespace: this.namespace, tagDepth, buckets })
     this.writes = new WriteQueue(this.options.writes, this)
@@ -67,9 +86,22 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
     return this.near?.stats()
   }
 
-  /** Closes the near-cache's connection (the app's client stays open: it is the app's). */
+  /**
+   * `'open'` while the breaker refuses calls to some Redis node (one that stopped answering, until
+   * a probe is answered); `'closed'` otherwise, and always without a breaker. Changes are
+   * emitted as `breaker` events.
+   */
+  get breakerState(): BreakerState {
+    return this.breaker?.state ?? 'closed'
+  }
+
+  /**
+   * Closes the connections the cache opened (the near-cache's, and `waitForReplicas`'s) and stops
+   * the breaker's probes. The app's client stays open: it is the app's.
+   */
   async close(): Promise<void> {
-    await this.near?.close()
+    this.breaker?.stop()
+    await Promise.all([this.near?.close(), this.replicated.close()])
   }
 
   put(key: Key, value: V, options?: PutOptions): Promise<void> {
@@ -84,8 +116,10 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
     let puts: (PlannedPut & { key: KeyPart[] })[]
     let deletes: RecordPlace[]
     let limit: WriteLimit | undefined
+    let wait: ReplicaWait | undefined
     try {
       const { ttlMs } = resolvePutOptions(options, this.options.ttlMs)
+      wait = resolveReplicaWait(options)
       puts = [...put].map(({ key, value, extendOnly }) => ({ ...this.plan(normalizeKey(key, 'put'), value, ttlMs), extendOnly: extendOnly === true }))
       deletes = [...remove].map((key) => this.layout.place(normalizeKey(key, 'batch')))
       limit = options.limit && this.writeLimit(resolveLimit(options.limit, puts))
@@ -97,26 +131,27 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
     const single = puts.length === 1 && deletes.length === 0 && first ? { key: first.key } : {}
     const context = { operation: deletes.length === 0 ? 'put' : 'batch', commands: ['EVALSHA write'], ...single }
     const valueKeys = [...puts.map((planned) => planned.place.valueKey), ...deletes.map((place) => place.valueKey)]
-    return this.changing(valueKeys, () =>
-      this.writes.run(() =>
-        this.guard(context, async () => {
-          // Slot by slot, puts first (see writeCalls): a failure midway leaves records written rather than gone.
-          for (const call of writeCalls(puts, deletes, this.isCluster, limit)) {
-            const reply = await this.run(call)
+    const write = () =>
+      this.guard(context, async () => {
+        // Slot by slot, puts first (see writeCalls): a failure midway leaves records written rather than gone.
+        for (const call of writeCalls(puts, deletes, this.isCluster, limit)) {
+          const reply = await this.run(call, wait, context.operation)
             // A WRITE call answers 1; a REMOVE call (deletes only) how many records were live.
-            if (call.script === WRITE_SCRIPT ? reply !== 1 : typeof reply !== 'number') throw unexpectedReply(context, 'the write\'s result')
-          }
-        }),
-      ),
-    )
+          if (call.script === WRITE_SCRIPT ? reply !== 1 : typeof reply !== 'number') throw unexpectedReply(context, 'the write\'s result')
+        }
+      })
+    // A write that waits for replicas is waited for, even with `writes: 'async'`.
+    return this.changing(valueKeys, () => (wait ? this.writes.runAndWait(write) : this.writes.run(write)))
   }
 
   putIf(key: Key, value: V, options: PutIfOptions<V>): Promise<boolean> {
     let planned: PlannedPut & { key: KeyPart[] }
     let condition: ReturnType<typeof resolvePutIf>
     let alongWith: PlannedPut[]
+    let wait: ReplicaWait | undefined
     try {
       const parts = normalizeKey(key, 'putIf')
+      wait = resolveReplicaWait(options)
       condition = resolvePutIf(options, this.options.ttlMs, (expected) => this.serialize(parts, expected))
       planned = this.plan(parts, value, condition.ttlMs)
       alongWith = [...(options.alongWith ?? [])].map((entry) => ({ ...this.plan(normalizeKey(entry.key, 'putIf'), entry.value, condition.ttlMs), extendOnly: entry.extendOnly === true }))
@@ -131,7 +166,7 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
           const calls = conditionalWriteCalls(planned, condition, alongWith, this.isCluster)
           const last = calls.pop() as ScriptCall
           for (const call of calls) await this.expectReply(call, context, 1)
-          const reply = await this.run(last)
+          const reply = await this.run(last, wait, context.operation)
           if (reply !== 0 && reply !== 1) throw unexpectedReply(context, '1 or 0')
           return reply === 1
         }),
@@ -147,7 +182,8 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
     const parts = normalizeKey(key, 'get')
     const { valueKey } = this.layout.place(parts)
     const context = { operation: 'get', commands: this.near?.isTracking ? ['GET', 'PTTL'] : ['GET'], key: parts }
-    const text = await (this.near?.read(valueKey, <T>(run: () => Promise<T>) => this.guard(context, run)) ?? this.guard(context, () => this.getText(valueKey, context)))
+    const text = await (this.near?.read(valueKey, <T>(run: () => Promise<T>) => this.guard(context, () => this.connection.guarded(valueKey, run))) ??
+      this.guard(context, () => this.getText(valueKey, context)))
     return text === undefined ? undefined : this.decode(parts, text, 'get')
   }
 
@@ -192,9 +228,11 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
   delete(key: Key, options: DeleteOptions = {}): Promise<boolean> {
     let parts: KeyPart[]
     let tombstoneMs: number
+    let wait: ReplicaWait | undefined
     try {
       parts = normalizeKey(key, 'delete')
       tombstoneMs = resolveTombstone(options)
+      wait = resolveReplicaWait(options)
     } catch (error) {
       return Promise.reject(error)
     }
@@ -204,7 +242,7 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
       this.writes.runAndWait(() =>
         this.guard(context, async () => {
           const [call] = removeCalls([place], tombstoneMs, false)
-          const reply = await this.run(call as ScriptCall)
+          const reply = await this.run(call as ScriptCall, wait, context.operation)
           if (reply !== 0 && reply !== 1) throw unexpectedReply(context, '1 or 0')
           return reply === 1
         }),
@@ -287,7 +325,9 @@ export class RedisCache<V = unknown> extends EventEmitter<CacheEvents> implement
     }
   }
 
-  private run(call: ScriptCall): Promise<unknown> {
+  /** A script call; with `wait`, on the connection for replicated writes, resolving once replicas have it. */
+  private run(call: ScriptCall, wait?: ReplicaWait, operation = ''): Promise<unknown> {
+    if (wait) return this.replicated.run(call, wait, operation)
     return this.connection.evalScript(call.script, call.keys, call.args)
   }
 

@@ -5,6 +5,7 @@
  */
 import calculateSlot from 'cluster-key-slot'
 import { DeadlineQueue } from '../deadline-queue'
+import type { CircuitBreaker } from './circuit-breaker'
 import type { LuaScript } from './lua-script'
 
 export type RedisArgument = string | Buffer
@@ -23,6 +24,8 @@ export interface RedisStandaloneClient {
 
 /** A `createCluster()` result. */
 export interface RedisClusterClient {
+  /** node-redis 5 and 6: each slot's master, by `host:port`. */
+  readonly slots?: readonly ({ master?: { address?: string } } | undefined)[]
   sendCommand(
     firstKey: RedisArgument | undefined,
     isReadonly: boolean | undefined,
@@ -59,6 +62,8 @@ export class RedisConnection {
   constructor(
     private readonly client: RedisClient,
     commandTimeoutMs: number,
+    /** Refuses commands to a node that stopped answering, and hears how each command ends. */
+    private readonly breaker?: CircuitBreaker,
   ) {
     this.isCluster = isClusterClient(client)
     // node-redis's own per-command timeout arms an AbortSignal.timeout per command (several µs,
@@ -74,9 +79,40 @@ export class RedisConnection {
    * rather than run after the caller was told it failed.
    */
   send(args: readonly RedisArgument[], routingKey: string | undefined, readonly: boolean): Promise<unknown> {
+    return this.guarded(routingKey, () => this.sendNow(args, routingKey, readonly))
+  }
+
+  /**
+   * Runs `work` (commands to the node of `routingKey`, on this connection or another one to the
+   * same Redis) through the circuit breaker: refused at once while that node's circuit is open.
+   */
+  guarded<T>(routingKey: string | undefined, work: () => Promise<T>): Promise<T> {
+    const breaker = this.breaker
+    if (breaker === undefined) return work()
+    const node = this.nodeOf(routingKey)
+    const refusal = breaker.refusal(node)
+    if (refusal !== undefined) return Promise.reject(refusal)
+    const done = work()
+    done.catch((error: unknown) => breaker.failed(node, routingKey, error))
+    return done
+  }
+
+  /** A command that bypasses the breaker: its probe. */
+  probe(routingKey: string | undefined): Promise<unknown> {
+    return this.sendNow(['PING'], routingKey, false)
+  }
+
+  private sendNow(args: readonly RedisArgument[], routingKey: string | undefined, readonly: boolean): Promise<unknown> {
     const options = (this.client as { isReady?: boolean }).isReady === false ? this.offlineOptions : NO_TIMEOUT
     const sent = this.sendWith(args, routingKey, readonly, options)
     return this.deadlines ? this.deadlines.watch(sent) : sent
+  }
+
+  /** The node a command for `routingKey` goes to, as the breaker names it: `host:port` of its slot's master on Cluster, else `''`. */
+  private nodeOf(routingKey: string | undefined): string {
+    const client = this.client
+    if (routingKey === undefined || !isClusterClient(client)) return ''
+    return client.slots?.[calculateSlot(routingKey)]?.master?.address ?? ''
   }
 
   private sendWith(args: readonly RedisArgument[], routingKey: string | undefined, readonly: boolean, options: RedisCommandOptions): Promise<unknown> {

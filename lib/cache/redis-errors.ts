@@ -18,10 +18,11 @@ export function unexpectedReply(context: CacheErrorContext, expected: string): C
   return new CacheError('UNEXPECTED_REPLY', `Redis sent a reply that is not ${expected}`, context)
 }
 
-/** node-redis's error replies are instances of its `ErrorReply`; matched by name so any copy of the package fits. */
-function isErrorReply(error: unknown): boolean {
+/** node-redis's error replies are instances of its `ErrorReply`, ioredis's of `ReplyError`; matched by name so any copy of either fits. */
+export function isErrorReply(error: unknown): boolean {
   for (let proto: unknown = Object.getPrototypeOf(error); proto; proto = Object.getPrototypeOf(proto)) {
-    if ((proto as { constructor?: { name?: string } }).constructor?.name === 'ErrorReply') return true
+    const name = (proto as { constructor?: { name?: string } }).constructor?.name
+    if (name === 'ErrorReply' || name === 'ReplyError') return true
   }
   return false
 }

@@ -13,7 +13,7 @@ export class WriteQueue {
 
   constructor(
     private readonly mode: WriteMode,
-    private readonly events: EventEmitter<CacheEvents>,
+    private readonly events: Pick<EventEmitter<CacheEvents>, 'emit' | 'listenerCount'>,
   ) {}
 
   run(write: () => Promise<void>): Promise<void> {

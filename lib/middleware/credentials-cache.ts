@@ -11,7 +11,7 @@
  * before replying) keeps its session, and its next renewal issues another token. Only a holder
  * of the old secret who never presents the new one keeps using the old one, as before a renewal.
  */
-import type { Cache } from '../cache/cache'
+import type { Cache, ReplicaWait } from '../cache/cache'
 import type { KeyPart } from '../cache/key'
 import { isCacheError } from '../errors'
 import { readSessionRecord, recordKeys, sessionIdIn, type SessionRecord } from './records'
@@ -63,6 +63,8 @@ export class CredentialsCache {
     private readonly now: () => number,
     /** Most sessions a user keeps; a login beyond it ends the oldest. */
     private readonly maxSessionsPerUser: number,
+    /** What endings and logins wait for before they resolve (`waitForReplicas`). */
+    private readonly waits: { endings: ReplicaWait | undefined; logins: ReplicaWait | undefined } = { endings: undefined, logins: undefined },
   ) {}
 
   /**
@@ -118,7 +120,7 @@ export class CredentialsCache {
     const replaced = session.replacing !== undefined && session.replacing !== id ? [recordKeys.session(userKey, session.replacing)] : []
     await this.cache.batch(
       { put: [{ key: recordKeys.session(userKey, id), value: record }], delete: replaced },
-      { ttlMs: this.timing.ttlMs, limit: { prefix: recordKeys.userSessions(userKey), max: this.maxSessionsPerUser } },
+      { ttlMs: this.timing.ttlMs, limit: { prefix: recordKeys.userSessions(userKey), max: this.maxSessionsPerUser }, ...waitFor(this.waits.logins) },
     )
     // With `writes: 'async'`, the next request (to any server) must still find it.
     await this.cache.flush()
@@ -132,7 +134,7 @@ export class CredentialsCache {
 
   /** Ends one session; resolves to whether it existed. */
   async revoke(userId: KeyPart, id: string): Promise<boolean> {
-    const ended = await this.cache.delete(recordKeys.session(userKeyOf(userId), id))
+    const ended = await this.cache.delete(recordKeys.session(userKeyOf(userId), id), waitFor(this.waits.endings))
     await this.cache.flush()
     return ended
   }
@@ -145,7 +147,7 @@ export class CredentialsCache {
     const userKey = userKeyOf(userId)
     const targets = (await this.stored(userKey)).filter((session) => session.id !== exceptId)
     for (let i = 0; i < targets.length; i += REVOKE_BATCH) {
-      await this.cache.batch({ delete: targets.slice(i, i + REVOKE_BATCH).map((session) => recordKeys.session(userKey, session.id)) })
+      await this.cache.batch({ delete: targets.slice(i, i + REVOKE_BATCH).map((session) => recordKeys.session(userKey, session.id)) }, waitFor(this.waits.endings))
     }
     await this.cache.flush()
     return targets.length
@@ -215,4 +217,9 @@ export class CredentialsCache {
       })
       .sort((a, b) => a.record.createdAt - b.record.createdAt || (a.id < b.id ? -1 : 1))
   }
+}
+
+/** A write's options for `wait`: none when undefined. */
+function waitFor(wait: ReplicaWait | undefined): { waitForReplicas?: ReplicaWait } {
+  return wait === undefined ? {} : { waitForReplicas: wait }
 }

@@ -3,7 +3,8 @@
  */
 import type { KeyObject } from 'node:crypto'
 import type { NextFunction, Request, Response } from 'express'
-import type { Cache } from '../cache/cache'
+import type { Cache, ReplicaWait, SessionReplicaWait } from '../cache/cache'
+import { resolveSessionReplicaWait } from '../cache/cache-options'
 import type { KeyPart } from '../cache/key'
 import { OptionError, type CacheError } from '../errors'
 import {
@@ -113,6 +114,16 @@ export interface SessionsOptions<User = unknown> {
   onUnavailable?: UnavailableHandler
   /** The clock for renewal, grace and expiry decisions, in milliseconds since the epoch. For tests. @default Date.now */
   now?: () => number
+  /**
+   * Durable logouts: `logout()`, `revokeSession()`, `revokeOtherSessions()` and
+   * `revokeAllSessions()` resolve only once `replicas` Redis replicas have the ending (Redis
+   * `WAIT`, up to `timeoutMs` milliseconds), so a failover cannot bring back a session the user
+   * was told had ended; with `logins: true`, `login()` too. When fewer replicas acknowledge in
+   * time the call fails with a `CacheError` `NOT_REPLICATED` (the error handler answers 503, the
+   * user tries again); the ending is made on the master meanwhile. Needs a Redis with replicas;
+   * a `MemoryCache` ignores it. @default undefined (no waiting)
+   */
+  waitForReplicas?: SessionReplicaWait
 }
 
 export interface ResolvedCookie {
@@ -138,6 +149,10 @@ export interface ResolvedSessionsOptions<User> {
   deserializeUser: (stored: unknown) => User | undefined
   timeoutMs: number
   unavailableStatus: number
+  /** What endings wait for; undefined: nothing. */
+  endingsWait: ReplicaWait | undefined
+  /** What logins wait for; undefined: nothing. */
+  loginsWait: ReplicaWait | undefined
   onUnavailable: UnavailableHandler | undefined
   now: () => number
 }
@@ -204,6 +219,7 @@ export function resolveSessionsOptions<User>(options: SessionsOptions<User>): Re
   if (typeof maxSessionsPerUser !== 'number' || !Number.isSafeInteger(maxSessionsPerUser) || maxSessionsPerUser < 1) {
     throw new OptionError('maxSessionsPerUser', 'must be a whole number, at least 1')
   }
+  const { endings: endingsWait, logins: loginsWait } = resolveSessionReplicaWait(options.waitForReplicas)
 
   return {
     cache,
@@ -221,6 +237,8 @@ export function resolveSessionsOptions<User>(options: SessionsOptions<User>): Re
     unavailableStatus,
     onUnavailable,
     now,
+    endingsWait,
+    loginsWait,
   }
 }
 

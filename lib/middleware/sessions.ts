@@ -42,7 +42,7 @@ type WithContext<User, Meta> = Request & { [key: symbol]: RequestSession<User, M
 export function sessions<User = unknown, Meta = SessionMetadata>(options: SessionsOptions<User>): SessionsMiddleware<User, Meta> {
   const resolved = resolveSessionsOptions(options)
   const { cache, signingKeys, timing, cookie, bearer, renewedTokenHeader, timeoutMs, now } = resolved
-  const credentials = new CredentialsCache(cache, timing, now, resolved.maxSessionsPerUser)
+  const credentials = new CredentialsCache(cache, timing, now, resolved.maxSessionsPerUser, { endings: resolved.endingsWait, logins: resolved.loginsWait })
   const onUnavailable = resolved.onUnavailable ?? unavailableResponder(resolved.unavailableStatus)
   // Each request's context, under a key only this middleware knows. Not a WeakMap: V8's minor GC
   // keeps a WeakMap's values alive, and a context holds its request and response, so every

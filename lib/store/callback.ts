@@ -37,3 +37,26 @@ function rethrowLater(thrown: unknown): void {
     throw thrown
   })
 }
+
+/** What the store can see of the request behind a session express-session hands it (its Session objects carry `req`). */
+interface SessionOfRequest {
+  req?: { res?: { headersSent?: boolean } }
+}
+
+/**
+ * express-session saves and touches a session as the response ends, after it has sent the
+ * headers: an error it gets back then goes to `next` with nothing left to answer, and Express
+ * resets the connection, cutting off a response that was fine. So an error that comes once the
+ * response has started goes to `late` instead, and express-session hears that the call is done.
+ */
+export function unlessAnswered<T>(callback: StoreCallback<T> | undefined, session: unknown, late: (error: unknown) => void): StoreCallback<T> | undefined {
+  if (callback === undefined) return undefined
+  return (error, value) => {
+    if (error && (session as SessionOfRequest | null)?.req?.res?.headersSent === true) {
+      late(error)
+      callback(null)
+    } else {
+      callback(error, value)
+    }
+  }
+}

@@ -19,7 +19,8 @@ export class Readiness {
 
   /** A store call failed: if Redis is out of reach, say so once and start probing. */
   failed(error: unknown): void {
-    if (this.down || this.stopped || !isUnavailableError(error)) return
+    // NOT_REPLICATED: Redis answered (a replica lagged), so it is not out of reach.
+    if (this.down || this.stopped || !isUnavailableError(error) || error.code === 'NOT_REPLICATED') return
     this.down = true
     this.events.emit('disconnect')
     this.schedule()

@@ -12,7 +12,7 @@ import { parseError, serializeError } from '../cache/serializer'
 import { withDeadline } from '../deadline'
 import { DEFAULT_STORE_TTL_SECONDS, STORE_PROBE_INTERVAL_MS } from '../defaults'
 import { UsageError } from '../errors'
-import { settle, type StoreCallback } from './callback'
+import { settle, unlessAnswered, type StoreCallback } from './callback'
 import { LegacySessions } from './legacy-sessions'
 import { Readiness } from './readiness'
 import { PROBE_KEY, STORE_TAG_DEPTH, sessionKey } from './session-keys'
@@ -69,7 +69,7 @@ export class RedisSessionStore extends Store {
   constructor(options: RedisSessionStoreOptions) {
     super()
     this.options = resolveStoreOptions(options)
-    const { client, cache, namespace, legacyPrefix, nearCache, timeoutMs, whenUnavailable, tombstoneTtlMs, hashIds } = this.options
+    const { client, cache, namespace, legacyPrefix, nearCache, breaker, timeoutMs, whenUnavailable, tombstoneTtlMs, hashIds, endingsWait } = this.options
     this.ownCache =
       cache === undefined
         ? new RedisCache<string>({
@@ -82,10 +82,11 @@ export class RedisSessionStore extends Store {
             commandTimeoutMs: timeoutMs,
             serializer: textSerializer,
             ...(nearCache === undefined ? {} : { nearCache }),
+            ...(breaker === undefined ? {} : { breaker }),
           })
         : undefined
     this.cache = cache ?? (this.ownCache as RedisCache<string>)
-    this.records = new SessionRecords(this.cache as Cache<string>, tombstoneTtlMs)
+    this.records = new SessionRecords(this.cache as Cache<string>, tombstoneTtlMs, endingsWait)
     this.storedIdOf = hashIds ? hashedId : plainId
     this.legacy = client !== undefined && legacyPrefix !== undefined ? new LegacySessions(client, legacyPrefix, timeoutMs) : undefined
     this.readiness =
@@ -110,7 +111,7 @@ export class RedisSessionStore extends Store {
   override set(sid: string, session: SessionData): Promise<void>
   override set(sid: string, session: SessionData, callback: StoreCallback<void>): void
   override set(sid: string, session: SessionData, callback?: StoreCallback<void>): Promise<void> | void {
-    return settle(this.bounded('set', () => this.save(sid, session)), callback)
+    return settle(this.bounded('set', () => this.save(sid, session)), unlessAnswered(callback, session, (error) => this.failedAfterResponse(error, 'set')))
   }
 
   /**
@@ -120,7 +121,7 @@ export class RedisSessionStore extends Store {
   override touch(sid: string, session: SessionData): Promise<void>
   override touch(sid: string, session: SessionData, callback: StoreCallback<void>): void
   override touch(sid: string, session: SessionData, callback?: StoreCallback<void>): Promise<void> | void {
-    return settle(this.refresh(sid, session), callback)
+    return settle(this.refresh(sid, session), unlessAnswered(callback, session, (error) => this.failedAfterResponse(error, 'touch')))
   }
 
   /** Deletes the session and, for `tombstoneTtl` seconds, blocks late writes of it. An unknown id writes nothing. */
@@ -213,6 +214,14 @@ export class RedisSessionStore extends Store {
     await this.ownCache?.close()
   }
 
+  /**
+   * A save or touch that failed after express-session had started the response: no request is
+   * left to answer, so it is emitted as `failedAfterResponse` (for the app's logs) instead.
+   */
+  private failedAfterResponse(error: unknown, operation: 'set' | 'touch'): void {
+    this.emit('failedAfterResponse', error, operation)
+  }
+
   /** express-session builds each request's Session here; the stored expiry follows it, for `touchAfter`. */
   override createSession(req: Request, session: SessionData): Session & SessionData {
     const expiresAtMs = this.loadedExpiry.get(session)
@@ -266,7 +275,7 @@ export class RedisSessionStore extends Store {
     // What is left of its connect-redis TTL; a key without one (its disableTTL) gets ours.
     const ttlMs = legacy.ttlMs ?? this.ttlOf(session, now)
     // Only into an empty place: a server that moved it first may have saved a newer version since.
-    const moved = ttlMs > 0 && (await this.records.write(storedId, this.stamped(legacy.text, now), ttlMs, this.userIdOf(session), true))
+    const moved = ttlMs > 0 && (await this.records.write(storedId, this.stamped(legacy.text, now), ttlMs, this.userIdOf(session), { onlyIfAbsent: true }))
     await this.legacy.remove(sid)
     if (moved) return { text: legacy.text, expiresAtMs: now + ttlMs, session }
     // Someone else's move (and maybe save) won, or a destroy did: what is there now is the answer.
@@ -281,9 +290,12 @@ export class RedisSessionStore extends Store {
     // Over, not destroyed: no tombstone, or a later save of this id (a login) would be dropped.
     if (ttlMs <= 0) return this.end(storedId, false, sid)
     const userId = this.userIdOf(session)
-    await this.records.write(storedId, this.stamped(await this.stringify(storedId, session), createdAtMs), ttlMs, userId)
-    // A session this store never handed out is a new one (a login): only then can a user's count grow.
-    if (userId !== undefined && this.options.maxSessionsPerUser > 0 && !this.loadedExpiry.has(session)) await this.enforceLimit(userId, storedId)
+    // A session this store never handed out is a new one (a login).
+    const isNew = !this.loadedExpiry.has(session)
+    const wait = isNew ? this.options.loginsWait : undefined
+    await this.records.write(storedId, this.stamped(await this.stringify(storedId, session), createdAtMs), ttlMs, userId, { wait })
+    // Only a login can make a user's count grow.
+    if (userId !== undefined && this.options.maxSessionsPerUser > 0 && isNew) await this.enforceLimit(userId, storedId)
   }
 
   /** Destroys the user's sessions idle longest beyond `maxSessionsPerUser`, keeping `keep` (the one just saved). */

@@ -10,7 +10,7 @@
  * For the same reason nothing but an end removes an entry: an entry whose session is not there
  * (yet) may belong to a save still under way on Cluster, so listings skip it and expiry removes it.
  */
-import type { Cache } from '../cache/cache'
+import type { Cache, ReplicaWait } from '../cache/cache'
 import { ALL_SESSIONS, ALL_USER_ENTRIES, SESSIONS_PREFIX, sessionKey, storedIdOf, userSessionKey, userSessions } from './session-keys'
 
 /** A user's entry holds nothing: its key is the information. */
@@ -28,6 +28,8 @@ export class SessionRecords {
     private readonly cache: Cache<string>,
     /** How long a destroyed session's key refuses writes, in ms; 0 for no tombstone. */
     private readonly tombstoneMs: number,
+    /** What a destroy waits for before it resolves (`waitForReplicas`). */
+    private readonly endingsWait: ReplicaWait | undefined,
   ) {}
 
   async read(storedId: string): Promise<StoredSessionText | undefined> {
@@ -37,17 +39,19 @@ export class SessionRecords {
 
   /**
    * Stores a session and its user's entry. Refused (resolves false) over a tombstone, and with
-   * `onlyIfAbsent` over anything at all (a session moved in from connect-redis).
+   * `onlyIfAbsent` over anything at all (a session moved in from connect-redis). With `wait`,
+   * resolves once replicas have it.
    */
-  write(storedId: string, text: string, ttlMs: number, userId: string | undefined, onlyIfAbsent = false): Promise<boolean> {
+  write(storedId: string, text: string, ttlMs: number, userId: string | undefined, { onlyIfAbsent = false, wait }: { onlyIfAbsent?: boolean; wait?: ReplicaWait | undefined } = {}): Promise<boolean> {
     const key = sessionKey(storedId)
     // The entry's life is only ever lengthened: on Cluster it is written before the session, and a
     // save that shortens the session and then fails must not leave the session outliving its entry.
     const alongWith = userId === undefined ? [] : [{ key: userSessionKey(userId, storedId), value: ENTRY, extendOnly: true }]
+    const waiting = wait === undefined ? {} : { waitForReplicas: wait }
     if (!onlyIfAbsent && this.tombstoneMs === 0) {
-      return this.cache.batch({ put: [...alongWith, { key, value: text }] }, { ttlMs }).then(() => true)
+      return this.cache.batch({ put: [...alongWith, { key, value: text }] }, { ttlMs, ...waiting }).then(() => true)
     }
-    return this.cache.putIf(key, text, { ttlMs, alongWith, ...(onlyIfAbsent ? { absent: true } : { unlessDeleted: true }) })
+    return this.cache.putIf(key, text, { ttlMs, alongWith, ...waiting, ...(onlyIfAbsent ? { absent: true } : { unlessDeleted: true }) })
   }
 
   /**
@@ -61,9 +65,13 @@ export class SessionRecords {
     await this.cache.touchMany(keys, { ttlMs })
   }
 
-  /** Ends a session: `destroyed` leaves a tombstone (only where a session was), else it is just deleted. */
+  /**
+   * Ends a session: `destroyed` leaves a tombstone (only where a session was) and, with
+   * `waitForReplicas`, resolves once replicas have the ending; else it is just deleted.
+   */
   async remove(storedId: string, userId: string | undefined, destroyed: boolean): Promise<void> {
-    await this.cache.delete(sessionKey(storedId), destroyed ? { tombstoneMs: this.tombstoneMs } : {})
+    const wait = destroyed && this.endingsWait !== undefined ? { waitForReplicas: this.endingsWait } : {}
+    await this.cache.delete(sessionKey(storedId), destroyed ? { tombstoneMs: this.tombstoneMs, ...wait } : {})
     if (userId !== undefined) await this.cache.delete(userSessionKey(userId, storedId))
   }
 

@@ -6,7 +6,9 @@ import type { NearCacheOptions } from '../cache/redis-cache'
 import type { SessionData } from 'express-session'
 import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_STORE_PREFIX, DEFAULT_STORE_TTL_SECONDS, DEFAULT_TOMBSTONE_TTL_SECONDS } from '../defaults'
 import { OptionError } from '../errors'
-import type { Cache } from '../cache/cache'
+import type { Cache, ReplicaWait, SessionReplicaWait } from '../cache/cache'
+import { resolveSessionReplicaWait } from '../cache/cache-options'
+import type { BreakerOptions } from '../cache/circuit-breaker'
 import type { RedisClient } from '../cache/redis-connection'
 import { STORE_TAG_DEPTH } from './session-keys'
 import { secondsToMs, type TtlOption } from './session-ttl'
@@ -110,6 +112,16 @@ export interface CommonStoreOptions {
   timeoutMs?: number
   /** See `WhenUnavailable`. @default 'fail' */
   whenUnavailable?: WhenUnavailable
+  /**
+   * Durable logouts: `destroy`, `destroyUserSession(s)` and `clear` resolve only once
+   * `replicas` Redis replicas have the ending (Redis `WAIT`, up to `timeoutMs` milliseconds), so
+   * a failover cannot bring back a session the user was told had ended; with `logins: true`, the
+   * first save of a session too. When fewer replicas acknowledge in time the call fails with a
+   * `CacheError` `NOT_REPLICATED` (express-session passes it to `next`: answer 503, the user tries
+   * again); the ending is made on the master meanwhile. Needs a Redis with replicas; a
+   * `MemoryCache` ignores it. @default undefined (no waiting)
+   */
+  waitForReplicas?: SessionReplicaWait
 }
 
 export interface ClientStoreOptions extends CommonStoreOptions {
@@ -140,6 +152,8 @@ export interface ClientStoreOptions extends CommonStoreOptions {
    * or destroys it. Best with `touchAfter`, so most requests write nothing. @default off
    */
   nearCache?: NearCacheOptions
+  /** The breaker of the cache the store builds (see RedisCache's `breaker`). @default { probeIntervalMs: 500 } */
+  breaker?: BreakerOptions | false
 }
 
 export interface CacheStoreOptions extends CommonStoreOptions {
@@ -154,6 +168,8 @@ export interface CacheStoreOptions extends CommonStoreOptions {
   legacyPrefix?: never
   /** Give the cache its own `nearCache` option instead. */
   nearCache?: never
+  /** Give the cache its own `breaker` option instead. */
+  breaker?: never
 }
 
 /** Give `client` (connect-redis style) or `cache`, not both. */
@@ -166,6 +182,7 @@ export interface ResolvedStoreOptions {
   namespace: string
   legacyPrefix: string | undefined
   nearCache: NearCacheOptions | undefined
+  breaker: BreakerOptions | false | undefined
   ttl: TtlOption
   disableTTL: boolean
   disableTouch: boolean
@@ -183,6 +200,10 @@ export interface ResolvedStoreOptions {
   now: () => number
   timeoutMs: number
   whenUnavailable: WhenUnavailable
+  /** What endings wait for; undefined: nothing. */
+  endingsWait: ReplicaWait | undefined
+  /** What a session's first save waits for; undefined: nothing. */
+  loginsWait: ReplicaWait | undefined
 }
 
 export function resolveStoreOptions(options: RedisSessionStoreOptions): ResolvedStoreOptions {
@@ -199,6 +220,9 @@ export function resolveStoreOptions(options: RedisSessionStoreOptions): Resolved
   if (cache !== undefined && (given.prefix !== undefined || given.legacyPrefix !== undefined)) {
     const option = given.prefix !== undefined ? 'prefix' : 'legacyPrefix'
     throw new OptionError(option, "cannot be combined with `cache`: the cache's namespace separates sessions, and migration needs `client`")
+  }
+  if (cache !== undefined && given.breaker !== undefined) {
+    throw new OptionError('breaker', 'cannot be combined with `cache`: give the RedisCache its own `breaker` option')
   }
   if (cache !== undefined && given.nearCache !== undefined) {
     throw new OptionError('nearCache', 'cannot be combined with `cache`: give the RedisCache its own `nearCache` option')
@@ -260,6 +284,7 @@ export function resolveStoreOptions(options: RedisSessionStoreOptions): Resolved
   }
   const whenUnavailable = given.whenUnavailable ?? 'fail'
   if (whenUnavailable !== 'fail' && whenUnavailable !== 'skip') throw new OptionError('whenUnavailable', "must be 'fail' or 'skip'")
+  const { endings: endingsWait, logins: loginsWait } = resolveSessionReplicaWait(given.waitForReplicas)
 
   return {
     client,
@@ -267,6 +292,7 @@ export function resolveStoreOptions(options: RedisSessionStoreOptions): Resolved
     namespace,
     legacyPrefix,
     nearCache: given.nearCache,
+    breaker: given.breaker,
     ttl,
     disableTTL,
     disableTouch,
@@ -281,6 +307,8 @@ export function resolveStoreOptions(options: RedisSessionStoreOptions): Resolved
     now,
     timeoutMs,
     whenUnavailable,
+    endingsWait,
+    loginsWait,
   }
 }
 

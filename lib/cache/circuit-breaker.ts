@@ -1,0 +1,118 @@
+/**
+ * Fails fast while Redis is out of reach. Without it, every call during an outage waits the
+ * whole `commandTimeoutMs` before it fails: under load, thousands of requests held open at once.
+ *
+ * One circuit per Redis node (one in all on a standalone server or Sentinel; on Cluster one per
+ * master, so a dead master's slots fail fast while the other masters' go on). A circuit opens at
+ * the first command that fails for want of Redis (see `isOutage`): from then on commands routed to
+ * it are refused at once, and a probe (one cheap command to the same node) is sent every
+ * `probeIntervalMs` until one is answered, which closes it. Commands already in flight when it
+ * opens keep their own deadline.
+ */
+import { SessionVaultError } from '../errors'
+import { isErrorReply } from './redis-errors'
+
+export type BreakerState = 'closed' | 'open'
+
+export interface BreakerOptions {
+  /** Milliseconds between two probes of an open circuit. @default 500 */
+  probeIntervalMs?: number
+}
+
+/** What a change of a circuit's state tells its listener. */
+export interface BreakerChange {
+  state: BreakerState
+  /** The Redis node (`host:port`); `''` on a standalone server or Sentinel, where there is one circuit. */
+  node: string
+  /** The failure that opened it. */
+  cause?: unknown
+}
+
+interface OpenCircuit {
+  /** A key routed to the node, for the probe (on Cluster a command goes where its key's slot lives). */
+  routingKey: string | undefined
+  timer: NodeJS.Timeout | undefined
+  cause: unknown
+}
+
+// Error replies that say the node cannot serve right now (loading, failing over, a script
+// hogging it). OOM is not one: a full Redis answers at once, and reads and endings still work.
+const OUTAGE_REPLY = /^(LOADING|BUSY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY)\b/
+
+export class CircuitBreaker {
+  private readonly open = new Map<string, OpenCircuit>()
+  private closed = false
+
+  constructor(
+    private readonly probeIntervalMs: number,
+    /** Sends the probe to the node of `routingKey`: a command that needs no memory and changes nothing. */
+    private readonly probe: (routingKey: string | undefined) => Promise<unknown>,
+    private readonly changed: (change: BreakerChange) => void,
+  ) {}
+
+  /** `'open'` while any circuit is. */
+  get state(): BreakerState {
+    return this.open.size > 0 ? 'open' : 'closed'
+  }
+
+  /** The error a command to `node` is refused with right now, or undefined to let it through. */
+  refusal(node: string): CircuitOpenError | undefined {
+    const circuit = this.open.get(node)
+    return circuit && new CircuitOpenError(node, circuit.cause)
+  }
+
+  /** A command to `node` failed: if for want of Redis, its circuit opens. */
+  failed(node: string, routingKey: string | undefined, error: unknown): void {
+    if (this.closed || this.open.has(node) || !isOutage(error)) return
+    const circuit: OpenCircuit = { routingKey, timer: undefined, cause: error }
+    this.open.set(node, circuit)
+    this.schedule(node, circuit)
+    this.changed({ state: 'open', node, cause: error })
+  }
+
+  /** Stops probing; every circuit stays as it is. */
+  stop(): void {
+    this.closed = true
+    for (const circuit of this.open.values()) clearTimeout(circuit.timer)
+  }
+
+  private schedule(node: string, circuit: OpenCircuit): void {
+    circuit.timer = setTimeout(() => {
+      circuit.timer = undefined
+      this.probe(circuit.routingKey).then(
+        () => {
+          if (this.open.get(node) !== circuit || this.closed) return
+          this.open.delete(node)
+          this.changed({ state: 'closed', node })
+        },
+        () => {
+          if (!this.closed) this.schedule(node, circuit)
+        },
+      )
+    }, this.probeIntervalMs)
+    // An app waiting for Redis to come back must not be kept alive by it.
+    circuit.timer.unref()
+  }
+}
+
+/** A command refused, unsent, because its node's circuit is open (the cache reports it as `REDIS_UNAVAILABLE`). */
+export class CircuitOpenError extends Error {
+  override name = 'CircuitOpenError'
+
+  constructor(node: string, cause: unknown) {
+    super(`Redis${node ? ` at ${node}` : ''} stopped answering: its circuit is open until a probe is answered`, { cause })
+  }
+}
+
+/**
+ * True for a failure that says Redis cannot answer: no reply in time, a lost or refused
+ * connection, or a reply that says the node is loading, failing over or busy. An error reply to
+ * the command itself (a script error, WRONGTYPE, OOM) says Redis is there.
+ */
+export function isOutage(error: unknown): boolean {
+  if (error instanceof CircuitOpenError) return false
+  // Ours: a reply of the wrong shape, a value that cannot be decoded: Redis answered.
+  if (error instanceof SessionVaultError) return error.code === 'REDIS_UNAVAILABLE'
+  if (isErrorReply(error)) return OUTAGE_REPLY.test((error as Error).message)
+  return true
+}
