@@ -7,12 +7,16 @@
  *   sentinel://127.0.0.1:S1,127.0.0.1:S2/name  the master that sentinels name
  *   cluster://127.0.0.1:P1,127.0.0.1:P2        a Redis Cluster, from these nodes
  *
+ * A query asks for durable logouts (`waitForReplicas`): `?replicas=1&timeoutMs=500`, and `&logins=1`
+ * for logins too.
+ *
  * Each session is its own user (the tests sign in `user-7-3`, …), so an answer that names
  * another user is a session served to the wrong client.
  */
 import type { Server } from 'node:http'
 import { createClient, createCluster, createSentinel } from 'redis'
 import { RedisCache } from '../../lib/cache/redis-cache'
+import type { SessionReplicaWait } from '../../lib/cache/cache'
 import type { RedisClient } from '../../lib/cache/redis-connection'
 import { createInstanceApp } from '../../examples/load-balanced/app'
 import { isAuthMode, type DemoAuth } from '../../examples/load-balanced/auth'
@@ -42,7 +46,7 @@ function hostPorts(list: string): { host: string; port: number }[] {
 
 async function connect(target: string, onError: (error: Error) => void): Promise<Connected> {
   // Several hosts: not a URL that `new URL` reads.
-  const [, scheme = '', hosts = '', path = ''] = /^(\w+):\/\/([^/]*)\/?(.*)$/.exec(target) ?? []
+  const [, scheme = '', hosts = '', path = ''] = /^(\w+):\/\/([^/?]*)\/?([^?]*)/.exec(target) ?? []
   if (scheme === 'sentinel') {
     const client = createSentinel({
       name: path,
@@ -63,10 +67,18 @@ async function connect(target: string, onError: (error: Error) => void): Promise
     await client.connect()
     return { client, ready: () => client.isReady, close: () => client.close() }
   }
-  const client = createClient({ url: target, socket: { reconnectStrategy } })
+  const client = createClient({ url: target.split('?')[0] ?? target, socket: { reconnectStrategy } })
   client.on('error', onError)
   await client.connect()
   return { client, ready: () => client.isReady, close: () => client.close() }
+}
+
+/** `waitForReplicas` from the query of REDIS_URL, if it asks for it. */
+function replicaWait(target: string): SessionReplicaWait | undefined {
+  const query = new URLSearchParams(target.split('?')[1] ?? '')
+  const replicas = query.get('replicas')
+  if (replicas === null) return undefined
+  return { replicas: Number(replicas), timeoutMs: Number(query.get('timeoutMs') ?? 1_000), logins: query.get('logins') === '1' }
 }
 
 async function main(): Promise<void> {
@@ -79,6 +91,7 @@ async function main(): Promise<void> {
   if (!isAuthMode(mode)) throw new Error(`MODE must be token or express-session, not ${mode}`)
   if (!env['REDIS_URL']) throw new Error('REDIS_URL is required')
 
+  const waitForReplicas = replicaWait(env['REDIS_URL'])
   let lastError = ''
   const { client, ready, close } = await connect(env['REDIS_URL'], (error) => {
     if (error.message !== lastError) console.error(`redis: ${error.message}`)
@@ -92,8 +105,9 @@ async function main(): Promise<void> {
           secret,
           timeoutMs: REDIS_TIMEOUT_MS,
           sessionTtlMs,
+          waitForReplicas,
         })
-      : expressSessionAuth({ backend: { client, prefix: `${KEY_PREFIX}-sess` }, secret, timeoutMs: REDIS_TIMEOUT_MS, sessionTtlMs })
+      : expressSessionAuth({ backend: { client, prefix: `${KEY_PREFIX}-sess` }, secret, timeoutMs: REDIS_TIMEOUT_MS, sessionTtlMs, waitForReplicas })
 
   const app = createInstanceApp({ instance, detail: `pid ${process.pid}, port ${port}`, auth, redisReady: ready })
   const server: Server = await new Promise((resolve, reject) => {
