@@ -5,7 +5,9 @@
  * the two instances follow; the third keeps writing to the isolated master until, with
  * `min-replicas-to-write 1` / `min-replicas-max-lag`, it refuses writes. Then the partition heals,
  * the old master becomes a replica of the new one and drops what it took alone. What is lost is
- * what the isolated master acknowledged before it refused: logins, and logouts (undone).
+ * what the isolated master acknowledged before it refused: logins, and logouts (undone). With
+ * durable logouts and logins (`waitForReplicas`, `logins: true`), the isolated master acknowledges
+ * none of them, and nothing acknowledged is lost.
  */
 import type { AuthMode } from '../../examples/load-balanced/auth'
 import { LoadClient, type Reply } from '../faults/load-client'
@@ -67,7 +69,14 @@ interface Measured {
   minorityStatuses: Record<number, number>
 }
 
-describe.each<AuthMode>(['token', 'express-session'])('a netsplit isolates the Sentinel master with one of three instances, on %s sessions', (mode) => {
+/** The instances' `waitForReplicas` in the durable case. */
+const DURABLE = { replicas: 1, timeoutMs: 500, logins: true }
+
+describe.each<[AuthMode, boolean]>([
+  ['token', false],
+  ['express-session', false],
+  ['express-session', true],
+])('a netsplit isolates the Sentinel master with one of three instances, on %s sessions (durable logouts and logins: %s)', (mode, durable) => {
   const proxies: PartitionProxy[] = []
   let deployment: Deployment | undefined
   let apps: AppInstances | undefined
@@ -84,9 +93,10 @@ describe.each<AuthMode>(['token', 'express-session'])('a netsplit isolates the S
       args: ['--min-replicas-to-write', '1', '--min-replicas-max-lag', String(MAX_LAG_S)],
     })
     // Two instances find the master through the sentinels (and so through its proxy); the third reaches it directly.
-    apps = await startAppInstances(mode, [deployment.url, deployment.url, `redis://127.0.0.1:${deployment.master.port}`], SESSION_TTL_MS)
+    const query = durable ? `?replicas=${DURABLE.replicas}&timeoutMs=${DURABLE.timeoutMs}&logins=1` : ''
+    apps = await startAppInstances(mode, [`${deployment.url}${query}`, `${deployment.url}${query}`, `redis://127.0.0.1:${deployment.master.port}${query}`], SESSION_TTL_MS)
     m = await splitAndHeal(deployment, proxies[0]!, apps, clients)
-    console.log(summary(mode, m))
+    console.log(summary(mode, durable, m))
   })
   afterAll(async () => {
     for (const client of clients) client.close()
@@ -127,6 +137,15 @@ describe.each<AuthMode>(['token', 'express-session'])('a netsplit isolates the S
   test('after the heal, the old master is a replica of the new one', () => {
     expect(m.rejoinedAt).toBeGreaterThan(m.healedAt)
   })
+
+  if (durable) {
+    test('with durable logouts and logins, no acknowledged logout is undone and no acknowledged login lost', () => {
+      expect(m.undoneLogouts).toEqual([])
+      expect(m.lostLogins).toEqual([])
+      // The isolated master's replica never acknowledges: it acknowledges nothing.
+      expect(m.writes.filter((write) => write.sentAt > m.splitAt && write.status === 303)).toEqual([])
+    })
+  }
 })
 
 async function splitAndHeal(deployment: Deployment, masterProxy: PartitionProxy, apps: AppInstances, clients: LoadClient[]): Promise<Measured> {
@@ -217,13 +236,13 @@ async function splitAndHeal(deployment: Deployment, masterProxy: PartitionProxy,
   return { splitAt, promotedAt, healedAt, rejoinedAt, writes, lostLogins, undoneLogouts, majority: tally, majoritySessions: majority.map((client) => client.user), majorityKept, minorityStatuses }
 }
 
-function summary(mode: AuthMode, m: Measured): string {
+function summary(mode: AuthMode, durable: boolean, m: Measured): string {
   const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`
   const acknowledged = m.writes.filter((write) => write.status === 303)
   const lastAcknowledged = Math.max(m.splitAt, ...acknowledged.map((write) => write.sentAt))
   const count = (kind: Write['kind'], list: Write[]): number => list.filter((write) => write.kind === kind).length
   return (
-    `netsplit [sentinel, ${mode}, min-replicas-max-lag ${MAX_LAG_S}]: replica promoted ${s(m.promotedAt - m.splitAt)} after the split, healed after ${s(m.healedAt - m.splitAt)}, old master a replica again ${s(m.rejoinedAt - m.healedAt)} after the heal; ` +
+    `netsplit [sentinel, ${mode}, min-replicas-max-lag ${MAX_LAG_S}${durable ? `, waitForReplicas ${JSON.stringify(DURABLE)}` : ''}]: replica promoted ${s(m.promotedAt - m.splitAt)} after the split, healed after ${s(m.healedAt - m.splitAt)}, old master a replica again ${s(m.rejoinedAt - m.healedAt)} after the heal; ` +
     `isolated instance: ${m.writes.length} writes, answers by status ${JSON.stringify(m.minorityStatuses)}, last acknowledged ${s(lastAcknowledged - m.splitAt)} after the split; ` +
     `acknowledged then lost: logins ${m.lostLogins.length} of ${count('login', acknowledged)}, logouts undone ${m.undoneLogouts.length} of ${count('logout', acknowledged)}; ` +
     `majority side: ${m.majority.requests} requests, answers by status ${JSON.stringify(m.majority.statuses)} (0: none), max latency ${m.majority.maxLatencyMs} ms, ` +
