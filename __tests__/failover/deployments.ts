@@ -4,6 +4,7 @@
  * with AOF on, so that a killed master comes back holding what it had. The test kills a master
  * with SIGKILL, sees its replica promoted, restarts it, and sees it rejoin as a replica.
  */
+import { execFile } from 'node:child_process'
 import { redisCli, redisInfo, startRedisCluster, startSentinelDeployment, type RedisServerHandle, type SentinelDeploymentOptions } from '../../scripts/redis-server'
 
 export type DeploymentKind = 'sentinel' | 'cluster'
@@ -35,6 +36,14 @@ const CLUSTER_NODE_TIMEOUT_MS = 1_000
 const POLL_MS = 50
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Runs commands (one a line, no quoting needed) through one redis-cli connection; its whole output. */
+function redisPipe(port: number, commands: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('redis-cli', ['-h', '127.0.0.1', '-p', String(port)], { timeout: 10_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout) => (error ? reject(error) : resolve(stdout)))
+    child.stdin?.end(commands.join('\n') + '\n')
+  })
+}
 
 async function role(port: number): Promise<Record<string, string>> {
   return redisInfo(port, 'replication').catch((): Record<string, string> => ({}))
@@ -91,9 +100,11 @@ function commonParts(kind: DeploymentKind, master: RedisServerHandle, replica: R
       return Number(await redisCli(node.port, 'DBSIZE'))
     },
     async namesHeld(node: RedisServerHandle, names: readonly string[]) {
-      const keys = (await redisCli(node.port, '--scan')).split('\n')
-      const parts = new Set(keys.flatMap((key) => key.split(/[:{}]/)).flatMap((part) => [part, Buffer.from(part, 'base64url').toString('latin1')]))
-      return names.filter((name) => [...parts].some((part) => part.includes(name)))
+      const keys = (await redisCli(node.port, '--scan')).split('\n').filter((key) => key !== '')
+      // Names are in keys (base64url parts) or in values (a token session keeps a copy of its user).
+      const values = await redisPipe(node.port, ['READONLY', ...keys.map((key) => `GET ${key}`)])
+      const texts = [...keys.flatMap((key) => key.split(/[:{}]/)).map((part) => Buffer.from(part, 'base64url').toString('latin1')), ...keys, values]
+      return names.filter((name) => texts.some((text) => text.includes(name)))
     },
   }
 }
