@@ -103,8 +103,9 @@ export function isUsageError(error: unknown): error is UsageError {
   return error instanceof UsageError
 }
 
-// Error replies that mean "try again shortly", not "this request is wrong".
-const TRANSIENT_REPLY = /^(LOADING|BUSY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY)\b/
+// Error replies that mean "try again shortly", not "this request is wrong". NOREPLICAS: a master
+// cut off from its replicas refuses writes (min-replicas-to-write) until it is back or replaced.
+const TRANSIENT_REPLY = /^(LOADING|BUSY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|NOREPLICAS)\b/
 
 /**
  * True for a cache error that says Redis cannot answer right now: out of reach, too slow, busy

@@ -1,6 +1,7 @@
 // Throwaway redis-server processes for tests, benchmarks and examples: one standalone server or a small
 // cluster, each on free ports with its own temp dir and no persistence.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -278,15 +279,133 @@ function handle(port: number, first: RunningProcess, relaunch: () => Promise<Run
 // ---------------------------------------------------------------------------
 // Sentinel
 
-/** Starts a Redis Sentinel that monitors the master on `masterPort` under `name` (quorum 1). */
-export async function startRedisSentinel(masterPort: number, name: string): Promise<RedisServerHandle> {
+/** Starts a sentinel process from `configText` (written to its own writable config file) on `port`. */
+async function startSentinelProcess(port: number, configText: string): Promise<RedisServerHandle> {
   const dir = mkdtempSync(join(tmpdir(), 'sessionvault-sentinel-'));
   const config = join(dir, 'sentinel.conf');
-  writeFileSync(config, `sentinel monitor ${name} ${HOST} ${masterPort} 1\nsentinel down-after-milliseconds ${name} 5000\n`);
+  writeFileSync(config, configText);
   const watchdog = new Watchdog(dir);
-  const port = await freePort();
   const relaunch = () => launch(port, dir, [], watchdog, config);
   return handle(port, await relaunch(), relaunch);
+}
+
+/** Starts a Redis Sentinel that monitors the master on `masterPort` under `name` (quorum 1). */
+export async function startRedisSentinel(masterPort: number, name: string): Promise<RedisServerHandle> {
+  return startSentinelProcess(await freePort(), `sentinel monitor ${name} ${HOST} ${masterPort} 1\nsentinel down-after-milliseconds ${name} 5000\n`);
+}
+
+/** A replica syncs at once: by default a master waits 5 s for more replicas before a full sync. */
+const REPLICATION_ARGS = ['--repl-diskless-sync-delay', '0'];
+
+export interface SentinelDeploymentOptions {
+  /** The name sentinels know the master by. @default 'sessionvault' */
+  name?: string;
+  /** Extra redis-server arguments for the master and the replica, appended last. */
+  args?: string[];
+  /** Milliseconds without a valid reply before a sentinel deems a node down. @default 1000 */
+  downAfterMs?: number;
+  /** Sentinel's failover-timeout, in milliseconds. @default 2000 */
+  failoverTimeoutMs?: number;
+  /**
+   * The port through which the sentinels and the other node reach a node that listens on `port`:
+   * a proxy the caller can cut, for a partition. Nodes announce it as their own.
+   * @default the node's own port
+   */
+  reachVia?: (port: number) => Promise<number> | number;
+}
+
+export interface SentinelDeploymentHandle {
+  readonly name: string;
+  /** The first master, then its replica, in that order whatever their roles have become. */
+  readonly nodes: readonly RedisServerHandle[];
+  /** The port through which the others reach each node of `nodes` (its own port unless `reachVia` said otherwise). */
+  readonly reachPorts: readonly number[];
+  readonly sentinels: readonly RedisServerHandle[];
+  /** For node-redis's `createSentinel({ sentinelRootNodes })`. */
+  readonly sentinelRootNodes: { host: string; port: number }[];
+  /** Stops the sentinels, then the nodes. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts 1 master, 1 replica and 3 sentinels (quorum 2) with short timeouts, so a failover takes
+ * a few seconds, and resolves once the replica is in sync and every sentinel knows the replica
+ * and the two other sentinels.
+ */
+export async function startSentinelDeployment(options: SentinelDeploymentOptions = {}): Promise<SentinelDeploymentHandle> {
+  const name = options.name ?? 'sessionvault';
+  const downAfterMs = options.downAfterMs ?? 1_000;
+  const failoverTimeoutMs = options.failoverTimeoutMs ?? 2_000;
+  const args = options.args ?? [];
+  const ports: [number, number] = [await freePort(), await freePort()];
+  const reachPorts = await Promise.all(ports.map(async (port) => (options.reachVia ? await options.reachVia(port) : port)));
+  // Each node announces the port the others reach it by, so sentinels hand that one out.
+  const announce = (i: number): string[] => ['--replica-announce-ip', HOST, '--replica-announce-port', String(reachPorts[i]), ...REPLICATION_ARGS];
+  const nodes: RedisServerHandle[] = [];
+  const sentinels: RedisServerHandle[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(sentinels.map((s) => s.stop()));
+    await Promise.all(nodes.map((n) => n.stop()));
+  };
+  try {
+    nodes.push(await startRedisServer({ port: ports[0], args: [...announce(0), ...args] }));
+    nodes.push(await startRedisServer({ port: ports[1], args: [...announce(1), '--replicaof', HOST, String(reachPorts[0]), ...args] }));
+    await waitFor(async () => (await redisInfo(ports[1], 'replication'))['master_link_status'] === 'up', 'the replica to sync');
+
+    // Each sentinel is told of the replica and of the others up front: found by their hello
+    // messages (every 2 s) and the master's INFO (every 10 s), they would take seconds more.
+    const peers = await Promise.all([0, 1, 2].map(async () => ({ port: await freePort(), id: randomBytes(20).toString('hex') })));
+    for (const self of peers) {
+      const config = [
+        `sentinel myid ${self.id}`,
+        `sentinel monitor ${name} ${HOST} ${reachPorts[0]} 2`,
+        `sentinel down-after-milliseconds ${name} ${downAfterMs}`,
+        `sentinel failover-timeout ${name} ${failoverTimeoutMs}`,
+        `sentinel parallel-syncs ${name} 1`,
+        `sentinel known-replica ${name} ${HOST} ${reachPorts[1]}`,
+        ...peers.filter((peer) => peer !== self).map((peer) => `sentinel known-sentinel ${name} ${HOST} ${peer.port} ${peer.id}`),
+        '',
+      ].join('\n');
+      sentinels.push(await startSentinelProcess(self.port, config));
+    }
+    await waitFor(async () => {
+      for (const sentinel of sentinels) {
+        const replicas = await redisCli(sentinel.port, 'SENTINEL', 'REPLICAS', name);
+        const others = await redisCli(sentinel.port, 'SENTINEL', 'SENTINELS', name);
+        if (!replicas.includes(String(reachPorts[1])) || others.split('\n').filter((line) => line === 'runid').length !== 2) return false;
+      }
+      return true;
+    }, 'every sentinel to know the replica and the other sentinels');
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    name,
+    nodes,
+    reachPorts,
+    sentinels,
+    sentinelRootNodes: sentinels.map((s) => ({ host: HOST, port: s.port })),
+    stop,
+  };
+}
+
+/** INFO `section` of the server on `port`, as key → value. */
+export async function redisInfo(port: number, section: string): Promise<Record<string, string>> {
+  const info: Record<string, string> = {};
+  for (const line of (await redisCli(port, 'INFO', section)).split(/\r?\n/)) {
+    const at = line.indexOf(':');
+    if (at > 0) info[line.slice(0, at)] = line.slice(at + 1).trim();
+  }
+  return info;
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = CLUSTER_READY_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(100);
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -302,19 +421,30 @@ async function clusterInfo(port: number): Promise<Record<string, string>> {
   return info;
 }
 
+export interface RedisClusterOptions {
+  /** How many masters. @default 3 */
+  masters?: number;
+  /** Replicas of each master. @default 0 */
+  replicasPerMaster?: number;
+  /** cluster-node-timeout, in milliseconds: how long a node may not answer before it is deemed failing. @default 5000 */
+  nodeTimeoutMs?: number;
+  /** Extra redis-server arguments for every node, appended last. */
+  args?: string[];
+}
+
 /**
- * Starts `masters` cluster-enabled servers (no replicas), joins them with
- * `redis-cli --cluster create`, and resolves once every node reports
- * cluster_state:ok with all 16384 slots assigned and knows every other node.
+ * Starts `masters` cluster-enabled servers and `replicasPerMaster` replicas of each, joins them
+ * with `redis-cli --cluster create`, and resolves once every node reports cluster_state:ok with
+ * all 16384 slots assigned, knows every other node, and every replica is in sync.
  */
-export async function startRedisCluster(options: { masters?: number } = {}): Promise<RedisClusterHandle> {
+export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisClusterHandle> {
   const masters = options.masters ?? 3;
   if (masters < 3) throw new Error('redis-cli --cluster create needs at least 3 masters');
   // Ports are checked before redis binds them, so a parallel test run can
   // take one in between; pick new ports then.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startClusterOnce(masters);
+      return await startClusterOnce(masters, options.replicasPerMaster ?? 0, options.nodeTimeoutMs ?? 5_000, options.args ?? []);
     } catch (err) {
       const portClash = err instanceof Error && /address already in use/i.test(err.message);
       if (!portClash || attempt >= 3) throw err;
@@ -322,10 +452,11 @@ export async function startRedisCluster(options: { masters?: number } = {}): Pro
   }
 }
 
-async function startClusterOnce(masters: number): Promise<RedisClusterHandle> {
+async function startClusterOnce(masters: number, replicasPerMaster: number, nodeTimeoutMs: number, extraArgs: string[]): Promise<RedisClusterHandle> {
   const ports: number[] = [];
   const taken = new Set<number>();
-  for (let i = 0; i < masters; i++) {
+  const total = masters * (1 + replicasPerMaster);
+  for (let i = 0; i < total; i++) {
     const port = await freeClusterPort(taken);
     ports.push(port);
     taken.add(port).add(port + CLUSTER_BUS_OFFSET);
@@ -338,7 +469,9 @@ async function startClusterOnce(masters: number): Promise<RedisClusterHandle> {
         args: [
           '--cluster-enabled', 'yes',
           '--cluster-config-file', `nodes-${port}.conf`,
-          '--cluster-node-timeout', '5000',
+          '--cluster-node-timeout', String(nodeTimeoutMs),
+          ...REPLICATION_ARGS,
+          ...extraArgs,
         ],
       }),
     ),
@@ -354,7 +487,7 @@ async function startClusterOnce(masters: number): Promise<RedisClusterHandle> {
 
     await execFileAsync(
       'redis-cli',
-      ['--cluster', 'create', ...ports.map((p) => `${HOST}:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
+      ['--cluster', 'create', ...ports.map((p) => `${HOST}:${p}`), '--cluster-replicas', String(replicasPerMaster), '--cluster-yes'],
       { timeout: CLUSTER_READY_TIMEOUT_MS },
     );
 
@@ -365,9 +498,16 @@ async function startClusterOnce(masters: number): Promise<RedisClusterHandle> {
         (info) =>
           info['cluster_state'] === 'ok' &&
           info['cluster_slots_assigned'] === '16384' &&
-          info['cluster_known_nodes'] === String(masters),
+          info['cluster_known_nodes'] === String(total),
       );
-      if (ready) break;
+      const synced = async (): Promise<boolean> => {
+        for (const port of ports) {
+          const replication = await redisInfo(port, 'replication');
+          if (replication['role'] === 'slave' && replication['master_link_status'] !== 'up') return false;
+        }
+        return true;
+      };
+      if (ready && (await synced())) break;
       if (Date.now() > deadline) {
         throw new Error(`redis cluster on ports ${ports.join(',')} not ready: ${JSON.stringify(infos)}`);
       }

@@ -22,9 +22,13 @@ const COMPILER_OPTIONS: ts.CompilerOptions = {
   inlineSources: true,
 }
 
-/** Compiles what changed and returns the path of the compiled entry point, e.g. `instance.js`. */
+/**
+ * Compiles what changed and returns the path of the compiled entry point, e.g. `instance.js`.
+ * The entry's own folder is compiled too, so a test's entry (e.g. under `__tests__/`) may build on the demo's files.
+ */
 export function compiledEntry(entry = 'examples/load-balanced/instance.ts'): string {
-  for (const source of SOURCES.flatMap((dir) => typeScriptFiles(join(ROOT, dir)))) {
+  const folders = new Set([...SOURCES, dirname(entry)])
+  for (const source of [...folders].flatMap((dir) => typeScriptFiles(join(ROOT, dir)))) {
     const target = join(COMPILED_ROOT, relative(ROOT, source)).replace(/\.ts$/, '.js')
     const text = readFileSync(source, 'utf8')
     // The source's hash sits beside the output: content decides, not file times.

@@ -4,7 +4,7 @@
  */
 import type { Request, Response } from 'express'
 import session, { type SessionData } from 'express-session'
-import type { Cache } from '../../lib/cache/cache'
+import type { Cache, SessionReplicaWait } from '../../lib/cache/cache'
 import type { RedisClient } from '../../lib/cache/redis-connection'
 import { RedisSessionStore } from '../../lib/store/redis-session-store'
 import type { DemoAuth, Device, DeviceInfo } from './auth'
@@ -27,14 +27,17 @@ export interface ExpressSessionAuthOptions {
   timeoutMs: number
   /** Milliseconds a session lives without a request (the cookie's `maxAge`, rolling). @default 30 minutes */
   sessionTtlMs?: number
+  /** Endings (and with `logins: true` logins) wait for replicas: durable logouts. @default no wait */
+  waitForReplicas?: SessionReplicaWait | undefined
 }
 
 const COOKIE_NAME = 'sessionvault.sid'
 
-export function expressSessionAuth({ backend, secret, timeoutMs, sessionTtlMs = 30 * 60_000 }: ExpressSessionAuthOptions): DemoAuth {
+export function expressSessionAuth({ backend, secret, timeoutMs, sessionTtlMs = 30 * 60_000, waitForReplicas }: ExpressSessionAuthOptions): DemoAuth {
   const store = new RedisSessionStore({
     ...backend,
     timeoutMs,
+    ...(waitForReplicas === undefined ? {} : { waitForReplicas }),
     userOf: (data: SessionData) => data.demoUser,
     // touchAfter's default: a request writes its session's new expiry once a tenth of the TTL
     // has passed (at most once a minute), so most requests write nothing.

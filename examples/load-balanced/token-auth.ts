@@ -2,7 +2,7 @@
  * The demo on the token-session middleware: `sessions()` with a RedisCache shared by every
  * instance.
  */
-import type { Cache } from '../../lib/cache/cache'
+import type { Cache, SessionReplicaWait } from '../../lib/cache/cache'
 import { sessions } from '../../lib/middleware/sessions'
 import type { DemoAuth, DeviceInfo } from './auth'
 
@@ -18,9 +18,11 @@ export interface TokenAuthOptions {
   timeoutMs: number
   /** Milliseconds a session lives without a request; it renews (a new token) after half of it. @default 30 minutes */
   sessionTtlMs?: number
+  /** Endings (and with `logins: true` logins) wait for replicas: durable logouts. @default no wait */
+  waitForReplicas?: SessionReplicaWait | undefined
 }
 
-export function tokenAuth({ cache, secret, timeoutMs, sessionTtlMs = 30 * 60_000 }: TokenAuthOptions): DemoAuth {
+export function tokenAuth({ cache, secret, timeoutMs, sessionTtlMs = 30 * 60_000, waitForReplicas }: TokenAuthOptions): DemoAuth {
   const auth = sessions<User, DeviceInfo>({
     cache,
     secret,
@@ -30,6 +32,7 @@ export function tokenAuth({ cache, secret, timeoutMs, sessionTtlMs = 30 * 60_000
     serializeUser: (user) => ({ name: user.name }),
     timeoutMs,
     ttlMs: sessionTtlMs,
+    ...(waitForReplicas === undefined ? {} : { waitForReplicas }),
   })
 
   return {
