@@ -19,7 +19,7 @@ import { PROBE_KEY, STORE_TAG_DEPTH, sessionKey } from './session-keys'
 import { SessionRecords, type StoredSessionText } from './session-records'
 import { secondsToMs, sessionTtlMs, touchIsFresh } from './session-ttl'
 import { readCreatedAt, withCreatedAt } from './created-at'
-import { hashedId, hashedUserId, plainId } from './stored-id'
+import { hashedUserId, plainId, rememberedHashedIds } from './stored-id'
 import { resolveStoreOptions, type RedisSessionStoreOptions, type ResolvedStoreOptions } from './store-options'
 
 /** A session as `all()` returns it, with its `id` as stored (a hash of the session id, unless `hashIds: false`). */
@@ -86,7 +86,7 @@ export class RedisSessionStore extends Store {
         : undefined
     this.cache = cache ?? (this.ownCache as RedisCache<string>)
     this.records = new SessionRecords(this.cache as Cache<string>, tombstoneTtlMs)
-    this.storedIdOf = hashIds ? hashedId : plainId
+    this.storedIdOf = hashIds ? rememberedHashedIds() : plainId
     this.legacy = client !== undefined && legacyPrefix !== undefined ? new LegacySessions(client, legacyPrefix, timeoutMs) : undefined
     this.readiness =
       whenUnavailable === 'skip' ? new Readiness(this, () => this.cache.get(PROBE_KEY), STORE_PROBE_INTERVAL_MS) : undefined
@@ -319,12 +319,12 @@ export class RedisSessionStore extends Store {
     } catch (error) {
       return Promise.reject(error)
     }
-    const storedId = this.storedIdOf(sid)
-    if (ttlMs <= 0) return this.bounded('touch', () => this.end(storedId, false, sid))
+    if (ttlMs <= 0) return this.bounded('touch', () => this.end(this.storedIdOf(sid), false, sid))
     const expiresAtMs = now + ttlMs
     const known = this.loadedExpiry.get(session)
     const touchAfterMs = this.options.touchAfterMs ?? Math.min(DEFAULT_TOUCH_AFTER_MAX_MS, ttlMs * DEFAULT_TOUCH_SHARE)
     if (known !== undefined && touchIsFresh(known, expiresAtMs, touchAfterMs)) return DONE
+    const storedId = this.storedIdOf(sid)
     return this.bounded('touch', () => this.touchOnce(storedId, session, ttlMs, expiresAtMs))
   }
 
