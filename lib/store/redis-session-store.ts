@@ -19,6 +19,7 @@ import { PROBE_KEY, STORE_TAG_DEPTH, sessionKey } from './session-keys'
 import { SessionRecords, type StoredSessionText } from './session-records'
 import { secondsToMs, sessionTtlMs, touchIsFresh } from './session-ttl'
 import { readCreatedAt, withCreatedAt } from './created-at'
+import { SessionMarks } from './session-marks'
 import { hashedUserId, plainId, rememberedHashedIds } from './stored-id'
 import { resolveStoreOptions, type RedisSessionStoreOptions, type ResolvedStoreOptions } from './store-options'
 
@@ -60,9 +61,9 @@ export class RedisSessionStore extends Store {
   private readonly readiness: Readiness | undefined
   private readonly storedIdOf: (sid: string) => string
   /** The stored expiry of each session object this store handed out, so a touch can skip without a read. */
-  private readonly loadedExpiry = new WeakMap<object, number>()
+  private readonly loadedExpiry = new SessionMarks()
   /** With `absoluteTtl`: when each session object this store handed out was first saved. */
-  private readonly loadedCreatedAt = new WeakMap<object, number>()
+  private readonly loadedCreatedAt = new SessionMarks()
   /** The touch in flight for each session id, so concurrent requests of one session write it once. */
   private readonly touching = new Map<string, Promise<void>>()
 
