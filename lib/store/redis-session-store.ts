@@ -252,7 +252,8 @@ export class RedisSessionStore extends Store {
     if (stored === undefined) return undefined
     const { createdAtMs, text } = readCreatedAt(stored.text)
     if (this.lifetimeOver(createdAtMs)) return undefined
-    return { ...stored, text, createdAtMs, session: await this.parse(storedId, text) }
+    const parsed = this.parseNow(storedId, text)
+    return { text, expiresAtMs: stored.expiresAtMs, createdAtMs, session: isThenable(parsed) ? await parsed : parsed }
   }
 
   /** A session connect-redis wrote: stored in the new layout first, then its old key removed. */
@@ -447,12 +448,23 @@ export class RedisSessionStore extends Store {
   }
 
   /** Errors name the stored id (a hash unless `hashIds: false`), never the session id a cookie carries. */
-  private async parse(storedId: string, text: string): Promise<SessionData> {
+  private async parse(storedId: string, text: string, parsing?: PromiseLike<SessionData>): Promise<SessionData> {
     try {
-      return await this.options.serializer.parse(text)
+      return await (parsing ?? this.options.serializer.parse(text))
     } catch (error) {
       throw parseError(sessionKey(storedId), error)
     }
+  }
+
+  /** `parse`, without waiting a turn of the microtask queue for a serializer that answers at once (JSON does). */
+  private parseNow(storedId: string, text: string): SessionData | Promise<SessionData> {
+    let parsed: SessionData | PromiseLike<SessionData>
+    try {
+      parsed = this.options.serializer.parse(text)
+    } catch (error) {
+      throw parseError(sessionKey(storedId), error)
+    }
+    return isThenable(parsed) ? this.parse(storedId, text, parsed) : parsed
   }
 
   private async stringify(storedId: string, session: SessionData): Promise<string> {
@@ -478,4 +490,8 @@ const textSerializer = {
   parse(text: string): unknown {
     return text
   },
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as Partial<PromiseLike<T>> | null)?.then === 'function'
 }
