@@ -14,6 +14,7 @@ import type { Request, Response } from 'express'
 import { MemoryStore, type SessionData } from 'express-session'
 import { NearCacheMap } from '../lib/cache/near-cache'
 import { jsonSerializer } from '../lib/cache/serializer'
+import { readShared } from '../lib/cache/shared-read'
 import { readStoredText } from '../lib/cache/stored-text'
 import { withDeadline } from '../lib/deadline'
 import { resolveSessionsOptions } from '../lib/middleware/options'
@@ -122,6 +123,7 @@ async function main(): Promise<void> {
       withDeadline(Promise.resolve(i), resolved.timeoutMs, 'sessions'),
     )
     await async('cache.get: near-cache hit', '`RedisCache.getTimed` of a hot record: lookup, turn, decode', (i) => cache.get(keyOf(pick(tokens, i))))
+    await async('cache: shared read, near-cache hit', 'what the middleware reads with: lookup, turn, the copy decoded once and shared (frozen)', (i) => readShared(cache, keyOf(pick(tokens, i))))
     await async('baseline: request objects', 'a Node request and response object and a resolved promise: included in the two rows below', async (i) => {
       const { req } = requestObjects(`${resolved.cookie.name}=${pick(signed, i)}`)
       return Promise.resolve(req)
