@@ -117,7 +117,7 @@ export function report(input: ReportInput): { section: string; chart: string } {
   return { section, chart: chartOf(input) }
 }
 
-function throughputTable(variants: readonly VariantResult[]): string[] {
+export function throughputTable(variants: readonly VariantResult[]): string[] {
   const bare = roundsOf(variants, 'bare')
   const connectRedis = roundsOf(variants, 'connect-redis')
   const versus = (entry: Measured, base: Measured | undefined) => (base === undefined ? '–' : entry === base ? 'baseline' : span(paired(entry, base), fmtRatio))
@@ -138,6 +138,18 @@ function throughputTable(variants: readonly VariantResult[]): string[] {
         `${spec.redis ? median(rounds.map((r) => r.redisCpuUs)).toFixed(1) : '–'} |`
     }),
   ]
+}
+
+/** Each variant's p99 latency against bare Express's: medians of per-round ratios. */
+export function p99Lines(variants: readonly VariantResult[]): string[] {
+  const bare = roundsOf(variants, 'bare')
+  if (bare === undefined) return []
+  return variants.flatMap(({ spec }) => {
+    const entry = roundsOf(variants, spec.key)
+    if (entry === undefined || entry === bare) return []
+    const ratios = entry.rounds.map((round, i) => round.p99Ms / (bare.rounds[i]?.p99Ms ?? NaN))
+    return [`- ${spec.name}: p99 ${span(ratios, fmtRatio)} of bare Express's`]
+  })
 }
 
 function soakTable(soaks: readonly SoakResult[]): string[] {

@@ -29,7 +29,7 @@ import { measureMemory } from './memory'
 import { attempt, firstLine, type Outcome } from './outcome'
 import type { VariantResult } from './paired'
 import { connect } from './private-redis'
-import { report, SECTION_END, SECTION_START, type ReportPlans, type SoakResult } from './report'
+import { p99Lines, report, SECTION_END, SECTION_START, throughputTable, type ReportPlans, type SoakResult } from './report'
 import { writeSection, RESULTS } from './results-file'
 import type { RunningVariant } from './running-variant'
 import { measureScale } from './scale'
@@ -74,6 +74,17 @@ const PLANS: ReportPlans = SMOKE
       sessionsInRotation: FULL.sessionsInRotation,
     }
   : FULL
+// BENCH_VARIANTS=bare,token-near: a short run of the throughput rounds alone, for those variants
+// (bare Express always, as the baseline); it prints its table and writes nothing.
+const CHOSEN = process.env['BENCH_VARIANTS']?.split(',').map((key) => key.trim()).filter((key) => key !== '')
+const RUN_VARIANTS: readonly VariantSpec[] = CHOSEN === undefined ? VARIANTS : VARIANTS.filter((spec) => spec.key === 'bare' || CHOSEN.includes(spec.key))
+if (CHOSEN !== undefined) {
+  const unknown = CHOSEN.filter((key) => !VARIANTS.some((spec) => spec.key === key))
+  if (unknown.length > 0) throw new Error(`BENCH_VARIANTS: no variant ${unknown.join(', ')} (there are ${VARIANTS.map((spec) => spec.key).join(', ')})`)
+  const rounds = Number(process.env['BENCH_ROUNDS'] ?? PLANS.throughput.rounds)
+  if (!Number.isSafeInteger(rounds) || rounds < 1) throw new Error('BENCH_ROUNDS: a whole number of rounds, at least 1')
+  PLANS.throughput = { ...PLANS.throughput, rounds }
+}
 // Anything slower than this is broken, not slow: give up rather than hang (a full run takes about 13 minutes).
 const RUN_LIMIT_MS = (SMOKE ? 5 : 30) * 60_000
 const CHART = join(__dirname, 'ratios.svg')
@@ -106,8 +117,8 @@ async function main(): Promise<void> {
     const info = await machine(admin)
     log(`${info.cpu} (${info.cores} cores), node ${info.node}, redis ${info.redis}${SMOKE ? ', smoke run' : ''}`)
 
-    log(`starting ${VARIANTS.length} app processes, each logging ${PLANS.sessionsInRotation} users in`)
-    const starts = await Promise.all(VARIANTS.map((spec) => startVariant(spec, servers, stats, apps)))
+    log(`starting ${RUN_VARIANTS.length} app processes, each logging ${PLANS.sessionsInRotation} users in`)
+    const starts = await Promise.all(RUN_VARIANTS.map((spec) => startVariant(spec, servers, stats, apps)))
     const running = starts.flatMap((start) => (start.ok ? [start.value] : []))
     const pids = () => [server.pid, ...servers.map((each) => each.pid), ...apps.flatMap((app) => (app.pid ? [app.pid] : [])), ...(load.pid ? [load.pid] : [])]
     const cpuAtStart = cpuSnapshot(pids())
@@ -115,11 +126,17 @@ async function main(): Promise<void> {
     const measured = await measureThroughput(running, load, PLANS.throughput, log)
     const throughputSeconds = (performance.now() - throughputStarted) / 1000
     const cpuAfterLoad = cpuSnapshot(pids())
-    const variants = VARIANTS.map((spec, i): VariantResult => {
+    const variants = RUN_VARIANTS.map((spec, i): VariantResult => {
       const start = starts[i] as Outcome<RunningVariant>
       if (!start.ok) return { spec, result: start }
       return { spec, result: { ok: true, value: measured.find((entry) => entry.variant === start.value) as Measured } }
     })
+
+    if (CHOSEN !== undefined) {
+      console.log(['', ...throughputTable(variants), '', ...p99Lines(variants)].join('\n'))
+      log('short run (BENCH_VARIANTS): results not written')
+      return
+    }
 
     const soaks: SoakResult[] = []
     for (const spec of VARIANTS.filter((variant) => variant.redis)) {

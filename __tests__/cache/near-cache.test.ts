@@ -6,6 +6,7 @@ import { OptionError, RedisCache, type RedisClient } from '../../lib'
 import { connectCluster, flushAll, privateRedis, sleep, type ClusterClient, type PrivateRedis, type StandaloneClient } from '../helpers/clients'
 import { clientCommands, recordCommands } from '../helpers/command-log'
 import type { RedisServerHandle } from '../../scripts/redis-server'
+import { readShared } from '../../lib/cache/shared-read'
 
 const options = { ttlMs: 60_000, namespace: 'near', tagDepth: 2 }
 
@@ -82,6 +83,33 @@ describe('on standalone Redis', () => {
     const first = (await cacheA.get('k')) as { n: number }
     first.n = 2
     expect(await cacheA.get('k')).toEqual({ n: 1 })
+  })
+
+  test('a shared read decodes a hot copy once and hands out a frozen value, which no change can reach; get still copies', async () => {
+    await cacheA.put('shared', { user: { name: 'Ada' }, tags: ['a'] })
+    await warm(cacheA, ['shared'])
+    const first = (await readShared(cacheA, 'shared')) as { user: { name: string }; tags: string[] }
+    expect(await readShared(cacheA, 'shared')).toBe(first)
+    expect(Object.isFrozen(first) && Object.isFrozen(first.user) && Object.isFrozen(first.tags)).toBe(true)
+    expect(() => {
+      first.user.name = 'Eve'
+    }).toThrow(TypeError)
+    expect(() => first.tags.push('b')).toThrow(TypeError)
+    const copy = (await cacheA.get('shared')) as { user: { name: string } }
+    expect(copy).not.toBe(first)
+    copy.user.name = 'Eve'
+    expect(await readShared(cacheA, 'shared')).toEqual({ user: { name: 'Ada' }, tags: ['a'] })
+  })
+
+  test('a shared read sees a change on another server as get does, within 50 ms', async () => {
+    await cacheA.put(['user', 4], { v: 1 })
+    await warm(cacheB, ['user', 4])
+    expect(await readShared(cacheB, ['user', 4])).toEqual({ v: 1 })
+    await cacheA.put(['user', 4], { v: 2 })
+    const elapsed = await msUntil(() => readShared(cacheB, ['user', 4]), (value) => (value as { v: number } | undefined)?.v === 2)
+    expect(elapsed).toBeLessThan(50)
+    await cacheA.delete(['user', 4])
+    await msUntil(() => readShared(cacheB, ['user', 4]), (value) => value === undefined)
   })
 
   test('a delete on another server is seen within 50 ms, and never a stale read after', async () => {

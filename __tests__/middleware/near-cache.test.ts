@@ -6,7 +6,9 @@ import request from 'supertest'
 import { RedisCache } from '../../lib'
 import { privateRedis, sleep, type PrivateRedis, type StandaloneClient } from '../helpers/clients'
 import { clientCommands, recordCommands } from '../helpers/command-log'
-import { sessionCookie, testApp, type TestApp } from './helpers'
+import express from 'express'
+import { sessions } from '../../lib/middleware/sessions'
+import { SECRET, sessionCookie, testApp, type DeviceMeta, type TestApp, type TestUser } from './helpers'
 
 const NEAR = { ttlMs: 60_000, namespace: 'sessions', tagDepth: 3, nearCache: { maxEntries: 1_000 } }
 
@@ -67,6 +69,31 @@ test('a hot session costs no Redis command', async () => {
     }),
   )
   expect(sent).toEqual([])
+})
+
+test('what a route changes in req.auth.user or the session metadata reaches no other request, on near-cache hits', async () => {
+  const app = express()
+  const auth = sessions<TestUser, DeviceMeta>({ cache: cacheB, secret: SECRET, cookie: { secure: false } })
+  app.use(auth)
+  app.get('/tamper', (req, res) => {
+    const { user, session } = auth.of(req)
+    if (user === undefined || session === undefined) return void res.status(401).end()
+    const before = { name: user.name, device: session.metadata.device }
+    user.name = 'Mallory'
+    session.metadata.device = 'tampered'
+    // Within the request, the change holds, as on any object the app owns.
+    res.json({ before, after: { name: auth.of(req).user?.name, device: auth.of(req).session?.metadata.device } })
+  })
+  const res = await request(a.app).post('/login').send({ id: 'ada', name: 'Ada', device: 'laptop' }).expect(200)
+  const cookie = `session=${sessionCookie(res) as string}`
+  await warmB(cookie)
+  for (let i = 0; i < 5; i++) {
+    const answer = await request(app).get('/tamper').set('Cookie', cookie).expect(200)
+    expect(answer.body).toEqual({ before: { name: 'Ada', device: 'laptop' }, after: { name: 'Mallory', device: 'tampered' } })
+  }
+  const me = await request(b.app).get('/me').set('Cookie', cookie).expect(200)
+  expect(me.body.user).toEqual({ id: 'ada', name: 'Ada' })
+  expect(me.body.session.metadata).toEqual({ device: 'laptop' })
 })
 
 test('a logout on one instance is seen by the other within 50 ms, and never a stale answer after', async () => {

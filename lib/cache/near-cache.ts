@@ -10,10 +10,16 @@
  *   the invalidations it missed, and `finish` drops what it read.
  */
 
-interface Entry {
-  text: string
+/** One copy. */
+export interface NearCacheEntry {
+  readonly text: string
   /** On the `performance.now()` clock. */
-  expiresAt: number
+  readonly expiresAt: number
+  /**
+   * The text decoded once, deeply frozen, for the readers that share it (shared-read.ts); set by
+   * the first of them. An entry is never changed in place: new text is a new entry.
+   */
+  shared?: unknown
 }
 
 export interface NearCacheStats {
@@ -29,7 +35,7 @@ export interface NearCacheRead {
 }
 
 export class NearCacheMap {
-  private readonly entries = new Map<string, Entry>()
+  private readonly entries = new Map<string, NearCacheEntry>()
   /**
    * The key last stored or looked up: when it is in `entries`, it is the most recently used (the
    * last in order), so a hit on it need not be moved. A hot key is looked up far more often than
@@ -48,6 +54,11 @@ export class NearCacheMap {
 
   /** The stored text of a live entry, refreshed as most recently used; undefined on a miss. */
   lookup(name: string): string | undefined {
+    return this.lookupEntry(name)?.text
+  }
+
+  /** `lookup`, giving the entry itself. */
+  lookupEntry(name: string): NearCacheEntry | undefined {
     const entry = this.entries.get(name)
     if (entry === undefined || entry.expiresAt <= this.now()) {
       if (entry) this.entries.delete(name)
@@ -60,13 +71,18 @@ export class NearCacheMap {
       this.entries.set(name, entry)
       this.newest = name
     }
-    return entry.text
+    return entry
   }
 
   /** The stored text of a live entry, without counting it or refreshing it. */
   peek(name: string): string | undefined {
+    return this.peekEntry(name)?.text
+  }
+
+  /** `peek`, giving the entry itself. */
+  peekEntry(name: string): NearCacheEntry | undefined {
     const entry = this.entries.get(name)
-    return entry === undefined || entry.expiresAt <= this.now() ? undefined : entry.text
+    return entry === undefined || entry.expiresAt <= this.now() ? undefined : entry
   }
 
   beginRead(name: string): NearCacheRead {

@@ -5,7 +5,7 @@
  */
 import type { RedisClient } from './clients/client-types'
 import { unexpectedReply } from './redis-errors'
-import { NearCacheMap, type NearCacheStats } from './near-cache'
+import { NearCacheMap, type NearCacheEntry, type NearCacheStats } from './near-cache'
 import { asText } from './redis-replies'
 import { TrackingClient } from './tracking-client'
 
@@ -24,14 +24,22 @@ export class NearReads {
   }
 
   /**
-   * The stored text of `valueKey`: from memory, or read on the tracking connection; `undefined`
-   * for no record. `undefined` instead of a promise when the tracking connection is not ready:
-   * the caller reads Redis as without a near-cache. `guard` wraps the Redis read's errors.
+   * The stored text of `valueKey`, `undefined` for no record: from memory as the near-cache's
+   * entry (which also keeps what readers that share their values decode from it, see
+   * shared-read.ts), or as text read on the tracking connection. `undefined` instead of a promise
+   * when the tracking connection is not ready: the caller reads Redis as without a near-cache.
+   * `guard` wraps the Redis read's errors.
    */
-  read(valueKey: string, guard: <T>(run: () => Promise<T>) => Promise<T>): Promise<string | undefined> | undefined {
-    const near = this.map.lookup(valueKey)
+  readEntry(valueKey: string, guard: <T>(run: () => Promise<T>) => Promise<T>): Promise<NearCacheEntry | string | undefined> | undefined {
+    const near = this.map.lookupEntry(valueKey)
     if (near === undefined) return this.tracking.isReady ? this.readTracked(valueKey, guard) : undefined
     return this.hit(valueKey, near, guard)
+  }
+
+  /** The live entry of `valueKey` if its text is `text`: where a value decoded from that text can be kept. */
+  entryOf(valueKey: string, text: string): NearCacheEntry | undefined {
+    const entry = this.map.peekEntry(valueKey)
+    return entry?.text === text ? entry : undefined
   }
 
   /** Our own writes evict our copies before they are sent and again once Redis has them. */
@@ -52,9 +60,9 @@ export class NearReads {
    * Answered with every other hit of this turn, as Redis replies come (see nextTurn), and only
    * if no invalidation came meanwhile: else read again, like a miss.
    */
-  private async hit(valueKey: string, near: string, guard: <T>(run: () => Promise<T>) => Promise<T>): Promise<string | undefined> {
+  private async hit(valueKey: string, near: NearCacheEntry, guard: <T>(run: () => Promise<T>) => Promise<T>): Promise<NearCacheEntry | string | undefined> {
     await nextTurn()
-    if (this.map.peek(valueKey) === near) return near
+    if (this.map.peekEntry(valueKey) === near) return near
     return this.tracking.isReady ? this.readTracked(valueKey, guard) : undefined
   }
 

@@ -23,7 +23,8 @@ import { RedisLayout, type IndexToRead, type RecordPlace } from './redis-layout'
 import { ReplicatedWrites } from './replicated-writes'
 import { asText } from './redis-replies'
 import { WRITE_SCRIPT } from './scripts/write'
-import { parseError, serializeError } from './serializer'
+import { jsonSerializer, parseError, serializeError } from './serializer'
+import { deepFreeze, READ_SHARED } from './shared-read'
 import { readStoredText } from './stored-text'
 import { conditionalWriteCalls, removeCalls, touchCalls, writeCalls, type PlannedPut, type ScriptCall, type WriteLimit } from './write-plan'
 import { WriteQueue } from './write-queue'
@@ -182,9 +183,28 @@ export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> impl
     const parts = normalizeKey(key, 'get')
     const { valueKey } = this.layout.place(parts)
     const context = { operation: 'get', commands: this.near?.isTracking ? ['GET', 'PTTL'] : ['GET'], key: parts }
-    const text = await (this.near?.read(valueKey, <T>(run: () => Promise<T>) => this.guard(context, () => this.connection.guarded(valueKey, run))) ??
-      this.guard(context, () => this.getText(valueKey, context)))
-    return text === undefined ? undefined : this.decode(parts, text, 'get')
+    const found = await (this.near?.readEntry(valueKey, <T>(run: () => Promise<T>) => this.guard(context, () => this.connection.guarded(valueKey, run))) ?? this.guard(context, () => this.getText(valueKey, context)))
+    return found === undefined ? undefined : this.decode(parts, typeof found === 'string' ? found : found.text, 'get')
+  }
+
+  /**
+   * A read for callers that never change what they get (shared-read.ts): with the near-cache and
+   * the default serializer, each copy is decoded once and its value, deeply frozen, shared by
+   * every read of it; otherwise a fresh value, as `get`.
+   */
+  async [READ_SHARED](key: Key): Promise<V | undefined> {
+    const near = this.near
+    if (near === undefined || this.options.serializer !== jsonSerializer) return this.get(key)
+    const parts = normalizeKey(key, 'get')
+    const { valueKey } = this.layout.place(parts)
+    const context = { operation: 'get', commands: near.isTracking ? ['GET', 'PTTL'] : ['GET'], key: parts }
+    const found = await (near.readEntry(valueKey, <T>(run: () => Promise<T>) => this.guard(context, () => this.connection.guarded(valueKey, run))) ?? this.guard(context, () => this.getText(valueKey, context)))
+    if (found === undefined) return undefined
+    const entry = typeof found === 'string' ? near.entryOf(valueKey, found) : found
+    if (entry?.shared !== undefined) return entry.shared as V
+    const value = deepFreeze(this.decode(parts, typeof found === 'string' ? found : found.text, 'get')?.value)
+    if (entry !== undefined && value !== undefined) entry.shared = value
+    return value
   }
 
   private async getText(valueKey: string, context: Context): Promise<string | undefined> {

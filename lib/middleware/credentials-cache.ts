@@ -13,6 +13,7 @@
  */
 import type { Cache, ReplicaWait } from '../cache/cache'
 import type { KeyPart } from '../cache/key'
+import { readShared } from '../cache/shared-read'
 import { isCacheError } from '../errors'
 import { readSessionRecord, recordKeys, sessionIdIn, type SessionRecord } from './records'
 import { NO_DEADLINE, type RenewalDeadline } from './request-deadline'
@@ -28,6 +29,13 @@ export interface AuthenticatedSession {
   graced: boolean
   /** A new token, when this request renewed the session. */
   renewedToken?: string
+}
+
+/** What a token says, once verified: where its session is stored, and the stored form of its secret. */
+export interface PresentedCredentials {
+  readonly userKey: string
+  readonly sessionId: string
+  readonly secretHash: string
 }
 
 /** A login just stored: the token goes to the client. */
@@ -75,14 +83,18 @@ export class CredentialsCache {
   async authenticate(token: string, deadline: RenewalDeadline = NO_DEADLINE): Promise<AuthenticatedSession | undefined> {
     const parts = splitToken(token)
     if (parts === undefined) return undefined
-    const { userKey, sessionId: id } = parts
+    return this.authenticatePresented({ userKey: parts.userKey, sessionId: parts.sessionId, secretHash: hashSecret(parts.secret) }, deadline)
+  }
+
+  /** `authenticate`, for a token already taken apart and its secret hashed (see verified-tokens.ts). */
+  async authenticatePresented(token: PresentedCredentials, deadline: RenewalDeadline = NO_DEADLINE): Promise<AuthenticatedSession | undefined> {
+    const { userKey, sessionId: id, secretHash: presented } = token
     const key = recordKeys.session(userKey, id)
-    const stored = readSessionRecord(await this.cache.get(key))
+    const stored = readSessionRecord(await readShared(this.cache, key))
     if (stored === undefined) return undefined
     const now = this.now()
     const state = freshness(stored, now, this.timing)
     if (state === 'expired') return undefined
-    const presented = hashSecret(parts.secret)
     if (presented === stored.previous && now < (stored.previousUntil ?? 0)) {
       // A request that left before its client had the new token: served, never renewed (the
       // token a renewal would issue belongs to the request that renewed).

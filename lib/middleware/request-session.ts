@@ -4,6 +4,7 @@
 import type { KeyObject } from 'node:crypto'
 import { inspect, type InspectOptions } from 'node:util'
 import type { Request, Response } from 'express'
+import { copyJson } from '../cache/shared-read'
 import { UsageError } from '../errors'
 import type { DeviceSession, LoginOptions, LoginResult, SessionContext, SessionInfo, SessionMetadata } from './context'
 import type { AuthenticatedSession, CredentialsCache } from './credentials-cache'
@@ -17,9 +18,11 @@ import { clearTokenCookie, noStore, setTokenCookie } from './transport'
 /** Longest session id or fingerprint accepted from the app or a client: they become key parts. */
 const MAX_ID_LENGTH = 128
 
-interface Current<User> {
+interface Current<User, Meta> {
   session: AuthenticatedSession
   user: User
+  /** What `session` gives, made on first use: its metadata is a copy, as the record may be shared with other requests. */
+  info?: SessionInfo<Meta>
 }
 
 type LoginArguments<Meta> = Record<never, never> extends Meta ? [options?: LoginOptions<Meta>] : [options: LoginOptions<Meta>]
@@ -29,7 +32,7 @@ type LoginArguments<Meta> = Record<never, never> extends Meta ? [options?: Login
  * session, never the options (which hold the signing secrets) or the request and response.
  */
 export class RequestSession<User, Meta = SessionMetadata> implements SessionContext<User, Meta> {
-  #current: Current<User> | undefined
+  #current: Current<User, Meta> | undefined
   readonly #req: Request
   readonly #res: Response
   readonly #credentials: CredentialsCache
@@ -57,8 +60,10 @@ export class RequestSession<User, Meta = SessionMetadata> implements SessionCont
   }
 
   get session(): SessionInfo<Meta> | undefined {
-    const current = this.#current?.session
-    return current && sessionInfo<Meta>(current.id, current.record, this.#options.timing)
+    const current = this.#current
+    if (current === undefined) return undefined
+    current.info ??= sessionInfo<Meta>(current.session.id, current.session.record, this.#options.timing)
+    return current.info
   }
 
   /** Called by the middleware once the request's token has been resolved. */
@@ -137,9 +142,10 @@ export class RequestSession<User, Meta = SessionMetadata> implements SessionCont
   }
 }
 
+/** The app's view of a stored session: its metadata a copy, so that changing it changes no record (records may be shared: shared-read.ts). */
 export function sessionInfo<Meta>(id: string, record: SessionRecord, timing: SessionTiming): SessionInfo<Meta> {
   const { userId, fingerprint, createdAt, renewedAt, metadata } = record
-  return { id, userId, fingerprint, createdAt, renewedAt, expiresAt: expiresAt(record, timing), metadata: metadata as Meta }
+  return { id, userId, fingerprint, createdAt, renewedAt, expiresAt: expiresAt(record, timing), metadata: copyJson(metadata) as Meta }
 }
 
 function isShortId(value: unknown): value is string {

@@ -2,12 +2,14 @@
  * `sessions(options)`: the token-session middleware (Pow's session plug, for Express).
  *
  * Per request: read the token (bearer header or cookie), verify its signature (a bad one costs
- * no cache access), read its session (one cache read), renew it when due, and expose it all as
+ * no cache access; a token verified before, a map lookup: verified-tokens.ts), read its session
+ * (one cache read, none on a near-cache hit), renew it when due, and expose it all as
  * `req.auth`. The cache out of reach means a bounded wait and a 503, never a hang or a crash.
  */
 import type { KeyObject } from 'node:crypto'
 import type { ErrorRequestHandler, NextFunction, Request, Response } from 'express'
 import type { KeyPart } from '../cache/key'
+import { copyJson } from '../cache/shared-read'
 import { isFullError, isUnavailableError, UsageError } from '../errors'
 import type { SessionContext, SessionMetadata } from './context'
 import { CredentialsCache, type AuthenticatedSession } from './credentials-cache'
@@ -15,10 +17,11 @@ import { resolveSessionsOptions, type SessionsOptions } from './options'
 import { isUserId } from './records'
 import { RequestDeadline } from './request-deadline'
 import { RequestSession } from './request-session'
-import { signToken, verifyToken, type SigningSecret, type VerifiedToken } from './signing'
+import { signToken } from './signing'
 import { cookieMaxAgeSeconds } from './timing'
 import { clearTokenCookie, deliverToken, presentedToken } from './transport'
 import { unavailableResponder } from './unavailable'
+import { VerifiedTokens, type VerifiedCredentials } from './verified-tokens'
 
 export interface SessionsMiddleware<User = unknown, Meta = SessionMetadata> {
   /** Returns nothing to Express: every failure goes to `next(err)`, on Express 4 as on 5. */
@@ -49,6 +52,7 @@ export function sessions<User = unknown, Meta = SessionMetadata>(options: Sessio
   // keeps a WeakMap's values alive, and a context holds its request and response, so every
   // request would outlive its young generation and be left for the much costlier major GC.
   const contextKey = Symbol('sessions() context')
+  const verifiedTokens = new VerifiedTokens(signingKeys)
 
   // Express 4 ignores a middleware's promise: a rejection would reach no one (an unhandled
   // rejection, a request never answered), so none leaves here. A throwing `onUnavailable` or
@@ -64,7 +68,7 @@ export function sessions<User = unknown, Meta = SessionMetadata>(options: Sessio
     req.auth = context as SessionContext
     const presented = presentedToken(req, cookie, bearer)
     if (presented === undefined) return next()
-    const verified = firstVerified(presented.values, signingKeys)
+    const verified = firstVerified(presented.values, verifiedTokens)
     if (verified === undefined) {
       // No secret signed this cookie, so it can never open a session: dropped, so the browser
       // stops sending it. Not when there are several: the clear would hit the real one, and
@@ -76,7 +80,7 @@ export function sessions<User = unknown, Meta = SessionMetadata>(options: Sessio
     let found: AuthenticatedSession | undefined
     const deadline = new RequestDeadline(timeoutMs)
     try {
-      found = await deadline.bound(credentials.authenticate(verified.token, deadline), 'sessions')
+      found = await deadline.bound(credentials.authenticatePresented(verified, deadline), 'sessions')
     } catch (error) {
       if (isUnavailableError(error)) return onUnavailable(error, req, res, next)
       return next(error)
@@ -87,7 +91,8 @@ export function sessions<User = unknown, Meta = SessionMetadata>(options: Sessio
     if (found === undefined) return next()
     let user: User | undefined
     try {
-      user = resolved.deserializeUser(found.record.user)
+      // A copy: the record may be shared with other requests (a near-cache hit), and the app may change its user.
+      user = resolved.deserializeUser(copyJson(found.record.user))
     } catch (error) {
       return next(error)
     }
@@ -133,9 +138,9 @@ export function sessions<User = unknown, Meta = SessionMetadata>(options: Sessio
 }
 
 /** The first of the presented values that a configured secret signed. */
-function firstVerified(values: readonly string[], secrets: readonly SigningSecret[]): VerifiedToken | undefined {
+function firstVerified(values: readonly string[], verifiedTokens: VerifiedTokens): VerifiedCredentials | undefined {
   for (const value of values) {
-    const verified = verifyToken(value, secrets)
+    const verified = verifiedTokens.verify(value)
     if (verified !== undefined) return verified
   }
   return undefined

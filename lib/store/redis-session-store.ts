@@ -19,7 +19,8 @@ import { PROBE_KEY, STORE_TAG_DEPTH, sessionKey } from './session-keys'
 import { SessionRecords, type StoredSessionText } from './session-records'
 import { secondsToMs, sessionTtlMs, touchIsFresh } from './session-ttl'
 import { readCreatedAt, withCreatedAt } from './created-at'
-import { hashedId, hashedUserId, plainId } from './stored-id'
+import { SessionMarks } from './session-marks'
+import { hashedUserId, plainId, rememberedHashedIds } from './stored-id'
 import { resolveStoreOptions, type RedisSessionStoreOptions, type ResolvedStoreOptions, type SessionSerializer } from './store-options'
 import { assignedBoolean, assignedSerializer, assignedTtl, fixedFieldError, scanCountOf } from './connect-redis-fields'
 import type { RedisClient } from '../cache/redis-connection'
@@ -64,9 +65,9 @@ export class RedisSessionStore extends Store {
   private readonly readiness: Readiness | undefined
   private readonly storedIdOf: (sid: string) => string
   /** The stored expiry of each session object this store handed out, so a touch can skip without a read. */
-  private readonly loadedExpiry = new WeakMap<object, number>()
+  private readonly loadedExpiry = new SessionMarks()
   /** With `absoluteTtl`: when each session object this store handed out was first saved. */
-  private readonly loadedCreatedAt = new WeakMap<object, number>()
+  private readonly loadedCreatedAt = new SessionMarks()
   /** The touch in flight for each session id, so concurrent requests of one session write it once. */
   private readonly touching = new Map<string, Promise<void>>()
   /** connect-redis's `prefix` and `scanCount` as given (see the connect-redis fields below). */
@@ -93,7 +94,7 @@ export class RedisSessionStore extends Store {
         : undefined
     this.cache = cache ?? (this.ownCache as RedisCache<string>)
     this.records = new SessionRecords(this.cache as Cache<string>, tombstoneTtlMs, endingsWait)
-    this.storedIdOf = hashIds ? hashedId : plainId
+    this.storedIdOf = hashIds ? rememberedHashedIds() : plainId
     this.legacy = client !== undefined && legacyPrefix !== undefined ? new LegacySessions(client, legacyPrefix, timeoutMs) : undefined
     this.readiness =
       whenUnavailable === 'skip' ? new Readiness(this, () => this.cache.get(PROBE_KEY), STORE_PROBE_INTERVAL_MS) : undefined
@@ -329,7 +330,8 @@ export class RedisSessionStore extends Store {
     if (stored === undefined) return undefined
     const { createdAtMs, text } = readCreatedAt(stored.text)
     if (this.lifetimeOver(createdAtMs)) return undefined
-    return { ...stored, text, createdAtMs, session: await this.parse(storedId, text) }
+    const parsed = this.parseNow(storedId, text)
+    return { text, expiresAtMs: stored.expiresAtMs, createdAtMs, session: isThenable(parsed) ? await parsed : parsed }
   }
 
   /** A session connect-redis wrote: stored in the new layout first, then its old key removed. */
@@ -400,12 +402,12 @@ export class RedisSessionStore extends Store {
     } catch (error) {
       return Promise.reject(error)
     }
-    const storedId = this.storedIdOf(sid)
-    if (ttlMs <= 0) return this.bounded('touch', () => this.end(storedId, false, sid))
+    if (ttlMs <= 0) return this.bounded('touch', () => this.end(this.storedIdOf(sid), false, sid))
     const expiresAtMs = now + ttlMs
     const known = this.loadedExpiry.get(session)
     const touchAfterMs = this.options.touchAfterMs ?? Math.min(DEFAULT_TOUCH_AFTER_MAX_MS, ttlMs * DEFAULT_TOUCH_SHARE)
     if (known !== undefined && touchIsFresh(known, expiresAtMs, touchAfterMs)) return DONE
+    const storedId = this.storedIdOf(sid)
     return this.bounded('touch', () => this.touchOnce(storedId, session, ttlMs, expiresAtMs))
   }
 
@@ -527,12 +529,23 @@ export class RedisSessionStore extends Store {
   }
 
   /** Errors name the stored id (a hash unless `hashIds: false`), never the session id a cookie carries. */
-  private async parse(storedId: string, text: string): Promise<SessionData> {
+  private async parse(storedId: string, text: string, parsing?: PromiseLike<SessionData>): Promise<SessionData> {
     try {
-      return await this.options.serializer.parse(text)
+      return await (parsing ?? this.options.serializer.parse(text))
     } catch (error) {
       throw parseError(sessionKey(storedId), error)
     }
+  }
+
+  /** `parse`, without waiting a turn of the microtask queue for a serializer that answers at once (JSON does). */
+  private parseNow(storedId: string, text: string): SessionData | Promise<SessionData> {
+    let parsed: SessionData | PromiseLike<SessionData>
+    try {
+      parsed = this.options.serializer.parse(text)
+    } catch (error) {
+      throw parseError(sessionKey(storedId), error)
+    }
+    return isThenable(parsed) ? this.parse(storedId, text, parsed) : parsed
   }
 
   private async stringify(storedId: string, session: SessionData): Promise<string> {
@@ -558,4 +571,8 @@ const textSerializer = {
   parse(text: string): unknown {
     return text
   },
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as Partial<PromiseLike<T>> | null)?.then === 'function'
 }

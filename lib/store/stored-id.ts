@@ -7,10 +7,39 @@
  * guessing the id, and 128 bits keep accidental collisions out of reach for any number of
  * sessions a Redis can hold, in a key shorter than connect-redis's.
  */
+import * as crypto from 'node:crypto'
 import { createHash } from 'node:crypto'
 
+// One-shot hashing (Node 20.12 and later) costs a fraction of a Hash object.
+const oneShotHash = (crypto as Partial<Pick<typeof crypto, 'hash'>>).hash
+
 export function hashedId(sid: string): string {
-  return createHash('sha256').update(sid).digest().subarray(0, 16).toString('base64url')
+  const digest = oneShotHash === undefined ? createHash('sha256').update(sid).digest() : Buffer.from(oneShotHash('sha256', sid, 'hex'), 'hex')
+  return digest.subarray(0, 16).toString('base64url')
+}
+
+/** Ids hashed lately, kept by `rememberedHashedIds`: a few MB at most. */
+export const REMEMBERED_IDS = 10_000
+
+/**
+ * `hashedId`, remembered for the latest ids: express-session names a session on each of its
+ * requests at least twice (get, then touch or set), and a hot session on every request. A hash
+ * is a pure function of the id, so a remembered one is always right; beyond `maxEntries` the
+ * oldest goes.
+ */
+export function rememberedHashedIds(maxEntries = REMEMBERED_IDS): (sid: string) => string {
+  const hashes = new Map<string, string>()
+  return (sid) => {
+    let hash = hashes.get(sid)
+    if (hash === undefined) {
+      hash = hashedId(sid)
+      if (hashes.size >= maxEntries) hashes.delete(hashes.keys().next().value as string)
+      // Its own exact copy of the id (any string, lone surrogates included): the one given is a
+      // slice of the request's Cookie header, which the map would otherwise keep alive whole.
+      hashes.set(JSON.parse(JSON.stringify(sid)) as string, hash)
+    }
+    return hash
+  }
 }
 
 /** `hashIds: false` keeps express-session's ids as they are (ids() then lists ids a cookie can carry). */
