@@ -9,6 +9,7 @@
  * `probeIntervalMs` until one is answered, which closes it. Commands already in flight when it
  * opens keep their own deadline.
  */
+import { performance } from 'node:perf_hooks'
 import { SessionVaultError } from '../errors'
 import { isErrorReply } from './redis-errors'
 
@@ -41,6 +42,8 @@ const OUTAGE_REPLY = /^(LOADING|BUSY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY)\b
 
 export class CircuitBreaker {
   private readonly open = new Map<string, OpenCircuit>()
+  /** When each node's circuit last closed (`performance.now()`): failures of commands sent before then are old news. */
+  private readonly closedAt = new Map<string, number>()
   private closed = false
 
   constructor(
@@ -61,12 +64,18 @@ export class CircuitBreaker {
     return circuit && new CircuitOpenError(node, circuit.cause)
   }
 
-  /** A command to `node` failed: if for want of Redis, its circuit opens. */
-  failed(node: string, routingKey: string | undefined, error: unknown): void {
-    if (this.closed || this.open.has(node) || !isOutage(error)) return
+  /**
+   * A command to `node`, sent at `sentAt` (`performance.now()`), failed: if for want of Redis, its
+   * circuit opens. Not for a command sent before the circuit last closed: one stuck on a
+   * connection that a failover replaced times out long after the new master answered the probe.
+   */
+  failed(node: string, routingKey: string | undefined, error: unknown, sentAt: number): void {
+    if (this.closed || this.open.has(node) || sentAt < (this.closedAt.get(node) ?? -Infinity) || !isOutage(error)) return
     const circuit: OpenCircuit = { routingKey, timer: undefined, cause: error }
     this.open.set(node, circuit)
-    this.schedule(node, circuit)
+    // The first probe at once: a client that reconnects only when asked (node-redis's Sentinel
+    // client looks the master up again when a command finds it down) starts looking now.
+    this.schedule(node, circuit, 0)
     this.changed({ state: 'open', node, cause: error })
   }
 
@@ -97,6 +106,7 @@ export class CircuitBreaker {
           if (this.open.get(node) !== circuit || this.closed) return
           settled = true
           this.open.delete(node)
+          this.closedAt.set(node, performance.now())
           this.changed({ state: 'closed', node })
         },
         () => {

@@ -2,6 +2,7 @@
  * The cache's one way to Redis: every command bounded in time, scripts by SHA, keys grouped by
  * cluster slot. What differs between Redis libraries is left to an adapter (clients/).
  */
+import { performance } from 'node:perf_hooks'
 import calculateSlot from 'cluster-key-slot'
 import { DeadlineQueue } from '../deadline-queue'
 import { adaptClient } from './clients/adapt-client'
@@ -48,8 +49,9 @@ export class RedisConnection {
     const node = routingKey === undefined ? '' : this.adapter.nodeOf(routingKey)
     const refusal = breaker.refusal(node)
     if (refusal !== undefined) return Promise.reject(refusal)
+    const sentAt = performance.now()
     const done = work()
-    done.catch((error: unknown) => breaker.failed(node, routingKey, error))
+    done.catch((error: unknown) => breaker.failed(node, routingKey, error, sentAt))
     return done
   }
 
