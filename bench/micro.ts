@@ -208,7 +208,7 @@ function requestObjects(cookie: string): { req: IncomingMessage; res: ServerResp
 function runMiddleware(auth: Middleware, signed: string, cookieName: string): Promise<unknown> {
   const { req, res } = requestObjects(`${cookieName}=${signed}`)
   return new Promise((resolve, reject) => {
-    auth(req as Request, res as unknown as Response, (error?: unknown) => (error === undefined ? resolve((req as Request).auth.user) : reject(error))).catch(reject)
+    auth(req as Request, res as unknown as Response, (error?: unknown) => (error === undefined ? resolve((req as Request).auth.user) : reject(error)))
   })
 }
 
