@@ -3,7 +3,9 @@
  * fails with NOT_REPLICATED when they do not in time, and never holds up the app's other commands.
  */
 import { performance } from 'node:perf_hooks'
+import { createCluster } from 'redis'
 import { MemoryCache, RedisCache, isCacheError, isOptionError, isUnavailableError } from '../../lib'
+import { redisCli, startRedisCluster, type RedisClusterHandle, type RedisServerHandle } from '../../scripts/redis-server'
 import { OTHER_FAMILIES } from '../helpers/client-families'
 import { eventually } from '../helpers/clients'
 import { replicatedRedis, type ReplicatedClient, type ReplicatedRedis } from '../helpers/replicated-redis'
@@ -101,6 +103,54 @@ describe.each(OTHER_FAMILIES)('on $name', (family) => {
     } finally {
       await other.close()
       await close()
+    }
+  })
+})
+
+describe('on Redis Cluster with a replica per master', () => {
+  let cluster: RedisClusterHandle
+  let client: ReturnType<typeof createCluster>
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1 })
+    client = createCluster({ rootNodes: cluster.rootNodes.split(',').map((url) => ({ url })) })
+    client.on('error', () => undefined)
+    await client.connect()
+  }, 60_000)
+  afterAll(async () => {
+    await client?.close()
+    await cluster?.stop()
+  })
+
+  test('each write waits for its own master\'s replica: one master\'s lagging replica fails only that master\'s writes', async () => {
+    const cache = new RedisCache<string>({ client, ttlMs: 60_000, namespace: 'durable' })
+    try {
+      const users = Array.from({ length: 30 }, (_, i) => `user${i}`)
+      await Promise.all(users.map((user) => cache.put(user, 'x')))
+      // The connection for replicated writes opens on first use: here, while every node answers.
+      await cache.delete('warm-up', { waitForReplicas: { replicas: 1, timeoutMs: 1_000 } })
+      // One master's replica stopped, and its link cut so the master knows: WAIT there runs out.
+      const master = client.masters[0] as { port: number }
+      const replicaPort = Number(/slave0:ip=[^,]+,port=(\d+)/.exec(await redisCli(master.port, 'INFO', 'replication'))?.[1])
+      const replica = cluster.servers.find((server) => server.port === replicaPort) as RedisServerHandle
+      process.kill(replica.pid, 'SIGSTOP')
+      try {
+        await redisCli(master.port, 'CLIENT', 'KILL', 'TYPE', 'replica')
+        const outcomes = await Promise.all(
+          users.map((user) => cache.delete(user, { waitForReplicas: { replicas: 1, timeoutMs: 300 } }).then(() => 'ok', (error: unknown) => (isCacheError(error) ? error.code : String(error)))),
+        )
+        const confirmed = outcomes.filter((outcome) => outcome === 'ok').length
+        console.log(`one of 3 masters' replica stopped: ${confirmed} of ${outcomes.length} durable deletes confirmed; the others: ${[...new Set(outcomes.filter((outcome) => outcome !== 'ok'))].join(', ')}`)
+        // Not confirmed: NOT_REPLICATED, or REDIS_UNAVAILABLE for those that waited past their
+        // deadline behind the other writes' WAITs on that master's connection; both answer 503.
+        expect(outcomes.every((outcome) => outcome === 'ok' || outcome === 'NOT_REPLICATED' || outcome === 'REDIS_UNAVAILABLE')).toBe(true)
+        expect(confirmed).toBeGreaterThan(0)
+        expect(outcomes.length - confirmed).toBeGreaterThan(0)
+      } finally {
+        process.kill(replica.pid, 'SIGCONT')
+      }
+    } finally {
+      await cache.close()
     }
   })
 })

@@ -9,6 +9,7 @@
  * and its `WAIT` are sent in the same turn, so they leave on one socket back to back: a reconnect
  * cannot fall between them and make `WAIT` count a connection that never wrote.
  */
+import calculateSlot from 'cluster-key-slot'
 import { withDeadline } from '../deadline'
 import { CacheError } from '../errors'
 import type { ReplicaWait } from './cache'
@@ -20,8 +21,8 @@ import type { ScriptCall } from './write-plan'
 export class ReplicatedWrites {
   private own: OwnConnection | undefined
   private connected: Promise<void> | undefined
-  /** One per distinct total timeout (command time plus the wait), all on the one connection. */
-  private readonly connections = new Map<number, RedisConnection>()
+  /** One per node (on Cluster) and distinct total timeout (command time plus the wait). */
+  private readonly connections = new Map<string, RedisConnection>()
   private closed = false
 
   constructor(
@@ -32,8 +33,8 @@ export class ReplicatedWrites {
 
   /** Runs the script, then resolves to its reply once `wait.replicas` replicas have the change; `NOT_REPLICATED` when fewer did within `wait.timeoutMs`. */
   async run(call: ScriptCall, wait: ReplicaWait, operation: string): Promise<unknown> {
-    const connection = await this.connection(wait.timeoutMs)
     const routingKey = call.keys[0]
+    const connection = await this.connection(wait.timeoutMs, routingKey)
     const tail = [String(call.keys.length), ...call.keys, ...call.args]
     const waitArgs = ['WAIT', String(wait.replicas), String(wait.timeoutMs)]
     let [written, acknowledged] = await Promise.allSettled([connection.send(['EVALSHA', call.script.sha1, ...tail], routingKey, false), connection.send(waitArgs, routingKey, false)])
@@ -63,15 +64,23 @@ export class ReplicatedWrites {
     own.close()
   }
 
-  private async connection(waitMs: number): Promise<RedisConnection> {
+  private async connection(waitMs: number, routingKey: string | undefined): Promise<RedisConnection> {
     if (this.closed) throw new CacheError('REDIS_UNAVAILABLE', 'the cache is closed', { operation: 'waitForReplicas' })
     // node-redis keeps trying to connect while Redis is away: the first connection is bounded as a command is.
     await withDeadline(this.connect(), this.commandTimeoutMs, 'waitForReplicas')
     const totalMs = this.commandTimeoutMs === 0 ? 0 : this.commandTimeoutMs + waitMs
-    let connection = this.connections.get(totalMs)
+    const client = (this.own as OwnConnection).client
+    const node = await slotMaster(client, routingKey)
+    if (node !== undefined) {
+      const refusal = this.breaker?.refusal(node.address)
+      if (refusal !== undefined) throw refusal
+    }
+    const id = `${node?.address ?? ''} ${totalMs}`
+    let connection = this.connections.get(id)
     if (connection === undefined) {
-      connection = new RedisConnection((this.own as OwnConnection).client, totalMs, this.breaker)
-      this.connections.set(totalMs, connection)
+      // A slot master's own client is not watched by the breaker: the cache's other commands to it are.
+      connection = node === undefined ? new RedisConnection(client, totalMs, this.breaker) : new RedisConnection(node.client, totalMs)
+      this.connections.set(id, connection)
     }
     return connection
   }
@@ -97,4 +106,25 @@ export class ReplicatedWrites {
     }
     return this.connected
   }
+}
+
+/** What a node-redis cluster offers to reach one node (5 and 6). */
+interface NodeRedisCluster {
+  readonly slots: readonly ({ master?: { address?: string } } | undefined)[]
+  nodeClient(node: unknown): Promise<RedisClient>
+}
+
+/**
+ * On a node-redis cluster, the client of the master that owns `routingKey`'s slot. The script and
+ * its WAIT go to it directly: the cluster client would send WAIT to every master (its command
+ * tips say all shards) and answer with the smallest count, so one lagging master's replica would
+ * fail every other master's writes.
+ */
+async function slotMaster(client: RedisClient, routingKey: string | undefined): Promise<{ address: string; client: RedisClient } | undefined> {
+  const cluster = client as Partial<NodeRedisCluster>
+  const slots = cluster.slots
+  if (routingKey === undefined || typeof cluster.nodeClient !== 'function' || !Array.isArray(slots)) return undefined
+  const master = (slots as NodeRedisCluster['slots'])[calculateSlot(routingKey)]?.master
+  if (master === undefined) throw new CacheError('REDIS_UNAVAILABLE', 'no master is known for the slot', { operation: 'waitForReplicas' })
+  return { address: master.address ?? '', client: await cluster.nodeClient(master) }
 }
