@@ -36,7 +36,14 @@ export const PROMOTION_LIMIT_MS = 10_000
 /** The killed master rejoins within this after its restart (Sentinel: 8 s of waiting, then its INFO period). */
 const REJOIN_LIMIT_MS = 25_000
 /** Sessions are ended this long after the promotion, once service is back. */
-const END_AFTER_PROMOTION_MS = 2_000
+const END_AFTER_PROMOTION_MS = 4_500
+/**
+ * The killed master comes back this long after the promotion, once the app servers serve from the
+ * new master (on Sentinel within 3 s). Back sooner, on its old address, it acts as a master until
+ * the sentinels demote it, and node-redis's Sentinel client, still reconnecting to that address,
+ * can write to it: what it acknowledges then is lost when it becomes a replica.
+ */
+const RESTART_AFTER_PROMOTION_MS = 3_500
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -115,7 +122,8 @@ async function loadAndKill(deployment: Deployment, apps: AppInstances, loops: Lo
     const killedAt = performance.now()
     process.kill(deployment.master.pid, 'SIGKILL')
     const promotedAt = await deployment.promoted(PROMOTION_LIMIT_MS)
-    // Back at once, on its port and AOF: it holds the sessions as they were at the kill.
+    // Back on its port and AOF: it holds the sessions as they were at the kill.
+    await sleep(promotedAt + RESTART_AFTER_PROMOTION_MS - performance.now())
     await deployment.master.restart()
     const restartedAt = performance.now()
     const heldAtRestart = await deployment.keyCount(deployment.master)

@@ -5,8 +5,8 @@
  * One circuit per Redis node (one in all on a standalone server or Sentinel; on Cluster one per
  * master, so a dead master's slots fail fast while the other masters' go on). A circuit opens at
  * the first command that fails for want of Redis (see `isOutage`): from then on commands routed to
- * it are refused at once, and a probe (one cheap command to the same node) is sent every
- * `probeIntervalMs` until one is answered, which closes it. Commands already in flight when it
+ * it are refused at once, and a probe (one cheap command to the same node) is sent at once, then
+ * every `probeIntervalMs` until one is answered, which closes it. Commands already in flight when it
  * opens keep their own deadline.
  */
 import { performance } from 'node:perf_hooks'
@@ -73,8 +73,8 @@ export class CircuitBreaker {
     if (this.closed || this.open.has(node) || sentAt < (this.closedAt.get(node) ?? -Infinity) || !isOutage(error)) return
     const circuit: OpenCircuit = { routingKey, timer: undefined, cause: error }
     this.open.set(node, circuit)
-    // The first probe at once: a client that reconnects only when asked (node-redis's Sentinel
-    // client looks the master up again when a command finds it down) starts looking now.
+    // The first probe at once: a connection that dropped and came straight back (a restart, a
+    // blip) closes the circuit as soon as it answers.
     this.schedule(node, circuit, 0)
     this.changed({ state: 'open', node, cause: error })
   }

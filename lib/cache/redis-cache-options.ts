@@ -44,7 +44,7 @@ export interface RedisCacheOptions extends Omit<CacheOptions, 'now'> {
    * `commandTimeoutMs`, loses its connection, or is told the node is loading or failing over,
    * that node's circuit opens (one per master on Cluster, one in all otherwise): calls to it then
    * fail at once with `REDIS_UNAVAILABLE` instead of each waiting `commandTimeoutMs`, and a probe
-   * (`PING`) every `probeIntervalMs` closes it once answered. `false`: no breaker.
+   * (at once, then every `probeIntervalMs`) closes it once answered. `false`: no breaker.
    * @default { probeIntervalMs: 500 }
    */
   breaker?: BreakerOptions | false

@@ -55,9 +55,12 @@ export class RedisConnection {
     return done
   }
 
-  /** A command that bypasses the breaker: its probe. */
+  /**
+   * A command that bypasses the breaker: its probe. With a key, `EXISTS` of it, which both
+   * libraries route to the master of the key's slot (a keyless `PING` may go to any node).
+   */
   probe(routingKey: string | undefined): Promise<unknown> {
-    return this.sendNow(['PING'], routingKey, false)
+    return this.sendNow(routingKey === undefined ? ['PING'] : ['EXISTS', routingKey], routingKey, false)
   }
 
   private sendNow(args: readonly RedisArgument[], routingKey: string | undefined, readonly: boolean): Promise<unknown> {
