@@ -38,12 +38,14 @@ const REJOIN_LIMIT_MS = 25_000
 /** Sessions are ended this long after the promotion, once service is back. */
 const END_AFTER_PROMOTION_MS = 4_500
 /**
- * The killed master comes back this long after the promotion, once the app servers serve from the
- * new master (on Sentinel within 3 s). Back sooner, on its old address, it acts as a master until
+ * How long after the promotion the killed master comes back. On Sentinel, once the app servers
+ * serve from the new master (within 3 s): back sooner on its old address, it acts as a master until
  * the sentinels demote it, and node-redis's Sentinel client, still reconnecting to that address,
- * can write to it: what it acknowledges then is lost when it becomes a replica.
+ * can write to it, writes lost when it becomes a replica. On Cluster at once: it learns the new
+ * configuration from the other nodes within a second, and its MOVED replies are what make
+ * node-redis's cluster client look the slots up again.
  */
-const RESTART_AFTER_PROMOTION_MS = 3_500
+const RESTART_AFTER_PROMOTION_MS: Record<Deployment['kind'], number> = { sentinel: 3_500, cluster: 0 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -123,7 +125,7 @@ async function loadAndKill(deployment: Deployment, apps: AppInstances, loops: Lo
     process.kill(deployment.master.pid, 'SIGKILL')
     const promotedAt = await deployment.promoted(PROMOTION_LIMIT_MS)
     // Back on its port and AOF: it holds the sessions as they were at the kill.
-    await sleep(promotedAt + RESTART_AFTER_PROMOTION_MS - performance.now())
+    await sleep(promotedAt + RESTART_AFTER_PROMOTION_MS[deployment.kind] - performance.now())
     await deployment.master.restart()
     const restartedAt = performance.now()
     const heldAtRestart = await deployment.keyCount(deployment.master)

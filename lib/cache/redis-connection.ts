@@ -56,11 +56,14 @@ export class RedisConnection {
   }
 
   /**
-   * A command that bypasses the breaker: its probe. With a key, `EXISTS` of it, which both
-   * libraries route to the master of the key's slot (a keyless `PING` may go to any node).
+   * A command that bypasses the breaker: its probe, to the node of `routingKey`. A `PING` routed
+   * by the key where the library routes by the key it is given (node-redis: its cluster client
+   * then also finds a new master for the slot); where it routes by the keys in the command
+   * (ioredis), `EXISTS` of the key, since a keyless `PING` could go to any node.
    */
   probe(routingKey: string | undefined): Promise<unknown> {
-    return this.sendNow(routingKey === undefined ? ['PING'] : ['EXISTS', routingKey], routingKey, false)
+    const byKey = routingKey !== undefined && this.adapter.routesByKeysInCommand
+    return this.sendNow(byKey ? ['EXISTS', routingKey] : ['PING'], routingKey, false)
   }
 
   private sendNow(args: readonly RedisArgument[], routingKey: string | undefined, readonly: boolean): Promise<unknown> {

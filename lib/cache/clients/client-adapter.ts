@@ -13,6 +13,8 @@ export interface ClientAdapter {
    * is dropped unsent and rejected, so it never runs after its caller was told it failed.
    */
   send(args: readonly RedisArgument[], routingKey: string | undefined, readonly: boolean): Promise<unknown>
+  /** True when the library routes a command by the keys in it alone (a keyless command may go to any node). */
+  readonly routesByKeysInCommand: boolean
   /** The node a command for `routingKey` goes to, as the circuit breaker names it: its slot's master (`host:port`) on Cluster, `''` otherwise. */
   nodeOf(routingKey: string): string
 }

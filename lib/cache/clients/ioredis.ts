@@ -25,6 +25,7 @@ const OFFLINE = new Set(['connecting', 'connect', 'reconnecting', 'close'])
 
 export class IoRedisAdapter implements ClientAdapter {
   readonly isCluster: boolean
+  readonly routesByKeysInCommand = true
   /** Settles when the client is ready again (or closed for good), while commands wait for it. */
   private waiting: Promise<void> | undefined
 

@@ -29,6 +29,7 @@ const NO_TIMEOUT: RedisCommandOptions = { timeout: 0 }
  */
 export class NodeRedisAdapter implements ClientAdapter {
   readonly isCluster: boolean
+  readonly routesByKeysInCommand = false
   private readonly offlineOptions: RedisCommandOptions
 
   constructor(
