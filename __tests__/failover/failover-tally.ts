@@ -3,7 +3,7 @@
  * request that got none, and when the session's cookie last changed (a login or a renewal the
  * server acknowledged).
  */
-import type { Reply } from '../faults/load-client'
+import { answeredUserOf, type Reply } from '../faults/load-client'
 
 interface Outcome {
   session: string
@@ -21,14 +21,7 @@ export class FailoverTally {
   readonly errors: string[] = []
 
   answered(session: string, reply: Reply, cookieChanged: boolean): void {
-    let answeredUser: string | null | undefined
-    if (reply.status === 200) {
-      try {
-        answeredUser = (JSON.parse(reply.body) as { user?: string | null }).user ?? null
-      } catch {
-        answeredUser = undefined
-      }
-    }
+    const answeredUser = answeredUserOf(reply)
     this.outcomes.push({ session, status: reply.status, sentAt: reply.sentAt, receivedAt: reply.receivedAt, answeredUser })
     if (cookieChanged) this.cookieChanges.set(session, reply.receivedAt)
   }

@@ -16,6 +16,16 @@ export interface Reply {
   receivedAt: number
 }
 
+/** Who a 200 answer of /api/me names as signed in: a name, null (nobody), or undefined (not such an answer). */
+export function answeredUserOf(reply: Reply): string | null | undefined {
+  if (reply.status !== 200) return undefined
+  try {
+    return (JSON.parse(reply.body) as { user?: string | null }).user ?? null
+  } catch {
+    return undefined
+  }
+}
+
 /** A request that got no complete answer: refused, cut, or timed out. */
 export class NoAnswerError extends Error {
   override readonly name = 'NoAnswerError'

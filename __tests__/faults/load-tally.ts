@@ -2,7 +2,7 @@
  * What a load run measured: every answer and every request that got none, the faults injected
  * during the run, and from them the figures a test asserts and prints.
  */
-import { NoAnswerError, type Reply } from './load-client'
+import { answeredUserOf, NoAnswerError, type Reply } from './load-client'
 
 /** One answer, or a request that got none (`status` 0). */
 interface Outcome {
@@ -48,14 +48,7 @@ export class LoadTally {
   }
 
   answered(user: string, reply: Reply, cookieChanged: boolean): void {
-    let answeredUser: string | null | undefined
-    if (reply.status === 200) {
-      try {
-        answeredUser = (JSON.parse(reply.body) as { user?: string | null }).user ?? null
-      } catch {
-        answeredUser = undefined
-      }
-    }
+    const answeredUser = answeredUserOf(reply)
     this.outcomes.push({ user, status: reply.status, servedBy: reply.servedBy, sentAt: reply.sentAt, receivedAt: reply.receivedAt, answeredUser })
     if (cookieChanged) this.rotations.set(user, (this.rotations.get(user) ?? 0) + 1)
     if (answeredUser !== user) return
