@@ -9,6 +9,11 @@ module.exports = {
     // once for the whole project by `tsc --noEmit` in `npm test`, before jest runs.
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
   },
+  // The examples import the package by name, as users do (tsconfig.json `paths` does the same for tsc).
+  moduleNameMapper: {
+    '^sessionvault$': '<rootDir>/lib/index.ts',
+    '^sessionvault/(cache|store|middleware)$': '<rootDir>/lib/$1/index.ts',
+  },
   globalSetup: '<rootDir>/__tests__/helpers/global-setup.ts',
   globalTeardown: '<rootDir>/__tests__/helpers/global-teardown.ts',
   testTimeout: 30_000,
