@@ -1,4 +1,9 @@
-/** Default values of options, in one place. */
+// Default values of options, in one place, a section per layer: each a documented constant, so
+// the sections look alike on purpose.
+
+// cache
+
+/** The namespace every key of a cache is stored under. */
 export const DEFAULT_NAMESPACE = 'cache'
 /** How many leading parts of a key choose its Redis Cluster slot. */
 export const DEFAULT_TAG_DEPTH = 1
@@ -23,8 +28,8 @@ export const DEFAULT_STORE_PREFIX = 'sess:'
 export const DEFAULT_STORE_SCAN_COUNT = 100
 /** connect-redis's default `ttl` in seconds, used when a session's cookie has no `expires`. */
 export const DEFAULT_STORE_TTL_SECONDS = 86_400
-/** How long a destroyed session's id stays blocked against late writes, in seconds. */
-export const DEFAULT_TOMBSTONE_TTL_SECONDS = 3_600
+/** How long a destroyed session's id stays blocked against late writes, in milliseconds (one hour). */
+export const DEFAULT_TOMBSTONE_TTL_MS = 3_600_000
 /**
  * The TTL that stands for "never expires" (`disableTTL`) and the longest any session lives:
  * about 100 years, in milliseconds. The cache needs a TTL on every record; this one outlives the app.
@@ -55,3 +60,12 @@ export const DEFAULT_TOKEN_COOKIE_PATH = '/'
 export const DEFAULT_RENEWED_TOKEN_HEADER = 'Session-Token'
 /** Shortest signing secret accepted: 32 characters, so a guessable passphrase fails at startup. */
 export const MIN_TOKEN_SECRET_LENGTH = 32
+
+// Session events
+
+/** How often a layer with an `ended` listener sweeps for expired sessions, in ms. */
+export const DEFAULT_EXPIRY_SWEEP_MS = 1_000
+/** Most expired sessions one sweep claims: the rest wait for the next. */
+export const EXPIRY_SWEEP_MAX = 1_000
+/** How long a sweep's claims are its own: a process that dies before acknowledging them loses them to another after this. */
+export const EXPIRY_SWEEP_LEASE_MS = 5_000

@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'INVALID_USE'
   | 'MALFORMED_KEY'
   | 'UNDECODABLE_VALUE'
+  | 'UNSERIALIZABLE_VALUE'
   | 'REDIS_ERROR'
   | 'UNEXPECTED_REPLY'
   | 'REDIS_UNAVAILABLE'
@@ -79,7 +80,9 @@ export class CacheError extends SessionVaultError {
     const where = [
       context.commands?.length ? `(${context.commands.join(', ')})` : '',
       context.key ? `for key ${describeKey(context.key)}` : '',
-    ].filter(Boolean).join(' ')
+    ]
+      .filter(Boolean)
+      .join(' ')
     super(code, `cache ${context.operation} failed${where ? ' ' + where : ''}: ${detail}`, context)
     this.operation = context.operation
     this.commands = context.commands ?? []

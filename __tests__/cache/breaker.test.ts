@@ -6,11 +6,12 @@
 import { performance } from 'node:perf_hooks'
 import { createCluster } from 'redis'
 import { Cluster as IORedisCluster } from 'ioredis'
-import { RedisCache, isCacheError, isOptionError, isUsageError, type BreakerChange } from '../../lib'
+import { RedisCache, isCacheError, isOptionError, isUsageError, type BreakerChange } from 'sessionvault'
 import { startRedisCluster, type RedisClusterHandle } from '../../scripts/redis-server'
 import { OTHER_FAMILIES } from '../helpers/client-families'
-import { eventually, privateRedis, type PrivateRedis } from '../helpers/clients'
-import { thrownBy } from '../helpers/thrown'
+import { privateRedis, type PrivateRedis } from '../helpers/redis'
+import { eventually } from '../helpers/waiting'
+import { fulfils, thrownBy } from '../helpers/thrown'
 
 const COMMAND_TIMEOUT_MS = 400
 const PROBE_INTERVAL_MS = 100
@@ -26,7 +27,10 @@ afterAll(async () => {
   await redis.stop()
 })
 
-function cacheOn(client: ConstructorParameters<typeof RedisCache>[0]['client'], breaker: { probeIntervalMs: number } | false = { probeIntervalMs: PROBE_INTERVAL_MS }) {
+function cacheOn(
+  client: ConstructorParameters<typeof RedisCache>[0]['client'],
+  breaker: { probeIntervalMs: number } | false = { probeIntervalMs: PROBE_INTERVAL_MS },
+) {
   const cache = new RedisCache<number>({ client, ttlMs: 60_000, namespace: 'breaker', commandTimeoutMs: COMMAND_TIMEOUT_MS, breaker })
   caches.push(cache)
   return cache
@@ -41,6 +45,11 @@ async function timed(call: () => Promise<unknown>): Promise<{ ms: number; error:
   } catch (error) {
     return { ms: performance.now() - start, error }
   }
+}
+
+/** Reads until a read fails and the circuit is open: a killed Redis is noticed by the calls that follow. */
+async function readUntilOpen(cache: RedisCache<number>): Promise<void> {
+  await eventually(async () => !(await fulfils(cache.get('k'))) && cache.breakerState === 'open', 2_000, 'the circuit to open')
 }
 
 function percentile(values: number[], p: number): number {
@@ -77,13 +86,19 @@ test('once Redis stops answering, calls fail at once (p99 under 50 ms), and work
       latencies.push(call.ms)
     }
     const p99 = percentile(latencies, 99)
-    console.log(`breaker open, standalone: 200 calls, p99 ${p99.toFixed(2)} ms, max ${Math.max(...latencies).toFixed(2)} ms (commandTimeoutMs ${COMMAND_TIMEOUT_MS})`)
+    console.log(
+      `breaker open, standalone: 200 calls, p99 ${p99.toFixed(2)} ms, max ${Math.max(...latencies).toFixed(2)} ms (commandTimeoutMs ${COMMAND_TIMEOUT_MS})`,
+    )
     expect(p99).toBeLessThan(50)
   } finally {
     thaw(pid)
   }
   const back = performance.now()
-  await eventually(async () => (await cache.get('k').catch(() => undefined)) === 1, 1_000, 'a call to work again within 1 s of Redis answering')
+  await eventually(
+    async () => (await cache.get('k').catch(() => undefined)) === 1,
+    1_000,
+    'a call to work again within 1 s of Redis answering',
+  )
   console.log(`breaker closed ${(performance.now() - back).toFixed(0)} ms after Redis answered again (probe every ${PROBE_INTERVAL_MS} ms)`)
   expect(cache.breakerState).toBe('closed')
   expect(changes.map((change) => change.state)).toEqual(['open', 'closed'])
@@ -121,7 +136,9 @@ test('a refused call names the operation and key and says the circuit is open', 
     await cache.get('k').catch(() => undefined)
     const error = await cache.put(['user', 7], 7).catch((caught: unknown) => caught)
     expect(isCacheError(error) && error.code).toBe('REDIS_UNAVAILABLE')
-    expect((error as Error).message).toMatch(/^cache put failed .*for key \["user", 7\]: Redis is unavailable: CircuitOpenError: .*circuit is open/)
+    expect((error as Error).message).toMatch(
+      /^cache put failed .*for key \["user", 7\]: Redis is unavailable: CircuitOpenError: .*circuit is open/,
+    )
   } finally {
     thaw(pid)
   }
@@ -133,17 +150,46 @@ test('a killed Redis opens the circuit; once restarted, calls work within 1 s', 
   await cache.put('k', 2)
   await redis.server.stop()
   try {
-    await eventually(async () => (await cache.get('k').catch(() => 'failed')) === 'failed' && cache.breakerState === 'open', 2_000, 'the circuit to open')
+    await readUntilOpen(cache)
     const refused = await timed(() => cache.get('k'))
     expect(refused.ms).toBeLessThan(50)
   } finally {
     await redis.server.restart()
   }
   const back = performance.now()
-  await eventually(async () => (await cache.get('k').then(() => true, () => false)), 1_000, 'a call to work within 1 s of the restart')
+  await eventually(() => fulfils(cache.get('k')), 1_000, 'a call to work within 1 s of the restart')
   // Without persistence the restarted server kept nothing.
   expect(await cache.get('k')).toBeUndefined()
   console.log(`after a restart: calls work again ${(performance.now() - back).toFixed(0)} ms after Redis is up`)
+})
+
+test('the client reconnecting probes at once: the circuit closes long before its next interval', async () => {
+  // A 20 s interval: only the client's `ready` event can close the circuit within the 5 s below.
+  const cache = cacheOn(redis.client, { probeIntervalMs: 20_000 })
+  await cache.put('k', 3)
+  await redis.server.stop()
+  try {
+    await readUntilOpen(cache)
+    // The first probe went out at once; past its command timeout it has failed, and the next is 20 s away.
+    await new Promise((resolve) => setTimeout(resolve, 3 * COMMAND_TIMEOUT_MS))
+    expect(await cache.get('k').catch(() => 'refused')).toBe('refused')
+  } finally {
+    await redis.server.restart()
+  }
+  const back = performance.now()
+  await eventually(async () => cache.breakerState === 'closed', 5_000, 'the circuit to close on the reconnect')
+  console.log(
+    `after a restart, with a 20 s probe interval: the circuit closed ${(performance.now() - back).toFixed(0)} ms after Redis was up`,
+  )
+})
+
+test('caches sharing a client share one ready listener on it, removed when the last one closes', async () => {
+  const client = await redis.connect()
+  const before = client.listenerCount('ready')
+  const shared = Array.from({ length: 12 }, () => new RedisCache<number>({ client, ttlMs: 60_000, namespace: 'breaker' }))
+  expect(client.listenerCount('ready')).toBe(before + 1)
+  await Promise.all(shared.map((cache) => cache.close()))
+  expect(client.listenerCount('ready')).toBe(before)
 })
 
 test('an error reply says Redis is there: it fails that call and leaves the circuit closed', async () => {

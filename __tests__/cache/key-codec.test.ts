@@ -4,8 +4,8 @@
  * base64url of a typed text (`s` + string, `n` + number).
  */
 import fc from 'fast-check'
-import { CacheError } from '../../lib'
-import type { KeyPart } from '../../lib'
+import { CacheError } from 'sessionvault'
+import type { KeyPart } from 'sessionvault'
 import { compareKeys, decodePart, decodeSegments, encodePart, keyId, normalizeKey, orderString, sortByKey } from '../../lib/cache/key-codec'
 
 /**
@@ -13,8 +13,37 @@ import { compareKeys, decodePart, decodeSegments, encodePart, keyId, normalizeKe
  * dots, and plain strings at and past the 64-character limit.
  */
 const HOSTILE_PARTS: KeyPart[] = [
-  ':', '{', '}', '*', '?', '[', ']', '\\', '_i', '_i:', 'ü🙂', '', '1', 1, 0, -0, -1, 'a:b', '{x}:y', '__proto__', 1e21, 5e-324,
-  '.', '.x', 'x.', 'sess', 'a-b_C9', 'x'.repeat(64), 'x'.repeat(65), 'n1', 's',
+  ':',
+  '{',
+  '}',
+  '*',
+  '?',
+  '[',
+  ']',
+  '\\',
+  '_i',
+  '_i:',
+  'ü🙂',
+  '',
+  '1',
+  1,
+  0,
+  -0,
+  -1,
+  'a:b',
+  '{x}:y',
+  '__proto__',
+  1e21,
+  5e-324,
+  '.',
+  '.x',
+  'x.',
+  'sess',
+  'a-b_C9',
+  'x'.repeat(64),
+  'x'.repeat(65),
+  'n1',
+  's',
 ]
 const PLAIN = /^[A-Za-z0-9_-]{1,64}$/
 
@@ -67,7 +96,8 @@ const plainLookalike = fc.oneof(
 /** The part a key actually holds: normalizeKey turns -0 into 0. */
 const normalized = (part: KeyPart): KeyPart => (Object.is(part, -0) ? 0 : part)
 const samePart = (a: KeyPart, b: KeyPart) => typeof a === typeof b && a === b
-const sameKey = (a: readonly KeyPart[], b: readonly KeyPart[]) => a.length === b.length && a.every((part, i) => samePart(part, b[i] as KeyPart))
+const sameKey = (a: readonly KeyPart[], b: readonly KeyPart[]) =>
+  a.length === b.length && a.every((part, i) => samePart(part, b[i] as KeyPart))
 const sign = (n: number) => (n < 0 ? -1 : n > 0 ? 1 : 0)
 
 function decodeOutcome(segment: string): { part: KeyPart } | { code: string } {
@@ -232,7 +262,14 @@ describe('compareKeys', () => {
   test('is transitive', () => {
     fc.assert(
       fc.property(anyKey, anyKey, anyKey, (a, b, c) => {
-        for (const [x, y, z] of [[a, b, c], [a, c, b], [b, a, c], [b, c, a], [c, a, b], [c, b, a]] as const) {
+        for (const [x, y, z] of [
+          [a, b, c],
+          [a, c, b],
+          [b, a, c],
+          [b, c, a],
+          [c, a, b],
+          [c, b, a],
+        ] as const) {
           if (compareKeys(x, y) <= 0 && compareKeys(y, z) <= 0) expect(compareKeys(x, z)).toBeLessThanOrEqual(0)
         }
       }),

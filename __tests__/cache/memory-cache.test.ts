@@ -1,4 +1,4 @@
-import { ANY, MemoryCache } from '../../lib'
+import { ANY, MemoryCache } from 'sessionvault'
 import { describeCacheConformance } from './conformance'
 
 describeCacheConformance('MemoryCache', async (options) => {
@@ -15,6 +15,25 @@ describeCacheConformance('MemoryCache', async (options) => {
 })
 
 describe('MemoryCache', () => {
+  test('flush(), the former name of settled(), still waits for async writes, with one DeprecationWarning per process', async () => {
+    const emitWarning = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined)
+    try {
+      const cache = new MemoryCache({ ttlMs: 1_000, writes: 'async' })
+      void cache.put('a', 1)
+      await cache.flush()
+      expect(await cache.get('a')).toBe(1)
+      await cache.flush()
+      expect(emitWarning.mock.calls).toEqual([
+        [
+          expect.stringContaining('cache.flush() is renamed cache.settled()'),
+          { type: 'DeprecationWarning', code: 'SESSIONVAULT_DEP_FLUSH' },
+        ],
+      ])
+    } finally {
+      emitWarning.mockRestore()
+    }
+  })
+
   test('expired records are swept on later writes, so unread keys do not pile up', async () => {
     let now = 0
     const cache = new MemoryCache({ ttlMs: 1_000, now: () => now })

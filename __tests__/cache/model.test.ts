@@ -12,15 +12,37 @@
  */
 import { isDeepStrictEqual } from 'node:util'
 import fc from 'fast-check'
-import { ANY, MemoryCache, RedisCache, isSessionVaultError, type Cache, type CacheEntry, type KeyPart, type MatchPart } from '../../lib'
-import { connectCluster, connectStandalone, flushAll, type ClusterClient, type StandaloneClient } from '../helpers/clients'
+import { ANY, MemoryCache, RedisCache, isSessionVaultError, type Cache, type CacheEntry, type KeyPart, type MatchPart } from 'sessionvault'
+import { connectCluster, connectStandalone, flushAll, type ClusterClient, type StandaloneClient } from '../helpers/redis'
 
 const HOUR = 3_600_000
 const MAX_KEY_LENGTH = 4
 
 /** Separators, hash-tag braces, glob stars, the index mark, dots, typed look-alikes, emptiness. */
 const HOSTILE_PARTS: KeyPart[] = [
-  ':', '{', '}', '*', '_i', '_i:', 'ü🙂', '', '1', 1, 0, -1, 'a:b', '{x}:y', -0, 2.5, 1e21, '__proto__', '#0', '.', '.x', 'sess', 'x'.repeat(65),
+  ':',
+  '{',
+  '}',
+  '*',
+  '_i',
+  '_i:',
+  'ü🙂',
+  '',
+  '1',
+  1,
+  0,
+  -1,
+  'a:b',
+  '{x}:y',
+  -0,
+  2.5,
+  1e21,
+  '__proto__',
+  '#0',
+  '.',
+  '.x',
+  'sess',
+  'x'.repeat(65),
 ]
 
 const hostilePart: fc.Arbitrary<KeyPart> = fc.oneof(
@@ -43,7 +65,12 @@ interface KeyChoice {
 
 type MatchChoice = { from: KeyChoice; wild: boolean[] } | { anyOfLength: number } | { literal: (KeyPart | null)[] }
 
-type Condition = { absent: true } | { ifValue: unknown } | { unlessDeleted: true } | { absent: true; unlessDeleted: true } | { ifValue: unknown; unlessDeleted: true }
+type Condition =
+  | { absent: true }
+  | { ifValue: unknown }
+  | { unlessDeleted: true }
+  | { absent: true; unlessDeleted: true }
+  | { ifValue: unknown; unlessDeleted: true }
 
 interface EntryChoice {
   key: KeyChoice
@@ -75,11 +102,18 @@ function scenarioArbitrary(part: fc.Arbitrary<KeyPart>): fc.Arbitrary<Scenario> 
   const keyChoice: fc.Arbitrary<KeyChoice> = fc.record({
     ref: fc.nat(),
     take: fc.option(fc.nat(MAX_KEY_LENGTH - 1), { freq: 4 }),
-    extra: fc.oneof({ weight: 5, arbitrary: fc.constant<KeyPart[]>([]) }, { weight: 1, arbitrary: fc.array(part, { minLength: 1, maxLength: 2 }) }),
+    extra: fc.oneof(
+      { weight: 5, arbitrary: fc.constant<KeyPart[]>([]) },
+      { weight: 1, arbitrary: fc.array(part, { minLength: 1, maxLength: 2 }) },
+    ),
   })
   // A small pool of values, so that a compare-and-set often finds the value it expects.
   const value = fc.oneof(fc.constantFrom<unknown>(1, 'a', null, { n: 1 }), fc.jsonValue({ maxDepth: 2 }))
-  const entry: fc.Arbitrary<EntryChoice> = fc.record({ key: keyChoice, value, extendOnly: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, fc.constant(true)) })
+  const entry: fc.Arbitrary<EntryChoice> = fc.record({
+    key: keyChoice,
+    value,
+    extendOnly: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, fc.constant(true)),
+  })
   const hours = fc.integer({ min: 1, max: 24 })
   const condition: fc.Arbitrary<Condition> = fc.oneof(
     fc.constant({ absent: true as const }),
@@ -89,7 +123,10 @@ function scenarioArbitrary(part: fc.Arbitrary<KeyPart>): fc.Arbitrary<Scenario> 
     fc.record({ ifValue: value, unlessDeleted: fc.constant(true as const) }),
   )
   const matchChoice: fc.Arbitrary<MatchChoice> = fc.oneof(
-    { weight: 3, arbitrary: fc.record({ from: keyChoice, wild: fc.array(fc.boolean(), { minLength: MAX_KEY_LENGTH, maxLength: MAX_KEY_LENGTH }) }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({ from: keyChoice, wild: fc.array(fc.boolean(), { minLength: MAX_KEY_LENGTH, maxLength: MAX_KEY_LENGTH }) }),
+    },
     { weight: 1, arbitrary: fc.record({ anyOfLength: fc.integer({ min: 1, max: MAX_KEY_LENGTH }) }) },
     { weight: 1, arbitrary: fc.record({ literal: fc.array(fc.option(part), { minLength: 1, maxLength: MAX_KEY_LENGTH }) }) },
   )
@@ -98,7 +135,14 @@ function scenarioArbitrary(part: fc.Arbitrary<KeyPart>): fc.Arbitrary<Scenario> 
     { weight: 1, arbitrary: fc.record({ op: fc.constant('putMany' as const), entries: fc.array(entry, { maxLength: 3 }), hours }) },
     {
       weight: 3,
-      arbitrary: fc.record({ op: fc.constant('putIf' as const), key: keyChoice, value, condition, alongWith: fc.array(entry, { maxLength: 2 }), hours }),
+      arbitrary: fc.record({
+        op: fc.constant('putIf' as const),
+        key: keyChoice,
+        value,
+        condition,
+        alongWith: fc.array(entry, { maxLength: 2 }),
+        hours,
+      }),
     },
     {
       weight: 2,
@@ -185,7 +229,10 @@ function toStep(op: Op, index: number, pool: KeyPart[][], target: ModelTarget): 
       const alongWith: CacheEntry<unknown>[] = !target.cluster
         ? entries(op.alongWith)
         : key.length >= tagDepth
-          ? entries(op.alongWith).map(({ key: other, ...entry }) => ({ ...entry, key: [...key.slice(0, tagDepth), ...(other as KeyPart[]).slice(tagDepth)] }))
+          ? entries(op.alongWith).map(({ key: other, ...entry }) => ({
+              ...entry,
+              key: [...key.slice(0, tagDepth), ...(other as KeyPart[]).slice(tagDepth)],
+            }))
           : []
       const options = { ...op.condition, ttlMs: ttlMs(op.hours), ...(alongWith.length > 0 ? { alongWith } : {}) }
       return { describe: show(key, op.value, options), run: (cache) => cache.putIf(key, op.value, options) }
@@ -196,7 +243,9 @@ function toStep(op: Op, index: number, pool: KeyPart[][], target: ModelTarget): 
       // A limit under the first put's key, fixing at least tagDepth parts as RedisCache needs.
       const first = put[0]?.key as KeyPart[] | undefined
       const limit =
-        op.limit && first && first.length > tagDepth ? { prefix: first.slice(0, tagDepth + (op.limit.take % (first.length - tagDepth))), max: op.limit.max } : undefined
+        op.limit && first && first.length > tagDepth
+          ? { prefix: first.slice(0, tagDepth + (op.limit.take % (first.length - tagDepth))), max: op.limit.max }
+          : undefined
       const options = { ttlMs: ttlMs(op.hours), ...(limit ? { limit } : {}) }
       return { describe: show({ put, delete: remove }, options), run: (cache) => cache.batch({ put, delete: remove }, options) }
     }
@@ -262,7 +311,11 @@ function finalSteps(pool: KeyPart[][], tagDepth: number): Step[] {
   const underFirst = firstParts.flatMap((first) => wildcards.map((match): MatchPart[] => [first, ...match.slice(1)]).slice(1))
   const matches = [...wildcards, ...underFirst]
   return [
-    ...matches.flatMap((match) => [listingStep('all', match, tagDepth), listingStep('keys', match, tagDepth), listingStep('count', match, tagDepth)]),
+    ...matches.flatMap((match) => [
+      listingStep('all', match, tagDepth),
+      listingStep('keys', match, tagDepth),
+      listingStep('count', match, tagDepth),
+    ]),
     ...[[], ...firstParts.map((first) => [first])].map((prefix) => ({
       describe: `countUnder(${stringify(prefix)})`,
       run: (cache: Cache) => cache.countUnder(prefix),
@@ -298,7 +351,12 @@ function describeModel(name: string, target: ModelTarget): void {
         if (isDeepStrictEqual(actual, expected)) continue
         const calls = steps.slice(0, i + 1).map((done) => `  ${done.describe}`)
         throw new Error(
-          [`RedisCache and MemoryCache differ after:`, ...calls, `MemoryCache: ${stringify(expected)}`, `RedisCache:  ${stringify(actual)}`].join('\n'),
+          [
+            `RedisCache and MemoryCache differ after:`,
+            ...calls,
+            `MemoryCache: ${stringify(expected)}`,
+            `RedisCache:  ${stringify(actual)}`,
+          ].join('\n'),
         )
       }
     }

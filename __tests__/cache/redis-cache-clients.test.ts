@@ -1,7 +1,8 @@
-// The cache conformance suite on the other client families (node-redis 6 runs in redis-cache.test.ts).
-import { RedisCache } from '../../lib'
+// The cache conformance suite on the other client families (node-redis 6 runs in redis-cache.test.ts,
+// with the same two clients to look at Redis: two files, so jest runs the long suites side by side).
+import { RedisCache } from 'sessionvault'
 import { OTHER_FAMILIES, type FamilyClient } from '../helpers/client-families'
-import { connectCluster, connectStandalone, flushAll, type ClusterClient, type StandaloneClient } from '../helpers/clients'
+import { connectCluster, connectStandalone, flushAll, type ClusterClient, type StandaloneClient } from '../helpers/redis'
 import { describeCacheConformance } from './conformance'
 import { clusterInspector, redisHarness, standaloneInspector } from './redis-inspector'
 
@@ -21,7 +22,9 @@ for (const family of OTHER_FAMILIES) {
     beforeAll(async () => (under = await family.standalone()))
     afterAll(() => under.close())
     beforeEach(() => flushAll(standalone))
-    describeCacheConformance('RedisCache', async (options) => redisHarness(new RedisCache({ ...options, client: under.client }), standaloneInspector(standalone)))
+    describeCacheConformance('RedisCache', async (options) =>
+      redisHarness(new RedisCache({ ...options, client: under.client }), standaloneInspector(standalone)),
+    )
   })
 
   describe(`${family.name}, on a 3-master Redis Cluster`, () => {

@@ -3,25 +3,19 @@
  * own message, never a stored value; an unreachable Redis fails within the command timeout.
  */
 import { inspect } from 'node:util'
-import { ANY, CacheError, OptionError, RedisCache, type MatchPart, type RedisClient } from '../../lib'
-import { eventually, privateRedis, type PrivateRedis, type StandaloneClient } from '../helpers/clients'
+import { ANY, CacheError, OptionError, RedisCache, type MatchPart, type RedisClient } from 'sessionvault'
+import { fulfils, rejectionOf } from '../helpers/thrown'
+import { privateRedis, usePrivateServer, type PrivateRedis } from '../helpers/redis'
+import { eventually } from '../helpers/waiting'
 import { specHeader, specPlace } from './layout-spec'
 
 const SECRET = 'hunter2-session-secret-7f3a'
 
-let shared: PrivateRedis
-let redis: StandaloneClient
-
-beforeAll(async () => {
-  // A private server: one test fills its memory.
-  shared = await privateRedis()
-  redis = shared.client
-})
-afterAll(() => shared.stop())
-beforeEach(() => redis.flushAll())
+// A private server: one test fills its memory.
+const redis = usePrivateServer()
 
 const cacheWith = (options: Partial<ConstructorParameters<typeof RedisCache>[0]> = {}) =>
-  new RedisCache({ client: redis, ttlMs: 60_000, namespace: 'test', ...options })
+  new RedisCache({ client: redis.client, ttlMs: 60_000, namespace: 'test', ...options })
 
 /** Where ['user', 1] lives with the default layout. */
 const USER_1 = specPlace(['user', 1], { namespace: 'test' })
@@ -32,41 +26,36 @@ function printed(error: unknown): string {
   return inspect(error, { depth: 10 }) + String((error as Error).stack)
 }
 
-async function failureOf(promise: Promise<unknown>): Promise<CacheError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  )
-  expect(error).toBeInstanceOf(CacheError)
-  return error as CacheError
-}
-
 describe('a stored value never appears in an error', () => {
   test('when Redis is out of memory', async () => {
-    await redis.configSet('maxmemory', '10')
+    await redis.client.configSet('maxmemory', '10')
     try {
-      const error = await failureOf(cacheWith().put(['user', 1], { token: SECRET }))
+      const error = await rejectionOf(cacheWith().put(['user', 1], { token: SECRET }), CacheError)
       expect(error).toMatchObject({ code: 'REDIS_ERROR', operation: 'put' })
       expect(error.message).toMatch(/OOM command not allowed/)
       expect(error.message).toContain('["user", 1]')
       expect(printed(error)).not.toContain(SECRET)
     } finally {
-      await redis.configSet('maxmemory', '0')
+      await redis.client.configSet('maxmemory', '0')
     }
   })
 
   test('when a stored value is corrupt', async () => {
-    await redis.set(USER_1.valueKey, `${specHeader(inAMinute(), 'value')}{"token": "${SECRET}"`)
-    const error = await failureOf(cacheWith().get(['user', 1]))
+    await redis.client.set(USER_1.valueKey, `${specHeader(inAMinute(), 'value')}{"token": "${SECRET}"`)
+    const error = await rejectionOf(cacheWith().get(['user', 1]), CacheError)
     expect(error).toMatchObject({ code: 'UNDECODABLE_VALUE', operation: 'get', key: ['user', 1] })
     expect(error.message).toBe('cache get failed for key ["user", 1]: the stored value could not be parsed (SyntaxError)')
     expect(printed(error)).not.toContain(SECRET)
   })
 
   test('when a stored text has no header (not written by this cache)', async () => {
-    await redis.set(USER_1.valueKey, `{"token": "${SECRET}"}`)
-    for (const read of [(cache: RedisCache) => cache.get(['user', 1]), (cache: RedisCache) => cache.getTimed(['user', 1]), (cache: RedisCache) => cache.all(['user', 1])]) {
-      const error = await failureOf(read(cacheWith()))
+    await redis.client.set(USER_1.valueKey, `{"token": "${SECRET}"}`)
+    for (const read of [
+      (cache: RedisCache) => cache.get(['user', 1]),
+      (cache: RedisCache) => cache.getTimed(['user', 1]),
+      (cache: RedisCache) => cache.all(['user', 1]),
+    ]) {
+      const error = await rejectionOf(read(cacheWith()), CacheError)
       expect(error).toMatchObject({ code: 'UNDECODABLE_VALUE', key: ['user', 1] })
       expect(error.message).toMatch(/its header is missing/)
       expect(printed(error)).not.toContain(SECRET)
@@ -74,8 +63,8 @@ describe('a stored value never appears in an error', () => {
   })
 
   test('when a script fails on a key of the wrong type', async () => {
-    await redis.set(USER_1.indexKey, 'not a sorted set')
-    const error = await failureOf(cacheWith().put(['user', 1], { token: SECRET }))
+    await redis.client.set(USER_1.indexKey, 'not a sorted set')
+    const error = await rejectionOf(cacheWith().put(['user', 1], { token: SECRET }), CacheError)
     expect(error).toMatchObject({ code: 'REDIS_ERROR', operation: 'put', commands: ['EVALSHA write'] })
     expect(error.message).toMatch(/WRONGTYPE/)
     expect(printed(error)).not.toContain(SECRET)
@@ -84,9 +73,12 @@ describe('a stored value never appears in an error', () => {
   test('when all() meets a corrupt value', async () => {
     const cache = cacheWith()
     await cache.put(['user', 1], { token: 'fine' })
-    await redis.set(USER_1.valueKey, `${specHeader(inAMinute(), 'value')}not json ${SECRET}`)
-    for (const match of [['user', 1], ['user', ANY]] as MatchPart[][]) {
-      const error = await failureOf(cache.all(match))
+    await redis.client.set(USER_1.valueKey, `${specHeader(inAMinute(), 'value')}not json ${SECRET}`)
+    for (const match of [
+      ['user', 1],
+      ['user', ANY],
+    ] as MatchPart[][]) {
+      const error = await rejectionOf(cache.all(match), CacheError)
       expect(error.code).toBe('UNDECODABLE_VALUE')
       expect(printed(error)).not.toContain(SECRET)
     }
@@ -96,8 +88,8 @@ describe('a stored value never appears in an error', () => {
 test('a malformed index member is a CacheError naming the segment, not a crash', async () => {
   const cache = cacheWith()
   await cache.put(['user', 1], 1)
-  await redis.zAdd(USER_1.indexKey, { score: inAMinute(), value: '.user:not*base64' })
-  const error = await failureOf(cache.keys(['user', ANY]))
+  await redis.client.zAdd(USER_1.indexKey, { score: inAMinute(), value: '.user:not*base64' })
+  const error = await rejectionOf(cache.keys(['user', ANY]), CacheError)
   expect(error).toMatchObject({ code: 'MALFORMED_KEY', operation: 'keys' })
   expect(error.message).toMatch(/"not\*base64" is not canonical base64url/)
 })
@@ -106,9 +98,9 @@ test('async write errors reach the error event, never an unhandled rejection', a
   const cache = cacheWith({ writes: 'async' })
   const errors: Error[] = []
   cache.on('error', (error) => errors.push(error))
-  await redis.set(USER_1.indexKey, 'not a sorted set')
+  await redis.client.set(USER_1.indexKey, 'not a sorted set')
   await cache.put(['user', 1], { token: SECRET }) // resolves: the failure comes later
-  await cache.flush()
+  await cache.settled()
   expect(errors).toHaveLength(1)
   expect(errors[0]).toMatchObject({ name: 'CacheError', code: 'REDIS_ERROR', operation: 'put' })
   expect(printed(errors[0] as Error)).not.toContain(SECRET)
@@ -126,11 +118,7 @@ test('a bad client is refused at construction, naming the option', () => {
 })
 
 describe('when Redis is unreachable', () => {
-  let own: PrivateRedis
-  beforeAll(async () => {
-    own = await privateRedis()
-  })
-  afterAll(() => own.stop())
+  const own = usePrivateServer()
 
   test('every operation fails within commandTimeoutMs, then works again once Redis is back', async () => {
     const cache = new RedisCache({ client: own.client, ttlMs: 60_000, commandTimeoutMs: 300 })
@@ -147,12 +135,12 @@ describe('when Redis is unreachable', () => {
     ]
     for (const operation of operations) {
       const started = Date.now()
-      const error = await failureOf(operation())
+      const error = await rejectionOf(operation(), CacheError)
       expect(error.code).toBe('REDIS_UNAVAILABLE')
       expect(Date.now() - started).toBeLessThan(1_500)
     }
     await own.server.restart()
-    await eventually(async () => (await cache.get('k').catch(() => 'down')) !== 'down', 10_000, 'the cache to recover')
+    await eventually(() => fulfils(cache.get('k')), 10_000, 'the cache to recover')
     await cache.put('k', 'after')
     expect(await cache.get('k')).toBe('after')
   })
@@ -168,13 +156,13 @@ describe('when Redis stops answering', () => {
     await own.stop()
   })
 
-  test('a command already sent fails within commandTimeoutMs, then the cache works again once the breaker\'s probe is answered', async () => {
+  test("a command already sent fails within commandTimeoutMs, then the cache works again once the breaker's probe is answered", async () => {
     const cache = new RedisCache({ client: own.client, ttlMs: 60_000, commandTimeoutMs: 300 })
     await cache.put('k', 'before')
     // Connected but silent: the command is written, no reply ever comes.
     process.kill(own.server.pid, 'SIGSTOP')
     const started = Date.now()
-    const error = await failureOf(cache.get('k'))
+    const error = await rejectionOf(cache.get('k'), CacheError)
     expect(error.code).toBe('REDIS_UNAVAILABLE')
     expect(Date.now() - started).toBeLessThan(1_500)
     process.kill(own.server.pid, 'SIGCONT')

@@ -3,40 +3,35 @@
  * scores, value texts, TTLs, round trips, and on Cluster which slot holds what. Key names are
  * built by layout-spec.ts, the layout written out apart from lib/.
  */
-import { ANY, RedisCache, type RedisCacheOptions } from '../../lib'
-import { LIST_SCRIPT } from '../../lib/cache/scripts/list'
-import { COUNT_SCRIPT } from '../../lib/cache/scripts/count'
-import { REMOVE_SCRIPT } from '../../lib/cache/scripts/remove'
-import { TOUCH_SCRIPT } from '../../lib/cache/scripts/touch'
-import { WRITE_SCRIPT } from '../../lib/cache/scripts/write'
-import { connectCluster, flushAll, privateRedis, sleep, type ClusterClient, type PrivateRedis, type StandaloneClient } from '../helpers/clients'
+import { ANY, RedisCache, type RedisCacheOptions } from 'sessionvault'
+import { LIST_SCRIPT } from '../../lib/cache/lua/list'
+import { COUNT_SCRIPT } from '../../lib/cache/lua/count'
+import { REMOVE_SCRIPT } from '../../lib/cache/lua/remove'
+import { TOUCH_SCRIPT } from '../../lib/cache/lua/touch'
+import { WRITE_SCRIPT } from '../../lib/cache/lua/write'
+import { connectCluster, flushAll, usePrivateServer, type ClusterClient } from '../helpers/redis'
+import { sleep } from '../helpers/waiting'
 import { clientCommands, recordCommands, type SentCommand } from '../helpers/command-log'
-import type { RedisServerHandle } from '../../scripts/redis-server'
 import { specBucket, specBucketIndex, specHeader, specPlace, specReadStored, type SpecLayout, type SpecPart } from './layout-spec'
 import { clusterInspector, expectExpiryAt, standaloneInspector, type RedisInspector } from './redis-inspector'
 
 const HOUR = 3_600_000
 
 describe('on standalone Redis', () => {
-  let own: PrivateRedis
-  let server: RedisServerHandle
-  let redis: StandaloneClient
+  // A private server: these tests count commands and must not see other clients' traffic.
+  const own = usePrivateServer()
   let inspect: RedisInspector
   let cache: RedisCache
 
-  beforeAll(async () => {
-    // A private server: these tests count commands and must not see other clients' traffic.
-    own = await privateRedis()
-    ;({ server, client: redis } = own)
-    inspect = standaloneInspector(redis)
+  beforeAll(() => {
+    inspect = standaloneInspector(own.client)
   })
-  afterAll(() => own.stop())
-  beforeEach(async () => {
-    await redis.flushAll()
-    cache = new RedisCache({ client: redis, ttlMs: HOUR, namespace: 'test' })
+  beforeEach(() => {
+    cache = new RedisCache({ client: own.client, ttlMs: HOUR, namespace: 'test' })
   })
 
-  const cacheWith = (options: Partial<RedisCacheOptions>) => new RedisCache({ client: redis, ttlMs: HOUR, namespace: 'test', ...options })
+  const cacheWith = (options: Partial<RedisCacheOptions>) =>
+    new RedisCache({ client: own.client, ttlMs: HOUR, namespace: 'test', ...options })
   const place = (key: SpecPart[], layout: Partial<SpecLayout> = {}) => specPlace(key, { namespace: 'test', ...layout })
 
   /** Runs `write`, and says the expiries a TTL of `ttlMs` set by it can have, by Redis's clock. */
@@ -51,7 +46,7 @@ describe('on standalone Redis', () => {
     const { valueKey, indexKey, member } = place(key, layout)
     const { expiresAtMs, mark } = specReadStored((await inspect.get(valueKey)) as string)
     expect(mark).toBe('v')
-    expect(await redis.zRangeWithScores(indexKey, 0, -1)).toContainEqual({ value: member, score: expiresAtMs })
+    expect(await own.client.zRangeWithScores(indexKey, 0, -1)).toContainEqual({ value: member, score: expiresAtMs })
     await expectExpiryAt(inspect, valueKey, expiresAtMs)
     return expiresAtMs
   }
@@ -65,14 +60,14 @@ describe('on standalone Redis', () => {
       const indexKey = `test:_i:{#${bucket}}`
       expect(place(['user', 42, 'session', 'a:b'])).toMatchObject({ valueKey, indexKey })
       expect(await inspect.scan()).toEqual([indexKey, valueKey].sort())
-      expect(await redis.zRange(indexKey, 0, -1)).toEqual(['.user:bjQy:.session:c2E6Yg'])
+      expect(await own.client.zRange(indexKey, 0, -1)).toEqual(['.user:bjQy:.session:c2E6Yg'])
     })
 
     test('with tagDepth 2 the first part is in the tag and the second chooses the bucket', async () => {
       await cacheWith({ tagDepth: 2 }).put(['user', 'ada', 'session', 'x'], 1)
       const bucket = specBucket('.ada')
       expect(await inspect.scan()).toEqual([`test:_i:{.user#${bucket}}`, `test:{.user#${bucket}}:.ada:.session:.x`])
-      expect(await redis.zRange(`test:_i:{.user#${bucket}}`, 0, -1)).toEqual(['.ada:.session:.x'])
+      expect(await own.client.zRange(`test:_i:{.user#${bucket}}`, 0, -1)).toEqual(['.ada:.session:.x'])
     })
 
     test('the value is a 14-character header (13-digit expiry, v) and the JSON; the index score and the PTTL agree with it', async () => {
@@ -150,12 +145,13 @@ describe('on standalone Redis', () => {
   })
 
   describe('round trips', () => {
-    const record = (run: () => Promise<unknown>) => recordCommands(server.url, run)
+    const record = (run: () => Promise<unknown>) => recordCommands(own.server.url, run)
     const sentBy = async (run: () => Promise<unknown>) => clientCommands(await record(run))
     /** EVALSHA <sha> <numkeys> <keys…> <args…>: the script's KEYS. */
     const keysOf = (args: string[]) => args.slice(3, 3 + Number(args[2]))
     /** The commands a script ran, by name. */
-    const ranByScripts = (commands: SentCommand[]) => commands.filter((command) => command.fromScript).map((command) => command.args[0]?.toUpperCase())
+    const ranByScripts = (commands: SentCommand[]) =>
+      commands.filter((command) => command.fromScript).map((command) => command.args[0]?.toUpperCase())
 
     beforeEach(async () => {
       // Load every script once, so each call below is the one EVALSHA it always is after.
@@ -190,8 +186,13 @@ describe('on standalone Redis', () => {
     })
 
     test('a putIf with alongWith records is one EVALSHA, whatever their prefixes', async () => {
-      const along = [['user', 7, 'sessions', 'a'], ['index', 'a']]
-      const sent = await sentBy(() => cache.putIf(['sess', 'a'], 's', { absent: true, alongWith: along.map((key) => ({ key, value: 'x' })) }))
+      const along = [
+        ['user', 7, 'sessions', 'a'],
+        ['index', 'a'],
+      ]
+      const sent = await sentBy(() =>
+        cache.putIf(['sess', 'a'], 's', { absent: true, alongWith: along.map((key) => ({ key, value: 'x' })) }),
+      )
       expect(sent).toHaveLength(1)
       expect(sent[0]?.slice(0, 2)).toEqual(['EVALSHA', WRITE_SCRIPT.sha1])
       expect(keysOf(sent[0] as string[])).toEqual([['sess', 'a'], ...along].flatMap((key) => [place(key).valueKey, place(key).indexKey]))
@@ -215,7 +216,15 @@ describe('on standalone Redis', () => {
         { key: ['old', 1], value: 1 },
         { key: ['other', 2], value: 2 },
       ])
-      const commands = await record(() => cache.batch({ put: [{ key: ['new', 1], value: 1 }], delete: [['old', 1], ['other', 2]] }))
+      const commands = await record(() =>
+        cache.batch({
+          put: [{ key: ['new', 1], value: 1 }],
+          delete: [
+            ['old', 1],
+            ['other', 2],
+          ],
+        }),
+      )
       expect(clientCommands(commands)).toHaveLength(1)
       expect(clientCommands(commands)[0]?.slice(0, 2)).toEqual(['EVALSHA', WRITE_SCRIPT.sha1])
       const changes = ranByScripts(commands).filter((name) => ['SET', 'DEL', 'ZADD', 'ZREM'].includes(name as string))
@@ -227,13 +236,23 @@ describe('on standalone Redis', () => {
       await cache.putMany([1, 2, 3].map((i) => ({ key: ['t', i], value: i })))
       const sent = await sentBy(async () => {
         await cache.touch(['t', 1])
-        await cache.touchMany([['t', 1], ['u', 2], ['t', 3]])
+        await cache.touchMany([
+          ['t', 1],
+          ['u', 2],
+          ['t', 3],
+        ])
       })
       expect(sent.map((args) => args.slice(0, 2))).toEqual([
         ['EVALSHA', TOUCH_SCRIPT.sha1],
         ['EVALSHA', TOUCH_SCRIPT.sha1],
       ])
-      expect(keysOf(sent[1] as string[])).toEqual([['t', 1], ['u', 2], ['t', 3]].flatMap((key) => [place(key).valueKey, place(key).indexKey]))
+      expect(keysOf(sent[1] as string[])).toEqual(
+        [
+          ['t', 1],
+          ['u', 2],
+          ['t', 3],
+        ].flatMap((key) => [place(key).valueKey, place(key).indexKey]),
+      )
     })
 
     test('a delete, with or without a tombstone, is one EVALSHA of the remove script', async () => {
@@ -328,7 +347,11 @@ describe('on a 3-master Redis Cluster', () => {
 
   test('records that share their first tagDepth parts share one slot with their home index', async () => {
     const cache = cacheWith({ tagDepth: 3 })
-    const keys = [['user', 7, 'session', 'a'], ['user', 7, 'session', 'b'], ['user', 7, 'session', 'c', 'd']]
+    const keys = [
+      ['user', 7, 'session', 'a'],
+      ['user', 7, 'session', 'b'],
+      ['user', 7, 'session', 'c', 'd'],
+    ]
     await cache.putMany(keys.map((key) => ({ key, value: 1 })))
     const names = keys.flatMap((key) => {
       const { valueKey, indexKey } = specPlace(key, { namespace: 'test', tagDepth: 3 })
@@ -417,7 +440,11 @@ describe('on a 3-master Redis Cluster', () => {
     const keys = Array.from({ length: 12 }, (_, i) => ['user', i, 'x'])
     await cache.putMany(keys.map((key) => ({ key, value: 'old' })))
     await cache.batch({ put: keys.slice(0, 6).map((key) => ({ key, value: 'new' })), delete: keys.slice(6) })
-    expect((await cache.all(['user', ANY, 'x'])).map((record) => [record.key, record.value])).toEqual(keys.slice(0, 6).map((key) => [key, 'new']))
-    expect(await inspect.dbsize()).toBe(6 + new Set(keys.slice(0, 6).map((key) => specPlace(key, { namespace: 'test', tagDepth: 2, buckets: 8 }).indexKey)).size)
+    expect((await cache.all(['user', ANY, 'x'])).map((record) => [record.key, record.value])).toEqual(
+      keys.slice(0, 6).map((key) => [key, 'new']),
+    )
+    expect(await inspect.dbsize()).toBe(
+      6 + new Set(keys.slice(0, 6).map((key) => specPlace(key, { namespace: 'test', tagDepth: 2, buckets: 8 }).indexKey)).size,
+    )
   })
 })

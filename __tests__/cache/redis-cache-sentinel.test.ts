@@ -4,30 +4,24 @@
  * ioredis (its `sentinels` option) too.
  */
 import IORedis from 'ioredis'
-import { createSentinel, type RedisSentinelType } from 'redis'
 import { createSentinel as createSentinel5 } from 'redis5'
-import { RedisCache } from '../../lib'
-import { eventually } from '../helpers/clients'
-import { startRedisSentinel, startRedisServer, type RedisServerHandle } from '../../scripts/redis-server'
+import { RedisCache } from 'sessionvault'
+import { eventually } from '../helpers/waiting'
+import { SENTINEL_MASTER, sentinelRedis, type SentinelClient, type SentinelRedis } from '../helpers/redis'
 import { describeCacheConformance } from './conformance'
 import { redisHarness, sentinelInspector } from './redis-inspector'
 
-let master: RedisServerHandle
-let sentinel: RedisServerHandle
-let client: RedisSentinelType
+let redis: SentinelRedis
+let client: SentinelClient
 const opened: RedisCache[] = []
 
 beforeAll(async () => {
-  master = await startRedisServer()
-  sentinel = await startRedisSentinel(master.port, 'sessionvault')
-  client = createSentinel({ name: 'sessionvault', sentinelRootNodes: [{ host: '127.0.0.1', port: sentinel.port }] })
-  client.on('error', () => undefined)
-  await client.connect()
+  redis = await sentinelRedis()
+  client = redis.client
 })
 afterAll(async () => {
   await Promise.all(opened.map((cache) => cache.close()))
-  await client.close()
-  await Promise.all([sentinel.stop(), master.stop()])
+  await redis.stop()
 })
 beforeEach(async () => {
   await client.sendCommand(false, ['FLUSHALL'])
@@ -48,26 +42,30 @@ describe('through Redis Sentinel, with a near-cache', () => {
 describe('through Redis Sentinel, on node-redis 5', () => {
   let client5: ReturnType<typeof createSentinel5>
   beforeAll(async () => {
-    client5 = createSentinel5({ name: 'sessionvault', sentinelRootNodes: [{ host: '127.0.0.1', port: sentinel.port }] })
+    client5 = createSentinel5({ name: SENTINEL_MASTER, sentinelRootNodes: [{ host: '127.0.0.1', port: redis.sentinel.port }] })
     client5.on('error', () => undefined)
     await client5.connect()
   })
   afterAll(() => client5.close())
-  describeCacheConformance('RedisCache', async (options) => redisHarness(new RedisCache({ ...options, client: client5 }), sentinelInspector(client)))
+  describeCacheConformance('RedisCache', async (options) =>
+    redisHarness(new RedisCache({ ...options, client: client5 }), sentinelInspector(client)),
+  )
 })
 
 describe('through Redis Sentinel, on ioredis', () => {
   let io: IORedis
   beforeAll(async () => {
-    io = new IORedis({ name: 'sessionvault', sentinels: [{ host: '127.0.0.1', port: sentinel.port }], lazyConnect: true })
+    io = new IORedis({ name: SENTINEL_MASTER, sentinels: [{ host: '127.0.0.1', port: redis.sentinel.port }], lazyConnect: true })
     io.on('error', () => undefined)
     await io.connect()
   })
   afterAll(() => io.disconnect())
-  describeCacheConformance('RedisCache', async (options) => redisHarness(new RedisCache({ ...options, client: io }), sentinelInspector(client)))
+  describeCacheConformance('RedisCache', async (options) =>
+    redisHarness(new RedisCache({ ...options, client: io }), sentinelInspector(client)),
+  )
 })
 
-test('through Sentinel, the near-cache serves hot reads and sees other servers\' deletes', async () => {
+test("through Sentinel, the near-cache serves hot reads and sees other servers' deletes", async () => {
   const reader = new RedisCache({ ttlMs: 60_000, client, nearCache: { maxEntries: 10 } })
   const writer = new RedisCache({ ttlMs: 60_000, client })
   opened.push(reader)

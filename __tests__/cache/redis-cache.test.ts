@@ -1,5 +1,5 @@
-import { RedisCache } from '../../lib'
-import { connectCluster, connectStandalone, flushAll, type ClusterClient, type StandaloneClient } from '../helpers/clients'
+import { RedisCache } from 'sessionvault'
+import { connectCluster, connectStandalone, flushAll, type ClusterClient, type StandaloneClient } from '../helpers/redis'
 import { describeCacheConformance } from './conformance'
 import { clusterInspector, redisHarness, standaloneInspector } from './redis-inspector'
 
@@ -15,7 +15,9 @@ afterAll(async () => {
 
 describe('on standalone Redis', () => {
   beforeEach(() => flushAll(standalone))
-  describeCacheConformance('RedisCache', async (options) => redisHarness(new RedisCache({ ...options, client: standalone }), standaloneInspector(standalone)))
+  describeCacheConformance('RedisCache', async (options) =>
+    redisHarness(new RedisCache({ ...options, client: standalone }), standaloneInspector(standalone)),
+  )
 })
 
 /** Near-caching must not change any behaviour: the whole suite again, with it on. */

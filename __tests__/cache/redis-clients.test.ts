@@ -4,12 +4,13 @@
  * (The conformance suite runs on every family in redis-cache.test.ts and redis-cache-clients.test.ts.)
  */
 import IORedis from 'ioredis'
-import { CacheError, OptionError, RedisCache, type RedisClient } from '../../lib'
+import { CacheError, OptionError, RedisCache, type RedisClient } from 'sessionvault'
 import { ALL_FAMILIES, type ClientFamily, type FamilyClient } from '../helpers/client-families'
-import { connectCluster, connectStandalone, eventually, flushAll, type StandaloneClient } from '../helpers/clients'
+import { connectCluster, connectStandalone, flushAll, type StandaloneClient } from '../helpers/redis'
+import { eventually } from '../helpers/waiting'
 import { redisUrl } from '../helpers/env'
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy'
-import { thrownBy } from '../helpers/thrown'
+import { fulfils, thrownBy } from '../helpers/thrown'
 import { specPlace } from './layout-spec'
 
 const SUPPORTED = 'supported: node-redis 5/6 createClient/createCluster/createSentinel, ioredis 5 Redis/Cluster'
@@ -54,7 +55,7 @@ describe.each(ALL_FAMILIES.map((family) => [family.name, family] as const))('on 
   })
   beforeEach(() => flushAll(admin))
 
-  test('an error reply (a key of the wrong type) is REDIS_ERROR with Redis\'s message', async () => {
+  test("an error reply (a key of the wrong type) is REDIS_ERROR with Redis's message", async () => {
     const cache = new RedisCache({ client: under.client, ttlMs: 60_000, namespace: 'errors' })
     await admin.set(specPlace(['user', 1], { namespace: 'errors' }).indexKey, 'not a sorted set')
     const put = cache.put(['user', 1], 2)
@@ -81,13 +82,13 @@ describe.each(ALL_FAMILIES.map((family) => [family.name, family] as const))('on 
       await cache.put('k', 'before')
       proxy.cut()
       // Once a read fails the client has seen the connection go: later commands wait offline.
-      await eventually(async () => (await cache.get('k').then(() => false, () => true)), 5_000, 'the client to go offline')
+      await eventually(async () => !(await fulfils(cache.get('k'))), 5_000, 'the client to go offline')
       const started = Date.now()
       await expect(cache.put('k', 'during')).rejects.toMatchObject({ name: 'CacheError', code: 'REDIS_UNAVAILABLE' })
       expect(Date.now() - started).toBeLessThan(1_500)
       proxy.heal()
       // A command sent after the reconnect goes out after whatever the client still held offline.
-      await eventually(async () => (await cache.get('k').then(() => true, () => false)), 10_000, 'the cache to recover')
+      await eventually(() => fulfils(cache.get('k')), 10_000, 'the cache to recover')
       expect(await cache.get('k')).toBe('before')
       await cache.put('k', 'after')
       expect(await cache.get('k')).toBe('after')
@@ -95,29 +96,36 @@ describe.each(ALL_FAMILIES.map((family) => [family.name, family] as const))('on 
   })
 })
 
-describe.each(ALL_FAMILIES.filter((family) => family.nearCache).map((family) => [family.name, family] as const))('a near-cache on %s', (_, family) => {
-  const topologies: [string, (family: ClientFamily) => Promise<FamilyClient>, () => Promise<RedisClient & { close(): Promise<unknown> }>][] = [
-    ['standalone Redis', (f) => f.standalone(), connectStandalone],
-    ['a 3-master Redis Cluster', (f) => f.cluster(), connectCluster],
-  ]
-  test.each(topologies)('on %s, serves hot reads and sees another server\'s change and delete', async (_, connect, connectWriter) => {
-    const [under, writerClient] = await Promise.all([connect(family), connectWriter()])
-    const reader = new RedisCache({ ttlMs: 60_000, client: under.client, namespace: 'near', nearCache: { maxEntries: 10 } })
-    const writer = new RedisCache({ ttlMs: 60_000, client: writerClient, namespace: 'near' })
-    try {
-      await writer.put('hot', 1)
-      await eventually(async () => (await reader.get('hot'), (reader.nearCacheStats?.size ?? 0) > 0), 5_000, 'a tracked read')
-      const hits = reader.nearCacheStats?.hits ?? 0
-      expect(await reader.get('hot')).toBe(1)
-      expect(reader.nearCacheStats?.hits).toBe(hits + 1)
-      await writer.put('hot', 2)
-      await eventually(async () => (await reader.get('hot')) === 2, 1_000, 'the change to reach the near-cache')
-      await writer.delete('hot')
-      await eventually(async () => (await reader.get('hot')) === undefined, 1_000, 'the delete to reach the near-cache')
-    } finally {
-      await reader.close()
-      await under.close()
-      await writerClient.close()
-    }
-  })
-})
+describe.each(ALL_FAMILIES.filter((family) => family.nearCache).map((family) => [family.name, family] as const))(
+  'a near-cache on %s',
+  (_, family) => {
+    const topologies: [
+      string,
+      (family: ClientFamily) => Promise<FamilyClient>,
+      () => Promise<RedisClient & { close(): Promise<unknown> }>,
+    ][] = [
+      ['standalone Redis', (f) => f.standalone(), connectStandalone],
+      ['a 3-master Redis Cluster', (f) => f.cluster(), connectCluster],
+    ]
+    test.each(topologies)("on %s, serves hot reads and sees another server's change and delete", async (_, connect, connectWriter) => {
+      const [under, writerClient] = await Promise.all([connect(family), connectWriter()])
+      const reader = new RedisCache({ ttlMs: 60_000, client: under.client, namespace: 'near', nearCache: { maxEntries: 10 } })
+      const writer = new RedisCache({ ttlMs: 60_000, client: writerClient, namespace: 'near' })
+      try {
+        await writer.put('hot', 1)
+        await eventually(async () => (await reader.get('hot'), (reader.nearCacheStats?.size ?? 0) > 0), 5_000, 'a tracked read')
+        const hits = reader.nearCacheStats?.hits ?? 0
+        expect(await reader.get('hot')).toBe(1)
+        expect(reader.nearCacheStats?.hits).toBe(hits + 1)
+        await writer.put('hot', 2)
+        await eventually(async () => (await reader.get('hot')) === 2, 1_000, 'the change to reach the near-cache')
+        await writer.delete('hot')
+        await eventually(async () => (await reader.get('hot')) === undefined, 1_000, 'the delete to reach the near-cache')
+      } finally {
+        await reader.close()
+        await under.close()
+        await writerClient.close()
+      }
+    })
+  },
+)

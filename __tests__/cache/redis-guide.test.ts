@@ -3,33 +3,27 @@
  * on a private redis-server because one of them fills its memory.
  */
 import { createClient } from 'redis'
-import { ANY, CacheError, RedisCache, type RedisCacheOptions } from '../../lib'
-import { privateRedis, sleep, type PrivateRedis, type StandaloneClient } from '../helpers/clients'
-import type { RedisServerHandle } from '../../scripts/redis-server'
+import { ANY, CacheError, RedisCache, type RedisCacheOptions } from 'sessionvault'
+import { usePrivateServer } from '../helpers/redis'
+import { sleep } from '../helpers/waiting'
 import { specDecodeSegments, specPlace, specSegment } from './layout-spec'
 
-let own: PrivateRedis
-let server: RedisServerHandle
-let redis: StandaloneClient
+const redis = usePrivateServer()
 
 const defaults = { namespace: 'test', ttlMs: 3_600_000 }
-const cacheWith = (options: Partial<RedisCacheOptions> = {}) => new RedisCache({ ...defaults, client: redis, ...options })
-
-beforeAll(async () => {
-  own = await privateRedis()
-  ;({ server, client: redis } = own)
-})
-afterAll(() => own.stop())
-beforeEach(() => redis.flushAll())
+const cacheWith = (options: Partial<RedisCacheOptions> = {}) => new RedisCache({ ...defaults, client: redis.client, ...options })
 
 /**
  * The records under `prefix` listed in their home index (the sorted set, with tagDepth 1, of the
  * bucket of the prefix's first part), read straight from Redis and decoded, the prefix left out.
  */
-async function indexMembers(prefix: [string | number]): Promise<unknown[]> {
+async function indexMembers(prefix: [string | number], { liveOnly = false } = {}): Promise<unknown[]> {
   const { indexKey } = specPlace([...prefix, 'any'], { namespace: 'test' })
   const under = `${specSegment(prefix[0])}:`
-  const members = (await redis.zRangeByScore(indexKey, '-inf', '+inf')).filter((member) => member.startsWith(under))
+  // Live: scored after now (this machine's clock is the local Redis's).
+  const members = (await redis.client.zRangeByScore(indexKey, liveOnly ? `(${Date.now()}` : '-inf', '+inf')).filter((member) =>
+    member.startsWith(under),
+  )
   return members.map((member) => {
     const parts = specDecodeSegments(member.slice(under.length))
     return parts.length === 1 ? parts[0] : parts
@@ -46,28 +40,28 @@ test('can put, get and delete records', async () => {
 })
 
 test('with writes: async, put and batch return before Redis has them; delete, which answers, waits for it', async () => {
-  const writer = createClient({ url: server.url })
+  const writer = createClient({ url: redis.server.url })
   await writer.connect()
   const cache = cacheWith({ writes: 'async', client: writer })
   const reader = cacheWith()
   // Redis holds the writer's writes while paused, and the reader's reads go on: "not yet" is
   // observable without racing a timer (each read below comes milliseconds into a 500 ms pause).
-  const pauseWrites = () => redis.sendCommand(['CLIENT', 'PAUSE', '500', 'WRITE'])
+  const pauseWrites = () => redis.client.sendCommand(['CLIENT', 'PAUSE', '500', 'WRITE'])
   try {
     await pauseWrites()
     await cache.put('key', 'value')
     expect(await reader.get('key')).toBeUndefined()
-    await cache.flush()
+    await cache.settled()
     expect(await reader.get('key')).toBe('value')
 
     await pauseWrites()
     await cache.batch({ delete: ['key'] })
     expect(await reader.get('key')).toBe('value')
-    await cache.flush()
+    await cache.settled()
     expect(await reader.get('key')).toBeUndefined()
 
     await cache.put('key', 'again')
-    await cache.flush()
+    await cache.settled()
     await pauseWrites()
     const deleted = cache.delete('key')
     expect(await reader.get('key')).toBe('again')
@@ -90,10 +84,10 @@ test('delete removes from redis sets', async () => {
 describe('with redis errors', () => {
   let maxmemory: string
   beforeEach(async () => {
-    maxmemory = (await redis.configGet('maxmemory'))['maxmemory'] ?? '0'
-    await redis.configSet('maxmemory', '10')
+    maxmemory = (await redis.client.configGet('maxmemory'))['maxmemory'] ?? '0'
+    await redis.client.configSet('maxmemory', '10')
   })
-  afterEach(() => redis.configSet('maxmemory', maxmemory))
+  afterEach(() => redis.client.configSet('maxmemory', maxmemory))
 
   test('raises error', async () => {
     const put = cacheWith().put('key', 'value')
@@ -148,13 +142,20 @@ test('records auto purge', async () => {
   expect(await cache.get('key1')).toBeUndefined()
   expect(await cache.get(['namespace', 'key2'])).toBeUndefined()
   expect(await cache.get(['namespace', 'key3'])).toBe('3')
-  // A put prunes the expired key2 from the index it writes to. Members are scored by expiry.
+  // Members are scored by expiry. A put prunes only members expired more than a minute ago: the
+  // expired key2 stays, for an expiry sweep to claim, and reads skip it.
   await cache.put(['namespace', 'key4'], '4', { ttlMs: ttl })
-  expect(await indexMembers(['namespace'])).toEqual(['key4', 'key3'])
+  expect(await indexMembers(['namespace'], { liveOnly: true })).toEqual(['key4', 'key3'])
+  expect(await indexMembers(['namespace'])).toEqual(['key2', 'key4', 'key3'])
+  expect(await cache.keys(['namespace', ANY])).toEqual([
+    ['namespace', 'key3'],
+    ['namespace', 'key4'],
+  ])
 
   await sleep(6 * ttl)
   expect(await cache.get(['namespace', 'key3'])).toBeUndefined()
-  // all() prunes the index it scans.
+  // all() skips what expired; the entries stay a minute for a sweep.
   expect(await cache.all(['namespace', ANY])).toEqual([])
-  expect(await indexMembers(['namespace'])).toEqual([])
+  expect(await indexMembers(['namespace'], { liveOnly: true })).toEqual([])
+  expect(await indexMembers(['namespace'])).toEqual(['key2', 'key4', 'key3'])
 })

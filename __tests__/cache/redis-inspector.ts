@@ -3,9 +3,11 @@
  * check what a cache call left there: key names, TTLs, index scores, the server's clock.
  */
 import type { RedisSentinelType } from 'redis'
-import type { RedisCache } from '../../lib'
+import type { RedisCache } from 'sessionvault'
 import { DEFAULT_BUCKETS } from '../../lib/defaults'
-import { sleep, type ClusterClient, type StandaloneClient } from '../helpers/clients'
+import type { ClusterClient, StandaloneClient } from '../helpers/redis'
+import { scanKeys, type Send } from '../helpers/send'
+import { sleep } from '../helpers/waiting'
 import type { CacheHarness } from './conformance'
 
 export interface RedisInspector {
@@ -21,16 +23,20 @@ export interface RedisInspector {
   time(): Promise<number>
 }
 
-type Send = (args: string[]) => Promise<unknown>
-
 export function standaloneInspector(client: StandaloneClient): RedisInspector {
   const send: Send = (args) => client.sendCommand(args)
-  return inspector(() => send, async () => [send])
+  return inspector(
+    () => send,
+    async () => [send],
+  )
 }
 
 export function sentinelInspector(client: RedisSentinelType): RedisInspector {
   const send: Send = (args) => client.sendCommand(false, args)
-  return inspector(() => send, async () => [send])
+  return inspector(
+    () => send,
+    async () => [send],
+  )
 }
 
 export function clusterInspector(cluster: ClusterClient): RedisInspector {
@@ -50,14 +56,7 @@ function inspector(route: (key: string) => Send, masters: () => Promise<Send[]>)
   return {
     async scan(match = '*') {
       const names: string[] = []
-      for (const send of await masters()) {
-        let cursor = '0'
-        do {
-          const [next, page] = (await send(['SCAN', cursor, 'MATCH', match, 'COUNT', '1000'])) as [string, string[]]
-          names.push(...page)
-          cursor = next
-        } while (cursor !== '0')
-      }
+      for (const send of await masters()) names.push(...(await scanKeys(send, match)))
       return [...new Set(names)].sort()
     },
     async dbsize() {

@@ -4,7 +4,7 @@
  */
 import calculateSlot from 'cluster-key-slot'
 import fc from 'fast-check'
-import { ANY, UsageError, type KeyPart, type MatchPart } from '../../lib'
+import { ANY, UsageError, type KeyPart, type MatchPart } from 'sessionvault'
 import { RedisLayout, fnv1a, type LayoutOptions } from '../../lib/cache/redis-layout'
 import { decodeSegments } from '../../lib/cache/key-codec'
 import { specBucketIndex, specDecodeSegments, specFnv1a, specPlace } from './layout-spec'
@@ -70,7 +70,11 @@ describe('RedisLayout.place', () => {
 
   test('a key shorter than tagDepth takes its own length as its depth', () => {
     const layout = new RedisLayout({ namespace: 'n', tagDepth: 3, buckets: 16 })
-    expect(layout.place(['s'])).toEqual({ valueKey: `n:{#${specFnv1a('.s') % 16}}:.s`, indexKey: `n:_i:{#${specFnv1a('.s') % 16}}`, member: '.s' })
+    expect(layout.place(['s'])).toEqual({
+      valueKey: `n:{#${specFnv1a('.s') % 16}}:.s`,
+      indexKey: `n:_i:{#${specFnv1a('.s') % 16}}`,
+      member: '.s',
+    })
     expect(layout.place(['s', 'x'])).toEqual({
       valueKey: `n:{.s#${specFnv1a('.x') % 16}}:.x`,
       indexKey: `n:_i:{.s#${specFnv1a('.x') % 16}}`,
@@ -154,17 +158,25 @@ describe('RedisLayout.indexesFor', () => {
   test('a match fixing tagDepth - 1 parts reads every bucket of that prefix', () => {
     const layout = new RedisLayout({ namespace: 'n', tagDepth: 2, buckets: 8 })
     expect(layout.indexesFor(['user', ANY, 'session', ANY], 'keys')).toEqual(
-      Array.from({ length: 8 }, (_, bucket) => ({ indexKey: specBucketIndex('n', ['user'], bucket), memberPrefix: '', valueKeyPrefix: `n:{.user#${bucket}}:` })),
+      Array.from({ length: 8 }, (_, bucket) => ({
+        indexKey: specBucketIndex('n', ['user'], bucket),
+        memberPrefix: '',
+        valueKeyPrefix: `n:{.user#${bucket}}:`,
+      })),
     )
     // tagDepth 1: the parts before the bucket are none, so every match can be listed.
     const flat = new RedisLayout({ namespace: 'n', tagDepth: 1, buckets: 4 })
-    expect(flat.indexesFor([ANY, ANY, 'x'], 'keys').map((index) => index.indexKey)).toEqual([0, 1, 2, 3].map((bucket) => `n:_i:{#${bucket}}`))
+    expect(flat.indexesFor([ANY, ANY, 'x'], 'keys').map((index) => index.indexKey)).toEqual(
+      [0, 1, 2, 3].map((bucket) => `n:_i:{#${bucket}}`),
+    )
   })
 
   test('a match fixing fewer than tagDepth - 1 parts is a UsageError naming the operation', () => {
     const layout = new RedisLayout({ namespace: 'n', tagDepth: 3, buckets: 8 })
     expect(() => layout.indexesFor(['user', ANY, ANY], 'count')).toThrow(UsageError)
-    expect(() => layout.indexesFor(['user', ANY, ANY], 'count')).toThrow(/cache\.count\(\): with tagDepth 3, a match of 3 parts must fix its first 2 \(it fixes 1\)/)
+    expect(() => layout.indexesFor(['user', ANY, ANY], 'count')).toThrow(
+      /cache\.count\(\): with tagDepth 3, a match of 3 parts must fix its first 2 \(it fixes 1\)/,
+    )
     expect(() => layout.indexesFor([ANY, 'x', 'y'], 'all')).toThrow(/cache\.all\(\)/)
     // A match shorter than tagDepth is held to its own length.
     expect(layout.indexesFor(['user', ANY], 'all')).toHaveLength(8)
@@ -217,7 +229,9 @@ describe('RedisLayout.indexesUnder (countUnder)', () => {
     expect(layout.indexesUnder(['s'], 'countUnder').map(({ indexKey, memberPrefix }) => ({ indexKey, memberPrefix }))).toEqual(
       [0, 1, 2, 3].map((bucket) => ({ indexKey: `n:_i:{.s#${bucket}}`, memberPrefix: '' })),
     )
-    expect(() => layout.indexesUnder([], 'countUnder')).toThrow(/cache\.countUnder\(\): with tagDepth 2, a prefix must have at least 1 parts \(it has 0\)/)
+    expect(() => layout.indexesUnder([], 'countUnder')).toThrow(
+      /cache\.countUnder\(\): with tagDepth 2, a prefix must have at least 1 parts \(it has 0\)/,
+    )
   })
 })
 

@@ -4,14 +4,14 @@
  */
 import { performance } from 'node:perf_hooks'
 import { createCluster } from 'redis'
-import { MemoryCache, RedisCache, isCacheError, isOptionError, isUnavailableError } from '../../lib'
+import { MemoryCache, RedisCache, isCacheError, isOptionError, isUnavailableError } from 'sessionvault'
 import { redisCli, startRedisCluster, type RedisClusterHandle, type RedisServerHandle } from '../../scripts/redis-server'
 import { OTHER_FAMILIES } from '../helpers/client-families'
-import { eventually } from '../helpers/clients'
-import { replicatedRedis, type ReplicatedClient, type ReplicatedRedis } from '../helpers/replicated-redis'
+import { eventually } from '../helpers/waiting'
+import { replicatedRedis, type ReplicatedRedis, type StandaloneClient } from '../helpers/redis'
 
 let redis: ReplicatedRedis
-let replicaClient: ReplicatedClient
+let replicaClient: StandaloneClient
 let cache: RedisCache<string>
 
 const ONE_REPLICA = { replicas: 1, timeoutMs: 2_000 }
@@ -27,7 +27,7 @@ afterAll(async () => {
 })
 
 /** The Redis keys of the cache's records on a server (index keys aside). */
-async function valueKeysOn(server: ReplicatedClient): Promise<string[]> {
+async function valueKeysOn(server: StandaloneClient): Promise<string[]> {
   return (await server.keys('durable:*')).filter((key) => !key.includes(':_i:'))
 }
 
@@ -74,7 +74,7 @@ test('when too few replicas acknowledge in time: NOT_REPLICATED (a 503-kind erro
   expect(await cache.get('kept')).toBeUndefined()
 })
 
-test('a stopped replica: the wait runs out and says so; the app\'s other commands are not held up meanwhile', async () => {
+test("a stopped replica: the wait runs out and says so; the app's other commands are not held up meanwhile", async () => {
   await cache.put('other', 'y')
   await redis.withReplicaPaused(async () => {
     const waiting = cache.delete('other', { waitForReplicas: { replicas: 1, timeoutMs: 1_500 } }).catch((caught: unknown) => caught)
@@ -98,7 +98,9 @@ describe.each(OTHER_FAMILIES)('on $name', (family) => {
       await other.put('one', 'x')
       await other.put('two', 'y')
       expect(await other.delete('one', { waitForReplicas: ONE_REPLICA })).toBe(true)
-      const error = await redis.withReplicaPaused(() => other.delete('two', { waitForReplicas: { replicas: 1, timeoutMs: 300 } }).catch((caught: unknown) => caught))
+      const error = await redis.withReplicaPaused(() =>
+        other.delete('two', { waitForReplicas: { replicas: 1, timeoutMs: 300 } }).catch((caught: unknown) => caught),
+      )
       expect(isCacheError(error) && error.code).toBe('NOT_REPLICATED')
     } finally {
       await other.close()
@@ -122,7 +124,7 @@ describe('on Redis Cluster with a replica per master', () => {
     await cluster?.stop()
   })
 
-  test('each write waits for its own master\'s replica: one master\'s lagging replica fails only that master\'s writes', async () => {
+  test("each write waits for its own master's replica: one master's lagging replica fails only that master's writes", async () => {
     const cache = new RedisCache<string>({ client, ttlMs: 60_000, namespace: 'durable' })
     try {
       const users = Array.from({ length: 30 }, (_, i) => `user${i}`)
@@ -137,10 +139,17 @@ describe('on Redis Cluster with a replica per master', () => {
       try {
         await redisCli(master.port, 'CLIENT', 'KILL', 'TYPE', 'replica')
         const outcomes = await Promise.all(
-          users.map((user) => cache.delete(user, { waitForReplicas: { replicas: 1, timeoutMs: 300 } }).then(() => 'ok', (error: unknown) => (isCacheError(error) ? error.code : String(error)))),
+          users.map((user) =>
+            cache.delete(user, { waitForReplicas: { replicas: 1, timeoutMs: 300 } }).then(
+              () => 'ok',
+              (error: unknown) => (isCacheError(error) ? error.code : String(error)),
+            ),
+          ),
         )
         const confirmed = outcomes.filter((outcome) => outcome === 'ok').length
-        console.log(`one of 3 masters' replica stopped: ${confirmed} of ${outcomes.length} durable deletes confirmed; the others: ${[...new Set(outcomes.filter((outcome) => outcome !== 'ok'))].join(', ')}`)
+        console.log(
+          `one of 3 masters' replica stopped: ${confirmed} of ${outcomes.length} durable deletes confirmed; the others: ${[...new Set(outcomes.filter((outcome) => outcome !== 'ok'))].join(', ')}`,
+        )
         // Not confirmed: NOT_REPLICATED, or REDIS_UNAVAILABLE for those that waited past their
         // deadline behind the other writes' WAITs on that master's connection; both answer 503.
         expect(outcomes.every((outcome) => outcome === 'ok' || outcome === 'NOT_REPLICATED' || outcome === 'REDIS_UNAVAILABLE')).toBe(true)
@@ -158,7 +167,12 @@ describe('on Redis Cluster with a replica per master', () => {
 test('bad waitForReplicas options are refused before anything is written, on both caches', async () => {
   const memory = new MemoryCache<string>({ ttlMs: 1_000 })
   for (const target of [cache, memory]) {
-    for (const waitForReplicas of [{ replicas: 0, timeoutMs: 10 }, { replicas: 1, timeoutMs: 0 }, { replicas: 1.5, timeoutMs: 10 }, 'yes']) {
+    for (const waitForReplicas of [
+      { replicas: 0, timeoutMs: 10 },
+      { replicas: 1, timeoutMs: 0 },
+      { replicas: 1.5, timeoutMs: 10 },
+      'yes',
+    ]) {
       const error = await target.delete('k', { waitForReplicas: waitForReplicas as never }).catch((caught: unknown) => caught)
       expect(isOptionError(error)).toBe(true)
       expect((error as { option: string }).option).toMatch(/^waitForReplicas/)

@@ -4,14 +4,23 @@
  */
 import calculateSlot from 'cluster-key-slot'
 import fc from 'fast-check'
-import { ANY, type KeyPart } from '../../lib'
+import { ANY, type KeyPart } from 'sessionvault'
 import { RedisLayout, type IndexToRead, type RecordPlace } from '../../lib/cache/redis-layout'
-import { COUNT_SCRIPT } from '../../lib/cache/scripts/count'
-import { LIST_SCRIPT } from '../../lib/cache/scripts/list'
-import { REMOVE_SCRIPT } from '../../lib/cache/scripts/remove'
-import { TOUCH_SCRIPT } from '../../lib/cache/scripts/touch'
-import { WRITE_SCRIPT } from '../../lib/cache/scripts/write'
-import { bySlot, conditionalWriteCalls, removeCalls, touchCalls, writeCalls, type PlannedPut, type ScriptCall, type WriteCondition } from '../../lib/cache/write-plan'
+import { COUNT_SCRIPT } from '../../lib/cache/lua/count'
+import { LIST_SCRIPT } from '../../lib/cache/lua/list'
+import { REMOVE_SCRIPT } from '../../lib/cache/lua/remove'
+import { TOUCH_SCRIPT } from '../../lib/cache/lua/touch'
+import { WRITE_SCRIPT } from '../../lib/cache/lua/write'
+import {
+  bySlot,
+  conditionalWriteCalls,
+  removeCalls,
+  touchCalls,
+  writeCalls,
+  type PlannedPut,
+  type ScriptCall,
+  type WriteCondition,
+} from '../../lib/cache/write-plan'
 
 const layout = new RedisLayout({ namespace: 'n', tagDepth: 2, buckets: 1024 })
 const place = (key: KeyPart[]): RecordPlace => layout.place(key)
@@ -48,7 +57,9 @@ describe('writeCalls', () => {
 
   test('deletes alone are a REMOVE call without tombstones, which a full Redis still runs', () => {
     const [a, b] = [place(['u', 'a']), place(['v', 'b'])]
-    expect(writeCalls([], [a, b], false)).toEqual([{ script: REMOVE_SCRIPT, keys: [a.valueKey, a.indexKey, b.valueKey, b.indexKey], args: ['0', a.member, b.member] }])
+    expect(writeCalls([], [a, b], false)).toEqual([
+      { script: REMOVE_SCRIPT, keys: [a.valueKey, a.indexKey, b.valueKey, b.indexKey], args: ['0', a.member, b.member] },
+    ])
   })
 
   test("a limit goes with the WRITE call of its index's slot: ARGV 5 to 7 and the index as the last key", () => {
@@ -84,25 +95,31 @@ describe('writeCalls', () => {
   test('on a cluster: one call per slot, each within its slot, puts before deletes, calls with puts first', () => {
     const keyArb = fc.tuple(fc.constantFrom('u', 'v', 's'), fc.constantFrom('a', 'b', 'c', 'd', 1, 2), fc.constantFrom('x', 'y', 3))
     fc.assert(
-      fc.property(fc.uniqueArray(keyArb, { maxLength: 12, selector: (key) => JSON.stringify(key) }), fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }), (keys, isPut) => {
-        const puts = keys.filter((_, i) => isPut[i]).map((key) => planned(key, JSON.stringify(key)))
-        const deletes = keys.filter((_, i) => !isPut[i]).map(place)
-        const calls = writeCalls(puts, deletes, true)
-        const slots = new Set([...puts.map((put) => put.place.valueKey), ...deletes.map((d) => d.valueKey)].map((key) => calculateSlot(key)))
-        expect(calls).toHaveLength(slots.size)
-        for (const call of calls) {
-          expect(slotsOf(call).size).toBe(1)
-          // A slot with puts gets a WRITE call (no condition); one with deletes only, a REMOVE call (no tombstone).
-          if (readWrite(call).puts.length > 0) expect([call.script, ...call.args.slice(0, 3)]).toEqual([WRITE_SCRIPT, ...NO_CONDITION])
-          else expect([call.script, call.args[0]]).toEqual([REMOVE_SCRIPT, '0'])
-        }
-        // Calls holding puts come first: a failure midway leaves records written rather than gone.
-        const withPuts = calls.map((call) => readWrite(call).puts.length > 0)
-        expect(withPuts).toEqual([...withPuts].sort((x, y) => Number(y) - Number(x)))
-        // Every record is in exactly one call, as a put or as a delete.
-        expect(calls.flatMap((call) => readWrite(call).puts).sort()).toEqual(puts.map((put) => put.place.valueKey).sort())
-        expect(calls.flatMap((call) => readWrite(call).deletes).sort()).toEqual(deletes.map((d) => d.valueKey).sort())
-      }),
+      fc.property(
+        fc.uniqueArray(keyArb, { maxLength: 12, selector: (key) => JSON.stringify(key) }),
+        fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }),
+        (keys, isPut) => {
+          const puts = keys.filter((_, i) => isPut[i]).map((key) => planned(key, JSON.stringify(key)))
+          const deletes = keys.filter((_, i) => !isPut[i]).map(place)
+          const calls = writeCalls(puts, deletes, true)
+          const slots = new Set(
+            [...puts.map((put) => put.place.valueKey), ...deletes.map((d) => d.valueKey)].map((key) => calculateSlot(key)),
+          )
+          expect(calls).toHaveLength(slots.size)
+          for (const call of calls) {
+            expect(slotsOf(call).size).toBe(1)
+            // A slot with puts gets a WRITE call (no condition); one with deletes only, a REMOVE call (no tombstone).
+            if (readWrite(call).puts.length > 0) expect([call.script, ...call.args.slice(0, 3)]).toEqual([WRITE_SCRIPT, ...NO_CONDITION])
+            else expect([call.script, call.args[0]]).toEqual([REMOVE_SCRIPT, '0'])
+          }
+          // Calls holding puts come first: a failure midway leaves records written rather than gone.
+          const withPuts = calls.map((call) => readWrite(call).puts.length > 0)
+          expect(withPuts).toEqual([...withPuts].sort((x, y) => Number(y) - Number(x)))
+          // Every record is in exactly one call, as a put or as a delete.
+          expect(calls.flatMap((call) => readWrite(call).puts).sort()).toEqual(puts.map((put) => put.place.valueKey).sort())
+          expect(calls.flatMap((call) => readWrite(call).deletes).sort()).toEqual(deletes.map((d) => d.valueKey).sort())
+        },
+      ),
     )
   })
 
@@ -110,7 +127,10 @@ describe('writeCalls', () => {
     const puts = ['a', 'b', 'c'].map((last) => planned(['user', 'ada', last], `"${last}"`))
     const calls = writeCalls(puts, [place(['user', 'ada', 'old'])], true)
     expect(calls).toHaveLength(1)
-    expect(readWrite(calls[0] as ScriptCall)).toEqual({ puts: puts.map((put) => put.place.valueKey), deletes: [place(['user', 'ada', 'old']).valueKey] })
+    expect(readWrite(calls[0] as ScriptCall)).toEqual({
+      puts: puts.map((put) => put.place.valueKey),
+      deletes: [place(['user', 'ada', 'old']).valueKey],
+    })
   })
 })
 
@@ -125,7 +145,11 @@ describe('conditionalWriteCalls', () => {
     ['ifValue and unlessDeleted', { record: { kind: 'equals', text: '{"n":1}' }, unlessDeleted: true }, ['equals', '{"n":1}', '1']],
   ])('%s: ARGV 1 to 3 carry the condition on the first put', (_, condition, args) => {
     expect(conditionalWriteCalls(record, condition, [], false)).toEqual([
-      { script: WRITE_SCRIPT, keys: [record.place.valueKey, record.place.indexKey], args: [...args, '1', ...NO_LIMIT, '5000', '', record.place.member, '"new"'] },
+      {
+        script: WRITE_SCRIPT,
+        keys: [record.place.valueKey, record.place.indexKey],
+        args: [...args, '1', ...NO_LIMIT, '5000', '', record.place.member, '"new"'],
+      },
     ])
   })
 
@@ -135,7 +159,18 @@ describe('conditionalWriteCalls', () => {
       {
         script: WRITE_SCRIPT,
         keys: [record.place.valueKey, record.place.indexKey, ...along.flatMap((put) => [put.place.valueKey, put.place.indexKey])],
-        args: ['absent', '', '', '3', ...NO_LIMIT, '5000', '', record.place.member, '"new"', ...along.flatMap((put) => ['5000', '', put.place.member, put.text])],
+        args: [
+          'absent',
+          '',
+          '',
+          '3',
+          ...NO_LIMIT,
+          '5000',
+          '',
+          record.place.member,
+          '"new"',
+          ...along.flatMap((put) => ['5000', '', put.place.member, put.text]),
+        ],
       },
     ])
   })
@@ -161,8 +196,12 @@ describe('removeCalls and touchCalls', () => {
 
   test('a delete is one REMOVE call: ARGV 1 is the tombstone time (0: none), then each member', () => {
     const [first] = places as [RecordPlace]
-    expect(removeCalls([first], 0, false)).toEqual([{ script: REMOVE_SCRIPT, keys: [first.valueKey, first.indexKey], args: ['0', first.member] }])
-    expect(removeCalls([first], 60_000, true)).toEqual([{ script: REMOVE_SCRIPT, keys: [first.valueKey, first.indexKey], args: ['60000', first.member] }])
+    expect(removeCalls([first], 0, false)).toEqual([
+      { script: REMOVE_SCRIPT, keys: [first.valueKey, first.indexKey], args: ['0', first.member] },
+    ])
+    expect(removeCalls([first], 60_000, true)).toEqual([
+      { script: REMOVE_SCRIPT, keys: [first.valueKey, first.indexKey], args: ['60000', first.member] },
+    ])
   })
 
   test('touchMany is one TOUCH call on a single server: ARGV 1 is the new TTL, then each member', () => {
@@ -175,7 +214,13 @@ describe('removeCalls and touchCalls', () => {
   test('on a cluster, one call per slot, in the order the slots first come', () => {
     const calls = touchCalls(places, 90_000, true)
     const groups = bySlot(places, true)
-    expect(calls).toEqual(groups.map((group) => ({ script: TOUCH_SCRIPT, keys: group.flatMap((p) => [p.valueKey, p.indexKey]), args: ['90000', ...group.map((p) => p.member)] })))
+    expect(calls).toEqual(
+      groups.map((group) => ({
+        script: TOUCH_SCRIPT,
+        keys: group.flatMap((p) => [p.valueKey, p.indexKey]),
+        args: ['90000', ...group.map((p) => p.member)],
+      })),
+    )
     for (const call of calls) expect(slotsOf(call).size).toBe(1)
     expect(removeCalls(places, 0, true).map((call) => call.keys)).toEqual(calls.map((call) => call.keys))
   })
@@ -193,7 +238,12 @@ describe('bySlot', () => {
           expect(group.map((item) => item.i)).toEqual([...group.map((item) => item.i)].sort((x, y) => x - y))
         }
         expect(new Set(groups.map((group) => calculateSlot((group[0] as { valueKey: string }).valueKey))).size).toBe(groups.length)
-        expect(groups.flat().map((item) => item.i).sort((x, y) => x - y)).toEqual(items.map((item) => item.i))
+        expect(
+          groups
+            .flat()
+            .map((item) => item.i)
+            .sort((x, y) => x - y),
+        ).toEqual(items.map((item) => item.i))
       }),
     )
   })
@@ -209,6 +259,7 @@ describe('scripts', () => {
   test('each has a name and the SHA1 of its source', () => {
     const names = [WRITE_SCRIPT, REMOVE_SCRIPT, TOUCH_SCRIPT, LIST_SCRIPT, COUNT_SCRIPT].map((script) => script.name)
     expect(names).toEqual(['write', 'remove', 'touch', 'list', 'count'])
-    for (const script of [WRITE_SCRIPT, REMOVE_SCRIPT, TOUCH_SCRIPT, LIST_SCRIPT, COUNT_SCRIPT]) expect(script.sha1).toMatch(/^[0-9a-f]{40}$/)
+    for (const script of [WRITE_SCRIPT, REMOVE_SCRIPT, TOUCH_SCRIPT, LIST_SCRIPT, COUNT_SCRIPT])
+      expect(script.sha1).toMatch(/^[0-9a-f]{40}$/)
   })
 })

@@ -19,8 +19,16 @@ export interface AppInstances {
 
 const LOG_LINES = 400
 
-/** Starts one instance per entry of `redisUrls` (failover-instance.ts's REDIS_URL), named instance-1…. */
-export async function startAppInstances(mode: AuthMode, redisUrls: readonly string[], sessionTtlMs: number): Promise<AppInstances> {
+/**
+ * Starts one instance per entry of `redisUrls` (failover-instance.ts's REDIS_URL), named
+ * instance-1…; token sessions renew after `renewAfterMs` (by default half of `sessionTtlMs`).
+ */
+export async function startAppInstances(
+  mode: AuthMode,
+  redisUrls: readonly string[],
+  sessionTtlMs: number,
+  renewAfterMs?: number,
+): Promise<AppInstances> {
   const entry = compiledEntry('__tests__/failover/failover-instance.ts')
   const guard = new OrphanGuard()
   const secret = randomBytes(32).toString('base64url')
@@ -41,6 +49,7 @@ export async function startAppInstances(mode: AuthMode, redisUrls: readonly stri
         mode,
         logRequests: false,
         sessionTtlMs,
+        renewAfterMs,
         guard,
         log: (line) => void (log.push(line) > LOG_LINES && log.shift()),
       })

@@ -5,7 +5,14 @@
  * with SIGKILL, sees its replica promoted, restarts it, and sees it rejoin as a replica.
  */
 import { execFile } from 'node:child_process'
-import { redisCli, redisInfo, startRedisCluster, startSentinelDeployment, type RedisServerHandle, type SentinelDeploymentOptions } from '../../scripts/redis-server'
+import {
+  redisCli,
+  redisInfo,
+  startRedisCluster,
+  startSentinelDeployment,
+  type RedisServerHandle,
+  type SentinelDeploymentOptions,
+} from '../../scripts/redis-server'
 
 export type DeploymentKind = 'sentinel' | 'cluster'
 
@@ -40,7 +47,12 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 /** Runs commands (one a line, no quoting needed) through one redis-cli connection; its whole output. */
 function redisPipe(port: number, commands: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = execFile('redis-cli', ['-h', '127.0.0.1', '-p', String(port)], { timeout: 10_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout) => (error ? reject(error) : resolve(stdout)))
+    const child = execFile(
+      'redis-cli',
+      ['-h', '127.0.0.1', '-p', String(port)],
+      { timeout: 10_000, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout) => (error ? reject(error) : resolve(stdout)),
+    )
     child.stdin?.end(commands.join('\n') + '\n')
   })
 }
@@ -85,7 +97,8 @@ function commonParts(kind: DeploymentKind, master: RedisServerHandle, replica: R
     kind,
     master,
     replica,
-    promoted: (timeoutMs: number) => poll(async () => (await role(replica.port))['role'] === 'master', timeoutMs, `the replica on ${replica.port} to be promoted`),
+    promoted: (timeoutMs: number) =>
+      poll(async () => (await role(replica.port))['role'] === 'master', timeoutMs, `the replica on ${replica.port} to be promoted`),
     async rejoined(timeoutMs: number) {
       await poll(
         async () => {
@@ -103,13 +116,20 @@ function commonParts(kind: DeploymentKind, master: RedisServerHandle, replica: R
       const keys = (await redisCli(node.port, '--scan')).split('\n').filter((key) => key !== '')
       // Names are in keys (base64url parts) or in values (a token session keeps a copy of its user).
       const values = await redisPipe(node.port, ['READONLY', ...keys.map((key) => `GET ${key}`)])
-      const texts = [...keys.flatMap((key) => key.split(/[:{}]/)).map((part) => Buffer.from(part, 'base64url').toString('latin1')), ...keys, values]
+      const texts = [
+        ...keys.flatMap((key) => key.split(/[:{}]/)).map((part) => Buffer.from(part, 'base64url').toString('latin1')),
+        ...keys,
+        values,
+      ]
       return names.filter((name) => texts.some((text) => text.includes(name)))
     },
   }
 }
 
-export async function startDeployment(kind: DeploymentKind, options: Pick<SentinelDeploymentOptions, 'reachVia' | 'args'> = {}): Promise<Deployment> {
+export async function startDeployment(
+  kind: DeploymentKind,
+  options: Pick<SentinelDeploymentOptions, 'reachVia' | 'args'> = {},
+): Promise<Deployment> {
   return kind === 'sentinel' ? sentinelDeployment(options) : clusterDeployment()
 }
 
@@ -121,7 +141,8 @@ async function sentinelDeployment(options: Pick<SentinelDeploymentOptions, 'reac
     ...commonParts('sentinel', master, replica),
     url: `sentinel://${sentinels}/${deployment.name}`,
     // Whichever node is the master now.
-    syncReplicas: async (timeoutMs = 5_000) => caughtUp((await role(master.port))['role'] === 'master' ? master.port : replica.port, timeoutMs),
+    syncReplicas: async (timeoutMs = 5_000) =>
+      caughtUp((await role(master.port))['role'] === 'master' ? master.port : replica.port, timeoutMs),
     stop: () => deployment.stop(),
   }
 }

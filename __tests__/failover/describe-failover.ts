@@ -5,16 +5,39 @@
  */
 import type { AuthMode } from '../../examples/load-balanced/auth'
 import { startDeployment, type Deployment, type DeploymentKind } from './deployments'
-import { ENDED_AFTER_PROMOTION, INSTANCES, LOOPS, PROMOTION_LIMIT_MS, runFailover, type FailoverMeasured } from './failover-run'
+import {
+  ENDED_AFTER_PROMOTION,
+  INSTANCES,
+  LOOPS,
+  PROMOTION_LIMIT_MS,
+  runFailover,
+  type ClientLibrary,
+  type FailoverMeasured,
+} from './failover-run'
 
 /**
- * Every request sent this long after the promotion is served. 2 s on Cluster. On Sentinel the
- * app's client is what comes back late: node-redis's Sentinel client looks the master up again
- * once a second, and the sentinel it asks reports the promoted replica as `disconnected` until
- * its own link to it is up (1 to 2 s after the promotion, measured); the breaker closes within
- * milliseconds of that client being ready. Measured there: 1.8 to 2.4 s.
+ * Every request sent this long after the promotion is served, by deployment and by the app
+ * servers' client library; every session has been served again by then too. 2 s on Cluster
+ * (measured: every request sent 0.5 s after the promotion served, every session within 0.9 s).
+ *
+ * On Sentinel what comes back late is the client. A sentinel sees the promotion at its next INFO
+ * to the replica (once a second during a failover) and names the new master from then on: up to
+ * 1.1 s after the promotion. ioredis (failover-instance.ts) asks a sentinel for the master before
+ * each reconnect attempt, every 100 ms, and is served by the new master as soon as one names it
+ * (measured on 2 loaded cores: every request sent 1.2 s after the promotion served, every session
+ * within 1.5 s).
+ *
+ * node-redis's Sentinel client takes a master only once the sentinel it asks reports it without
+ * `disconnected`, which that sentinel clears when it next reconnects to it (its links reconnect
+ * once a second), and between two looks it sleeps 1 s: up to 1.1 + 1 + 1 s after the promotion,
+ * more on a loaded machine (measured: every request sent 1.8 to 3.1 s after the promotion served,
+ * every session within 2.0 to 3.2 s; once 3.03 s on CI, when the bound was 3 s).
+ * Its bound is 4 s.
  */
-const SERVED_AGAIN_MS: Record<DeploymentKind, number> = { cluster: 2_000, sentinel: 3_000 }
+export const SERVED_AGAIN_MS = {
+  cluster: { 'node-redis': 2_000 },
+  sentinel: { 'node-redis': 4_000, ioredis: 2_000 },
+} as const satisfies Record<DeploymentKind, Partial<Record<ClientLibrary, number>>>
 /**
  * Every request is answered within this: a request waits at most 1.5 s per Redis call
  * (failover-instance.ts) and makes at most two in a row (a read, then a renewal or touch).
@@ -27,23 +50,29 @@ const ANSWER_WITHIN_MS = 3_000 * 2
  */
 export const UNREPLICATED_WINDOW_MS = 1_000
 
-export function describeFailover(kind: DeploymentKind, mode: AuthMode): void {
-  describe(`SIGKILL of the ${kind} master under load through ${INSTANCES} instances, on ${mode === 'token' ? 'sessions()' : 'express-session with RedisSessionStore'}`, () => {
+export function describeFailover(kind: DeploymentKind, mode: AuthMode, client: ClientLibrary = 'node-redis'): void {
+  const bounds: Partial<Record<ClientLibrary, number>> = SERVED_AGAIN_MS[kind]
+  const servedAgainMs = bounds[client]
+  if (servedAgainMs === undefined) throw new Error(`no failover bound for ${client} on ${kind}`)
+  const layer = mode === 'token' ? 'sessions()' : 'express-session with RedisSessionStore'
+  describe(`SIGKILL of the ${kind} master under load through ${INSTANCES} instances on ${client}, on ${layer}`, () => {
     let deployment: Deployment | undefined
     let m: FailoverMeasured
 
     beforeAll(async () => {
       deployment = await startDeployment(kind)
-      m = await runFailover(deployment, mode)
-      console.log(summary(kind, mode, m))
+      m = await runFailover(deployment, { mode, client, servedAgainMs })
+      console.log(summary(`${kind}, ${client}, ${mode}`, m))
     }, 90_000)
     afterAll(async () => {
       await deployment?.stop()
     })
 
-    test('no answer ever names another session\'s user', () => {
+    test("no answer ever names another session's user", () => {
       expect(m.tally.wrongAnswers.slice(0, 5)).toEqual([])
-      const wrongAtTheEnd = [...m.finalFates, ...m.endedFates].filter(([, seen]) => seen.some((fate) => fate !== 'own' && fate !== 'nobody'))
+      const wrongAtTheEnd = [...m.finalFates, ...m.endedFates].filter(([, seen]) =>
+        seen.some((fate) => fate !== 'own' && fate !== 'nobody'),
+      )
       expect(wrongAtTheEnd).toEqual([])
     })
 
@@ -57,17 +86,24 @@ export function describeFailover(kind: DeploymentKind, mode: AuthMode): void {
       const statuses = Object.keys(m.tally.statuses).map(Number)
       expect(statuses.filter((status) => status !== 200 && status !== 503)).toEqual([])
       expect(m.tally.failuresBetween(m.startedAt, m.killedAt)).toBe(0)
-      expect(m.tally.failuresBetween(m.promotedAt + SERVED_AGAIN_MS[kind] + ANSWER_WITHIN_MS, m.endedAt)).toBe(0)
+      expect(m.tally.failuresBetween(m.promotedAt + servedAgainMs + ANSWER_WITHIN_MS, m.endedAt)).toBe(0)
     })
 
-    test(`the replica is promoted, and every request sent ${SERVED_AGAIN_MS[kind] / 1000} s after that is served`, () => {
+    test(`the replica is promoted; every request sent ${servedAgainMs / 1000} s after that is served, and every session was served again by then`, () => {
       expect(m.promotedAt - m.killedAt).toBeLessThan(PROMOTION_LIMIT_MS)
-      expect(serviceBackMs(m)).toBeLessThan(SERVED_AGAIN_MS[kind])
+      expect(serviceBackMs(m)).toBeLessThan(servedAgainMs)
+      // Requests held while the client reconnects are served late, not failed: the first bound alone would not see them.
+      expect(m.tally.servedAgainMs(keptSessions(m), m.promotedAt)).toBeLessThan(servedAgainMs)
     })
 
     test('a session is lost only if the dead master acknowledged its last write just before dying', () => {
       const lost = lostSessions(m)
-      const unexplained = lost.filter(({ lastWriteBeforeKillMs }) => lastWriteBeforeKillMs === undefined || lastWriteBeforeKillMs > UNREPLICATED_WINDOW_MS || lastWriteBeforeKillMs < -(m.promotedAt - m.killedAt))
+      const unexplained = lost.filter(
+        ({ lastWriteBeforeKillMs }) =>
+          lastWriteBeforeKillMs === undefined ||
+          lastWriteBeforeKillMs > UNREPLICATED_WINDOW_MS ||
+          lastWriteBeforeKillMs < -(m.promotedAt - m.killedAt),
+      )
       expect(unexplained).toEqual([])
       // A session that worked is either working everywhere or gone everywhere, never half.
       for (const [session, seen] of m.finalFates) expect([session, new Set(seen).size]).toEqual([session, 1])
@@ -105,18 +141,24 @@ function lostSessions(m: FailoverMeasured): Lost[] {
     })
 }
 
+/** Sessions that every instance serves as their own after the run. */
+function keptSessions(m: FailoverMeasured): string[] {
+  return m.sessions.filter((session) => m.finalFates.get(session)?.every((fate) => fate === 'own'))
+}
+
 /** From the promotion until the last request that was not served was sent (0: none after the promotion). */
 function serviceBackMs(m: FailoverMeasured): number {
   const lost = new Set(lostSessions(m).map(({ session }) => session))
   return Math.max(0, (m.tally.lastFailedSentAt(lost) ?? 0) - m.promotedAt)
 }
 
-function summary(kind: DeploymentKind, mode: AuthMode, m: FailoverMeasured): string {
+/** `run` names the deployment, the client library and the session layer. */
+function summary(run: string, m: FailoverMeasured): string {
   const s = (ms: number | undefined): string => (ms === undefined ? 'never' : `${(ms / 1000).toFixed(2)} s`)
-  const kept = m.sessions.filter((session) => m.finalFates.get(session)?.every((fate) => fate === 'own'))
+  const kept = keptSessions(m)
   const lost = lostSessions(m)
   return (
-    `failover [${kind}, ${mode}]: ${m.tally.requests} requests by ${LOOPS} clients on ${m.sessions.length} sessions through ${INSTANCES} instances over ${s(m.endedAt - m.startedAt)}; ` +
+    `failover [${run}]: ${m.tally.requests} requests by ${LOOPS} clients on ${m.sessions.length} sessions through ${INSTANCES} instances over ${s(m.endedAt - m.startedAt)}; ` +
     `answers by status ${JSON.stringify(m.tally.statuses)} (0: none); max latency ${m.tally.maxLatencyMs} ms; ` +
     `replica promoted ${s(m.promotedAt - m.killedAt)} after the kill; every request sent ${s(serviceBackMs(m))} after the promotion or later served, every session served again ${s(m.tally.servedAgainMs(kept, m.promotedAt))} after it; ` +
     `sessions lost ${lost.length}${lost.length > 0 ? ` (last write acknowledged ${lost.map(({ lastWriteBeforeKillMs }) => `${lastWriteBeforeKillMs} ms`).join(', ')} before the kill)` : ''}; ` +

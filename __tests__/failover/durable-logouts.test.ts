@@ -50,11 +50,14 @@ describe.each<[DeploymentKind, AuthMode]>([
     const plain = await startAppInstances(mode, [deployment.url], SESSION_TTL_MS)
     apps.push(plain)
     ;({ logouts, promotedAfterMs } = await run(deployment, durable.urls[0]!, plain.urls[0]!, clients))
-    const count = (set: Logout['set'], phase: Logout['phase'], what: (logout: Logout) => boolean): number => logouts.filter((logout) => logout.set === set && logout.phase === phase && what(logout)).length
+    const count = (set: Logout['set'], phase: Logout['phase'], what: (logout: Logout) => boolean): number =>
+      logouts.filter((logout) => logout.set === set && logout.phase === phase && what(logout)).length
     const line = (set: Logout['set']): string =>
       `${set}: replica up ${count(set, 'replica up', (l) => l.status === 303)} of ${SESSIONS / 2} answered, ${count(set, 'replica up', (l) => l.status === 303 && l.opensAfter)} undone; ` +
       `replica stopped ${count(set, 'replica stopped', (l) => l.status === 303)} answered (${count(set, 'replica stopped', (l) => l.status === 503)} 503), ${count(set, 'replica stopped', (l) => l.status === 303 && l.opensAfter)} answered then undone, ${count(set, 'replica stopped', (l) => l.status !== 303 && l.opensAfter)} unanswered then undone`
-    console.log(`durable logouts [${kind}, ${mode}, waitForReplicas ${JSON.stringify(WAIT)}]: replica promoted ${(promotedAfterMs / 1000).toFixed(2)} s after the kill; ${line('durable')}; ${line('plain')}`)
+    console.log(
+      `durable logouts [${kind}, ${mode}, waitForReplicas ${JSON.stringify(WAIT)}]: replica promoted ${(promotedAfterMs / 1000).toFixed(2)} s after the kill; ${line('durable')}; ${line('plain')}`,
+    )
   })
   afterAll(async () => {
     for (const client of clients) client.close()
@@ -84,7 +87,12 @@ describe.each<[DeploymentKind, AuthMode]>([
   })
 })
 
-async function run(deployment: Deployment, durableUrl: string, plainUrl: string, clients: LoadClient[]): Promise<{ logouts: Logout[]; promotedAfterMs: number }> {
+async function run(
+  deployment: Deployment,
+  durableUrl: string,
+  plainUrl: string,
+  clients: LoadClient[],
+): Promise<{ logouts: Logout[]; promotedAfterMs: number }> {
   const sets = {
     durable: Array.from({ length: SESSIONS }, (_, i) => new LoadClient(durableUrl, `durable-${String(i + 1).padStart(2, '0')}`)),
     plain: Array.from({ length: SESSIONS }, (_, i) => new LoadClient(plainUrl, `plain-${String(i + 1).padStart(2, '0')}`)),
@@ -97,13 +105,20 @@ async function run(deployment: Deployment, durableUrl: string, plainUrl: string,
   await deployment.syncReplicas()
 
   const kept = new Map<LoadClient, LoadClient>()
-  const logOut = async (set: Logout['set'], phase: Logout['phase'], client: LoadClient): Promise<Omit<Logout, 'opensAfter'> & { client: LoadClient }> => {
+  const logOut = async (
+    set: Logout['set'],
+    phase: Logout['phase'],
+    client: LoadClient,
+  ): Promise<Omit<Logout, 'opensAfter'> & { client: LoadClient }> => {
     kept.set(client, client.copy())
     const reply = await client.post('/logout', {})
     return { set, phase, status: reply.status, client }
   }
   const half = SESSIONS / 2
-  const done = await Promise.all([...sets.durable.slice(0, half).map((c) => logOut('durable', 'replica up', c)), ...sets.plain.slice(0, half).map((c) => logOut('plain', 'replica up', c))])
+  const done = await Promise.all([
+    ...sets.durable.slice(0, half).map((c) => logOut('durable', 'replica up', c)),
+    ...sets.plain.slice(0, half).map((c) => logOut('plain', 'replica up', c)),
+  ])
   await deployment.syncReplicas()
 
   // The replica stops (it cannot reconnect) and the master drops its link: what the master
@@ -113,7 +128,12 @@ async function run(deployment: Deployment, durableUrl: string, plainUrl: string,
   let killedAt: number
   try {
     await redisCli(deployment.master.port, 'CLIENT', 'KILL', 'TYPE', 'replica')
-    done.push(...(await Promise.all([...sets.durable.slice(half).map((c) => logOut('durable', 'replica stopped', c)), ...sets.plain.slice(half).map((c) => logOut('plain', 'replica stopped', c))])))
+    done.push(
+      ...(await Promise.all([
+        ...sets.durable.slice(half).map((c) => logOut('durable', 'replica stopped', c)),
+        ...sets.plain.slice(half).map((c) => logOut('plain', 'replica stopped', c)),
+      ])),
+    )
     killedAt = performance.now()
     process.kill(deployment.master.pid, 'SIGKILL')
   } finally {

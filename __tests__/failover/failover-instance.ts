@@ -7,17 +7,19 @@
  *   sentinel://127.0.0.1:S1,127.0.0.1:S2/name  the master that sentinels name
  *   cluster://127.0.0.1:P1,127.0.0.1:P2        a Redis Cluster, from these nodes
  *
- * A query asks for durable logouts (`waitForReplicas`): `?replicas=1&timeoutMs=500`, and `&logins=1`
- * for logins too.
+ * The client is node-redis's; `?client=ioredis` on a sentinel URL asks for ioredis's, as README
+ * recommends it for Sentinel. A query asks for durable logouts (`waitForReplicas`):
+ * `?replicas=1&timeoutMs=500`, and `&logins=1` for logins too.
  *
  * Each session is its own user (the tests sign in `user-7-3`, …), so an answer that names
  * another user is a session served to the wrong client.
  */
 import type { Server } from 'node:http'
+import IORedis from 'ioredis'
 import { createClient, createCluster, createSentinel } from 'redis'
-import { RedisCache } from '../../lib/cache/redis-cache'
-import type { SessionReplicaWait } from '../../lib/cache/cache'
-import type { RedisClient } from '../../lib/cache/redis-connection'
+import { RedisCache } from 'sessionvault/cache'
+import type { SessionReplicaWait } from 'sessionvault/cache'
+import type { RedisClient } from 'sessionvault/cache'
 import { createInstanceApp } from '../../examples/load-balanced/app'
 import { isAuthMode, type DemoAuth } from '../../examples/load-balanced/auth'
 import { expressSessionAuth } from '../../examples/load-balanced/express-session-auth'
@@ -30,6 +32,11 @@ const REDIS_TIMEOUT_MS = 1_500
 const KEEP_ALIVE_MS = 120_000
 /** Reconnect attempts: every 100 ms at first, at most every 500 ms. */
 const reconnectStrategy = (retries: number): number => Math.min(100 * (retries + 1), 500)
+/**
+ * ioredis on Sentinel asks a sentinel for the master before each reconnect attempt: every 100 ms,
+ * so it finds the promoted replica within 100 ms of the sentinels naming it.
+ */
+const IOREDIS_RECONNECT_MS = 100
 
 interface Connected {
   client: RedisClient
@@ -47,6 +54,11 @@ function hostPorts(list: string): { host: string; port: number }[] {
 async function connect(target: string, onError: (error: Error) => void): Promise<Connected> {
   // Several hosts: not a URL that `new URL` reads.
   const [, scheme = '', hosts = '', path = ''] = /^(\w+):\/\/([^/?]*)\/?([^?]*)/.exec(target) ?? []
+  const library = new URLSearchParams(target.split('?')[1] ?? '').get('client') ?? 'node-redis'
+  if (library === 'ioredis') {
+    if (scheme !== 'sentinel') throw new Error(`client=ioredis is for sentinel:// URLs, not ${scheme}://`)
+    return connectIoRedisSentinel(path, hostPorts(hosts), onError)
+  }
   if (scheme === 'sentinel') {
     const client = createSentinel({
       name: path,
@@ -73,6 +85,36 @@ async function connect(target: string, onError: (error: Error) => void): Promise
   return { client, ready: () => client.isReady, close: () => client.close() }
 }
 
+/**
+ * ioredis through Sentinel, configured as README recommends: while it cannot reach a master it
+ * asks a sentinel for one every 100 ms, and the commands a lost connection had in flight fail at
+ * once (`maxRetriesPerRequest: 0`) rather than being sent again to the next master, when the
+ * cache may long have given up on them. `failoverDetector` stays off: ioredis 5 ends a client for
+ * good (status `end`, no more reconnects) when a sentinel's `+switch-master` arrives while a
+ * reconnect waits for a sentinel's answer (its connector is stopped mid-connect), as one app
+ * server did in one failover run in four.
+ */
+async function connectIoRedisSentinel(
+  name: string,
+  sentinels: { host: string; port: number }[],
+  onError: (error: Error) => void,
+): Promise<Connected> {
+  const client = new IORedis({
+    name,
+    sentinels,
+    retryStrategy: () => IOREDIS_RECONNECT_MS,
+    maxRetriesPerRequest: 0,
+    lazyConnect: true,
+  })
+  client.on('error', onError)
+  await client.connect()
+  return {
+    client,
+    ready: () => client.status === 'ready',
+    close: async () => void (await client.quit().catch(() => client.disconnect())),
+  }
+}
+
 /** `waitForReplicas` from the query of REDIS_URL, if it asks for it. */
 function replicaWait(target: string): SessionReplicaWait | undefined {
   const query = new URLSearchParams(target.split('?')[1] ?? '')
@@ -87,6 +129,7 @@ async function main(): Promise<void> {
   const instance = env['INSTANCE_NAME'] ?? `instance-${port}`
   const mode = env['MODE'] ?? 'token'
   const sessionTtlMs = Number(env['SESSION_TTL_MS'] ?? 60_000)
+  const renewAfterMs = env['RENEW_AFTER_MS'] === undefined ? undefined : Number(env['RENEW_AFTER_MS'])
   const secret = env['SESSION_SECRET'] ?? ''
   if (!isAuthMode(mode)) throw new Error(`MODE must be token or express-session, not ${mode}`)
   if (!env['REDIS_URL']) throw new Error('REDIS_URL is required')
@@ -105,11 +148,20 @@ async function main(): Promise<void> {
           secret,
           timeoutMs: REDIS_TIMEOUT_MS,
           sessionTtlMs,
+          renewAfterMs,
           waitForReplicas,
         })
-      : expressSessionAuth({ backend: { client, prefix: `${KEY_PREFIX}-sess` }, secret, timeoutMs: REDIS_TIMEOUT_MS, sessionTtlMs, waitForReplicas })
+      : expressSessionAuth({
+          backend: { client, prefix: `${KEY_PREFIX}-sess` },
+          secret,
+          timeoutMs: REDIS_TIMEOUT_MS,
+          sessionTtlMs,
+          waitForReplicas,
+        })
 
   const app = createInstanceApp({ instance, detail: `pid ${process.pid}, port ${port}`, auth, redisReady: ready })
+  // Listening and stopping as examples/load-balanced/instance.ts does, on purpose: that file is the
+  // demo a reader copies, so it stays whole rather than exporting its start-up for the tests.
   const server: Server = await new Promise((resolve, reject) => {
     const listening = app.listen(port, '127.0.0.1', () => resolve(listening))
     listening.once('error', reject)

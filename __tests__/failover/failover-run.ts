@@ -20,8 +20,14 @@ export const SESSIONS_PER_LOOP = 3
  */
 export const ENDED_AFTER_PROMOTION = 18
 export const INSTANCES = 3
-/** Short, so token sessions renew (a new token, a write) every few seconds during the run. */
-export const SESSION_TTL_MS = 10_000
+/**
+ * Token sessions renew (a new token, a write) every 2 s of the run, and the store's sessions are
+ * touched as often (a tenth of their TTL). Nothing expires during a run: the ended sessions get
+ * no request from their login to their logout, up to about 12 s on a loaded machine (the kill at
+ * 2.5 s, the promotion up to 3 s later, the old master back 4.5 s after that on Sentinel).
+ */
+export const SESSION_TTL_MS = 20_000
+const RENEW_AFTER_MS = 2_000
 /** Load before the kill. */
 const KILL_AT_MS = 2_500
 /** Load keeps going this long after the old master has rejoined, and at least this long after the promotion. */
@@ -35,19 +41,33 @@ const PAUSE_MS = 20
 export const PROMOTION_LIMIT_MS = 10_000
 /** The killed master rejoins within this after its restart (Sentinel: 8 s of waiting, then its INFO period). */
 const REJOIN_LIMIT_MS = 25_000
-/** Sessions are ended this long after the promotion, once service is back. */
+/** Sessions are ended this long after the promotion, once service is back (or the test's bound on that has passed). */
 const END_AFTER_PROMOTION_MS = 4_500
 /**
- * How long after the promotion the killed master comes back. On Sentinel, once the app servers
- * serve from the new master (within 3 s): back sooner on its old address, it acts as a master until
- * the sentinels demote it, and node-redis's Sentinel client, still reconnecting to that address,
- * can write to it, writes lost when it becomes a replica. On Cluster at once: it learns the new
- * configuration from the other nodes within a second, and its MOVED replies are what make
- * node-redis's cluster client look the slots up again.
+ * When the killed master comes back. On Sentinel, this long after every app server should serve
+ * from the new master (the test's bound on that, `servedAgainMs`): back sooner on its old address,
+ * it acts as a master until the sentinels demote it, and node-redis's Sentinel client, still
+ * reconnecting to that address, can write to it, writes lost when it becomes a replica. On
+ * Cluster at once: it learns the new configuration from the other nodes within a second, and its
+ * MOVED replies are what make node-redis's cluster client look the slots up again.
  */
-const RESTART_AFTER_PROMOTION_MS: Record<Deployment['kind'], number> = { sentinel: 3_500, cluster: 0 }
+const RESTART_AFTER_SERVED_AGAIN_MS = 500
+
+function restartAfterPromotionMs(kind: Deployment['kind'], servedAgainMs: number): number {
+  return kind === 'cluster' ? 0 : servedAgainMs + RESTART_AFTER_SERVED_AGAIN_MS
+}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** The Redis client library of the app instances (failover-instance.ts). */
+export type ClientLibrary = 'node-redis' | 'ioredis'
+
+export interface FailoverOptions {
+  mode: AuthMode
+  client: ClientLibrary
+  /** The test's bound on service coming back after the promotion: the killed master is restarted after it. */
+  servedAgainMs: number
+}
 
 export interface FailoverMeasured {
   tally: FailoverTally
@@ -73,32 +93,50 @@ export interface FailoverMeasured {
   instanceLog: readonly string[]
 }
 
-export async function runFailover(deployment: Deployment, mode: AuthMode): Promise<FailoverMeasured> {
+export async function runFailover(deployment: Deployment, { mode, client, servedAgainMs }: FailoverOptions): Promise<FailoverMeasured> {
   let apps: AppInstances | undefined
   const clients: LoadClient[] = []
+  const redisUrl = client === 'node-redis' ? deployment.url : `${deployment.url}?client=${client}`
   try {
-    apps = await startAppInstances(mode, Array.from({ length: INSTANCES }, () => deployment.url), SESSION_TTL_MS)
+    apps = await startAppInstances(
+      mode,
+      Array.from({ length: INSTANCES }, () => redisUrl),
+      SESSION_TTL_MS,
+      RENEW_AFTER_MS,
+    )
     const urls = apps.urls
     const sessionName = (loop: number, i: number): string => `user-${loop + 1}-${i + 1}`
-    const loops = Array.from({ length: LOOPS }, (_, loop) => Array.from({ length: SESSIONS_PER_LOOP }, (_, i) => new LoadClient(urls[(loop + i) % urls.length]!, sessionName(loop, i))))
-    const ended = Array.from({ length: ENDED_AFTER_PROMOTION }, (_, i) => new LoadClient(urls[i % urls.length]!, `ended-${String(i + 1).padStart(2, '0')}`))
+    const loops = Array.from({ length: LOOPS }, (_, loop) =>
+      Array.from({ length: SESSIONS_PER_LOOP }, (_, i) => new LoadClient(urls[(loop + i) % urls.length]!, sessionName(loop, i))),
+    )
+    const ended = Array.from(
+      { length: ENDED_AFTER_PROMOTION },
+      (_, i) => new LoadClient(urls[i % urls.length]!, `ended-${String(i + 1).padStart(2, '0')}`),
+    )
     clients.push(...loops.flat(), ...ended)
     await Promise.all(
       clients.map(async (client) => {
         const login = await client.post('/login', { name: client.user })
-        if (login.status !== 303 || client.cookies.size !== 1) throw new Error(`${client.user} could not sign in: ${login.status} ${login.body.slice(0, 200)}`)
+        if (login.status !== 303 || client.cookies.size !== 1)
+          throw new Error(`${client.user} could not sign in: ${login.status} ${login.body.slice(0, 200)}`)
       }),
     )
     // What the kill may lose is what the load writes, not the logins.
     await deployment.syncReplicas()
-    return await loadAndKill(deployment, apps, loops, ended)
+    return await loadAndKill(deployment, apps, loops, ended, restartAfterPromotionMs(deployment.kind, servedAgainMs))
   } finally {
     for (const client of clients) client.close()
     await apps?.stop()
   }
 }
 
-async function loadAndKill(deployment: Deployment, apps: AppInstances, loops: LoadClient[][], ended: LoadClient[]): Promise<FailoverMeasured> {
+async function loadAndKill(
+  deployment: Deployment,
+  apps: AppInstances,
+  loops: LoadClient[][],
+  ended: LoadClient[],
+  restartAfterPromotionMs: number,
+): Promise<FailoverMeasured> {
   const urls = apps.urls
   const tally = new FailoverTally()
   const startedAt = performance.now()
@@ -125,11 +163,14 @@ async function loadAndKill(deployment: Deployment, apps: AppInstances, loops: Lo
     process.kill(deployment.master.pid, 'SIGKILL')
     const promotedAt = await deployment.promoted(PROMOTION_LIMIT_MS)
     // Back on its port and AOF: it holds the sessions as they were at the kill.
-    await sleep(promotedAt + RESTART_AFTER_PROMOTION_MS[deployment.kind] - performance.now())
+    await sleep(promotedAt + restartAfterPromotionMs - performance.now())
     await deployment.master.restart()
     const restartedAt = performance.now()
     const heldAtRestart = await deployment.keyCount(deployment.master)
-    const endedHeld = await deployment.namesHeld(deployment.master, ended.map((client) => client.user))
+    const endedHeld = await deployment.namesHeld(
+      deployment.master,
+      ended.map((client) => client.user),
+    )
 
     // Ended through the new master, while the old one still holds them.
     await sleep(promotedAt + END_AFTER_PROMOTION_MS - performance.now())
@@ -144,7 +185,10 @@ async function loadAndKill(deployment: Deployment, apps: AppInstances, loops: Lo
   }
 
   // A fault step that fails is reported once the loops have ended.
-  const [injected] = await Promise.allSettled([faults().finally(() => (stopAt = Math.min(stopAt, performance.now()))), ...loops.map((sessions, i) => loop(sessions, i))])
+  const [injected] = await Promise.allSettled([
+    faults().finally(() => (stopAt = Math.min(stopAt, performance.now()))),
+    ...loops.map((sessions, i) => loop(sessions, i)),
+  ])
   if (injected.status === 'rejected') throw injected.reason
   const { kept, logoutStatuses, ...times } = injected.value
   const endedAt = performance.now()
@@ -157,7 +201,18 @@ async function loadAndKill(deployment: Deployment, apps: AppInstances, loops: Lo
     endedFates.set(client.user, await fates(client, urls))
     client.close()
   }
-  return { tally, startedAt, endedAt, ...times, sessions: loops.flat().map((client) => client.user), finalFates, endedFates, logoutStatuses, keys, instanceLog: apps.log }
+  return {
+    tally,
+    startedAt,
+    endedAt,
+    ...times,
+    sessions: loops.flat().map((client) => client.user),
+    finalFates,
+    endedFates,
+    logoutStatuses,
+    keys,
+    instanceLog: apps.log,
+  }
 }
 
 /** POST /logout until an answer that is not a 503 (service may still be coming back); its status. */

@@ -48,7 +48,9 @@ export class FailoverTally {
 
   /** 200 answers that name someone other than the session's own user, or nobody readably. */
   get wrongAnswers(): string[] {
-    return this.outcomes.filter(({ status, session, answeredUser }) => status === 200 && answeredUser !== null && answeredUser !== session).map(({ session, answeredUser }) => `${session} answered as ${answeredUser ?? '(unreadable)'}`)
+    return this.outcomes
+      .filter(({ status, session, answeredUser }) => status === 200 && answeredUser !== null && answeredUser !== session)
+      .map(({ session, answeredUser }) => `${session} answered as ${answeredUser ?? '(unreadable)'}`)
   }
 
   /** Sessions that some 200 answer called signed out. */
@@ -87,7 +89,9 @@ export class FailoverTally {
   servedAgainMs(sessions: readonly string[], since: number): number | undefined {
     let latest = since
     for (const session of sessions) {
-      const first = this.outcomes.find((outcome) => outcome.session === session && outcome.sentAt >= since && outcome.answeredUser === session)
+      const first = this.outcomes.find(
+        (outcome) => outcome.session === session && outcome.sentAt >= since && outcome.answeredUser === session,
+      )
       if (first === undefined) return undefined
       latest = Math.max(latest, first.receivedAt)
     }

@@ -3,10 +3,11 @@
 // user's device list and "sign out everywhere" would go on listing a record past its expiry.
 // Read with ZSCORE on the master that holds the index's slot.
 import calculateSlot from 'cluster-key-slot'
-import { ANY } from '../../lib'
-import { connectCluster, type ClusterClient } from '../helpers/clients'
-import { mastersOf, type Send } from './fault-redis'
-import { layoutProblems, scanKeys, snapshot } from './namespace-check'
+import { ANY } from 'sessionvault'
+import { connectCluster, type ClusterClient } from '../helpers/redis'
+import { scanKeys, type Send } from '../helpers/send'
+import { mastersOf } from './fault-redis'
+import { layoutProblems, snapshot } from './namespace-check'
 import { login, open, sessionCache, tokenApp, tokenParts, TTL_MS } from './token-app'
 
 const NAMESPACE = `renewal-ttl-${process.pid}`

@@ -10,7 +10,9 @@
  */
 import { createClient, createCluster, type RedisClientType, type RedisClusterType } from 'redis'
 import { clusterRootNodes, redisUrl } from '../helpers/env'
-import { connectCluster, connectStandalone, eventually, type ClusterClient, type StandaloneClient } from '../helpers/clients'
+import { connectCluster, connectStandalone, type ClusterClient, type StandaloneClient } from '../helpers/redis'
+import type { Send } from '../helpers/send'
+import { eventually } from '../helpers/waiting'
 import { startFaultProxy, type FaultMode, type FaultProxy } from '../helpers/fault-proxy'
 
 export type TopologyName = 'standalone' | 'cluster'
@@ -31,9 +33,6 @@ export interface ArmedFault {
   readonly hit: LoggedCommand | undefined
   disarm(): void
 }
-
-/** Sends one command straight to one Redis server. */
-export type Send = (args: string[]) => Promise<unknown>
 
 export interface FaultableRedis {
   /** A new app client through the proxies, connected. */
@@ -65,29 +64,41 @@ async function standalone(): Promise<FaultableRedis> {
   const target = new URL(redisUrl())
   const proxy = await startFaultProxy({ target: { host: target.hostname, port: Number(target.port) } })
   const send: Send = (args) => direct.sendCommand(args)
-  return new Proxied([proxy], direct, () => Promise.resolve([send]), async () => {
-    const client: RedisClientType = createClient({ url: proxy.url, socket: { reconnectStrategy: () => RECONNECT_MS } })
-    client.on('error', () => undefined) // every fault is a connection error
-    await client.connect()
-    return client
-  })
+  return new Proxied(
+    [proxy],
+    direct,
+    () => Promise.resolve([send]),
+    async () => {
+      const client: RedisClientType = createClient({ url: proxy.url, socket: { reconnectStrategy: () => RECONNECT_MS } })
+      client.on('error', () => undefined) // every fault is a connection error
+      await client.connect()
+      return client
+    },
+  )
 }
 
 async function cluster(): Promise<FaultableRedis> {
   const direct = await connectCluster()
   const proxies = await Promise.all(direct.masters.map((master) => startFaultProxy({ target: { host: master.host, port: master.port } })))
-  const viaProxy = new Map(direct.masters.map((master, i) => [master.address, { host: '127.0.0.1', port: (proxies[i] as FaultProxy).port }]))
-  return new Proxied(proxies, direct, () => mastersOf(direct), async () => {
-    const client: RedisClusterType = createCluster({
-      // Slots are discovered on a real node; then every node is reached through its proxy.
-      rootNodes: clusterRootNodes(),
-      nodeAddressMap: (address: string) => viaProxy.get(address),
-      defaults: { socket: { reconnectStrategy: () => RECONNECT_MS } },
-    })
-    client.on('error', () => undefined)
-    await client.connect()
-    return client
-  })
+  const viaProxy = new Map(
+    direct.masters.map((master, i) => [master.address, { host: '127.0.0.1', port: (proxies[i] as FaultProxy).port }]),
+  )
+  return new Proxied(
+    proxies,
+    direct,
+    () => mastersOf(direct),
+    async () => {
+      const client: RedisClusterType = createCluster({
+        // Slots are discovered on a real node; then every node is reached through its proxy.
+        rootNodes: clusterRootNodes(),
+        nodeAddressMap: (address: string) => viaProxy.get(address),
+        defaults: { socket: { reconnectStrategy: () => RECONNECT_MS } },
+      })
+      client.on('error', () => undefined)
+      await client.connect()
+      return client
+    },
+  )
 }
 
 /** One sender per master of a cluster, straight to it. */

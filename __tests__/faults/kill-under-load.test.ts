@@ -82,14 +82,25 @@ describe.each<AuthMode>(['token', 'express-session'])('the demo under load on %s
     redisDir = mkdtempSync(join(tmpdir(), 'sessionvault-faults-redis-'))
     redis = await startRedisServer({ dir: redisDir, args: ['--appendonly', 'yes', '--appendfsync', 'always'] })
     const lines: string[] = []
-    stack = await startStack({ mode, instances: INSTANCES, redisUrl: redis.url, sessionTtlMs: SESSION_TTL_MS, log: (line) => void (line.includes(TTL_LINE) && lines.push(line)) })
+    stack = await startStack({
+      mode,
+      instances: INSTANCES,
+      redisUrl: redis.url,
+      sessionTtlMs: SESSION_TTL_MS,
+      log: (line) => void (line.includes(TTL_LINE) && lines.push(line)),
+    })
     clients = Array.from({ length: CLIENTS }, (_, i) => new LoadClient(stack!.url, `user-${String(i + 1).padStart(2, '0')}`))
     for (const client of clients) {
       const login = await client.post('/login', { name: client.user })
-      if (login.status !== 303 || client.cookies.size !== 1) throw new Error(`${client.user} could not sign in: ${login.status} ${login.body.slice(0, 200)}`)
+      if (login.status !== 303 || client.cookies.size !== 1)
+        throw new Error(`${client.user} could not sign in: ${login.status} ${login.body.slice(0, 200)}`)
     }
     measured = { ...(await runWithFaults(stack, redis, clients)), ttlLines: lines }
-    printSummary(mode, measured, clients.map((client) => client.user))
+    printSummary(
+      mode,
+      measured,
+      clients.map((client) => client.user),
+    )
   })
 
   afterAll(async () => {
@@ -117,7 +128,12 @@ describe.each<AuthMode>(['token', 'express-session'])('the demo under load on %s
     const cutByTheKill = (request: Unanswered): boolean =>
       request.servedBy === victim && request.endedAt >= instanceKilledAt && request.endedAt - instanceKilledAt < CUT_WITHIN_MS
     const others = tally.unanswered.filter((request) => !cutByTheKill(request))
-    expect(others.map(({ user, servedBy, error, endedAt }) => `${user}, ${Math.round(endedAt - measured.runStartedAt)} ms into the run, from ${servedBy ?? 'nobody'}: ${error}`)).toEqual([])
+    expect(
+      others.map(
+        ({ user, servedBy, error, endedAt }) =>
+          `${user}, ${Math.round(endedAt - measured.runStartedAt)} ms into the run, from ${servedBy ?? 'nobody'}: ${error}`,
+      ),
+    ).toEqual([])
     // At most the requests in flight at the kill: one per client.
     expect(tally.unanswered.length).toBeLessThanOrEqual(CLIENTS)
     expect(tally.requests).toBeGreaterThan(CLIENTS * 50)
@@ -186,7 +202,12 @@ async function runWithFaults(stack: Stack, redis: RedisServerHandle, clients: re
     }
   }
 
-  const faults = async (): Promise<{ instanceKilledAt: number; instanceRestartedAt: number; redisKilledAt: number; redisBackAt: number }> => {
+  const faults = async (): Promise<{
+    instanceKilledAt: number
+    instanceRestartedAt: number
+    redisKilledAt: number
+    redisBackAt: number
+  }> => {
     await at(INSTANCE_KILL_AT_MS)
     const instanceKilledAt = performance.now()
     tally.fault('instance killed', instanceKilledAt)

@@ -83,7 +83,8 @@ export class LoadClient {
     }
     const sentAt = performance.now()
     return new Promise((resolve, reject) => {
-      const fail = (servedBy: string | undefined) => (error: Error) => reject(new NoAnswerError(`${method} ${path}: ${error.message}`, servedBy, { cause: error }))
+      const fail = (servedBy: string | undefined) => (error: Error) =>
+        reject(new NoAnswerError(`${method} ${path}: ${error.message}`, servedBy, { cause: error }))
       const req = request(new URL(path, baseUrl), { method, headers, agent: this.agent, timeout: TIMEOUT_MS }, (res) => {
         const servedBy = headerText(res.headers['x-served-by'])
         let text = ''

@@ -49,7 +49,14 @@ export class LoadTally {
 
   answered(user: string, reply: Reply, cookieChanged: boolean): void {
     const answeredUser = answeredUserOf(reply)
-    this.outcomes.push({ user, status: reply.status, servedBy: reply.servedBy, sentAt: reply.sentAt, receivedAt: reply.receivedAt, answeredUser })
+    this.outcomes.push({
+      user,
+      status: reply.status,
+      servedBy: reply.servedBy,
+      sentAt: reply.sentAt,
+      receivedAt: reply.receivedAt,
+      answeredUser,
+    })
     if (cookieChanged) this.rotations.set(user, (this.rotations.get(user) ?? 0) + 1)
     if (answeredUser !== user) return
     for (const fault of this.faults) {

@@ -5,10 +5,11 @@
  * (it may fail), the client reconnects, and the scenario checks what the user and Redis see.
  */
 import type { Response, Test } from 'supertest'
-import { ANY, RedisCache } from '../../lib'
+import { ANY, RedisCache } from 'sessionvault'
 import type { FaultMode } from '../helpers/fault-proxy'
 import { faultableRedis, type AppClient, type FaultableRedis, type TopologyName } from './fault-redis'
-import { layoutProblems, scanKeys, snapshot, type NamespaceSnapshot } from './namespace-check'
+import { layoutProblems, snapshot, type NamespaceSnapshot } from './namespace-check'
+import { scanKeys } from '../helpers/send'
 
 const MODES: readonly FaultMode[] = ['drop-request', 'drop-reply']
 
@@ -110,7 +111,11 @@ function freshNamespace(): string {
   return `faults-${process.pid}-${Date.now().toString(36)}-${namespaces}`
 }
 
-export function describeFaultMatrix<W extends World>(topology: TopologyName, createWorld: WorldFactory<W>, scenarios: readonly Scenario<W>[]): void {
+export function describeFaultMatrix<W extends World>(
+  topology: TopologyName,
+  createWorld: WorldFactory<W>,
+  scenarios: readonly Scenario<W>[],
+): void {
   let redis: FaultableRedis
 
   beforeAll(async () => {
@@ -188,7 +193,11 @@ function commandList(commands: readonly { name: string; node: number }[]): strin
 }
 
 /** Keys of a namespace read past the proxies, checked for index/value agreement. */
-export async function namespaceProblems(redis: FaultableRedis, namespace: string, extra?: (taken: NamespaceSnapshot) => string[]): Promise<string[]> {
+export async function namespaceProblems(
+  redis: FaultableRedis,
+  namespace: string,
+  extra?: (taken: NamespaceSnapshot) => string[],
+): Promise<string[]> {
   const taken = await snapshot(namespace, await redis.masters())
   return [...layoutProblems(taken), ...(extra?.(taken) ?? [])]
 }

@@ -15,8 +15,12 @@ function taken(values: Record<string, [number, 'v' | 'x', string?]>, indexes: Re
   return {
     namespace: ns,
     now: NOW,
-    values: new Map(Object.entries(values).map(([key, [expiry, mark, value]]) => [key, { text: text(expiry, mark, value), pttl: expiry - NOW }])),
-    indexes: new Map(Object.entries(indexes).map(([key, scores]) => [key, { scores: new Map(Object.entries(scores)), pttl: LATER + 1_000 - NOW }])),
+    values: new Map(
+      Object.entries(values).map(([key, [expiry, mark, value]]) => [key, { text: text(expiry, mark, value), pttl: expiry - NOW }]),
+    ),
+    indexes: new Map(
+      Object.entries(indexes).map(([key, scores]) => [key, { scores: new Map(Object.entries(scores)), pttl: LATER + 1_000 - NOW }]),
+    ),
     strays: [],
   }
 }
@@ -34,7 +38,9 @@ test('a tombstone without an index entry is no problem', () => {
 
 test('an index member whose value is missing, a tombstone, or expires at another time is found', () => {
   expect(layoutProblems(taken({}, { [INDEX]: { '.ada:.s1': LATER } }))).toEqual([`${INDEX} lists .ada:.s1, whose value key is missing`])
-  expect(layoutProblems(taken({ [RECORD]: [LATER, 'x'] }, { [INDEX]: { '.ada:.s1': LATER } }))).toEqual([`${INDEX} lists .ada:.s1, whose value is a tombstone`])
+  expect(layoutProblems(taken({ [RECORD]: [LATER, 'x'] }, { [INDEX]: { '.ada:.s1': LATER } }))).toEqual([
+    `${INDEX} lists .ada:.s1, whose value is a tombstone`,
+  ])
   expect(layoutProblems(taken({ [RECORD]: [LATER - 1, 'v'] }, { [INDEX]: { '.ada:.s1': LATER } }))).toEqual([
     `${INDEX} lists .ada:.s1 until ${LATER}, its value says ${LATER - 1}`,
   ])
@@ -57,7 +63,9 @@ test('a value whose TTL disagrees with its header, or with no header, is found',
 })
 
 test('keys of the namespace that are neither values nor indexes are found', () => {
-  expect(layoutProblems(taken({ [`${ns}:loose`]: [LATER, 'v'] }, {}))).toEqual([`${ns}:loose: a string that is not a value key of the namespace`])
+  expect(layoutProblems(taken({ [`${ns}:loose`]: [LATER, 'v'] }, {}))).toEqual([
+    `${ns}:loose: a string that is not a value key of the namespace`,
+  ])
 })
 
 describe('user entries', () => {
@@ -72,9 +80,11 @@ describe('user entries', () => {
   })
 
   test('a session without its user entry, or outliving it, is found', () => {
-    expect(userEntryProblems(taken({ [SESSION]: [LATER, 'v', '{"owner":"ada"}'] }, indexes), ownerOf)).toEqual([`${SESSION}: a session of ada with no user entry`])
-    expect(userEntryProblems(taken({ [SESSION]: [LATER, 'v', '{"owner":"ada"}'], [ENTRY]: [NOW + 1_000, 'v'] }, indexes), ownerOf)).toEqual([
-      `${SESSION}: a session of ada that outlives its user entry by 59000 ms`,
+    expect(userEntryProblems(taken({ [SESSION]: [LATER, 'v', '{"owner":"ada"}'] }, indexes), ownerOf)).toEqual([
+      `${SESSION}: a session of ada with no user entry`,
     ])
+    expect(userEntryProblems(taken({ [SESSION]: [LATER, 'v', '{"owner":"ada"}'], [ENTRY]: [NOW + 1_000, 'v'] }, indexes), ownerOf)).toEqual(
+      [`${SESSION}: a session of ada that outlives its user entry by 59000 ms`],
+    )
   })
 })

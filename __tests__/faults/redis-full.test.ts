@@ -4,8 +4,8 @@
 // failure after the response. On a redis-server of this file's own, filled with filler keys
 // until it refuses writes.
 import request from 'supertest'
-import { isCacheError, isFullError } from '../../lib'
-import { privateRedis, type PrivateRedis, type StandaloneClient } from '../helpers/clients'
+import { isCacheError, isFullError } from 'sessionvault'
+import { privateRedis, type PrivateRedis, type StandaloneClient } from '../helpers/redis'
 import { layoutProblems, snapshot } from './namespace-check'
 import { login, open, RENEW_AFTER_MS, sessionCookie, tokenApp, tokenParts, type TokenApp } from './token-app'
 
@@ -160,6 +160,7 @@ test('signing a user out everywhere (revokeAllSessions) works and frees memory',
   await expectStillFull()
 })
 
+// Checked as revokeAllSessions above is; which sessions end and which stay differ, so each is written out.
 test('signing out everywhere else (revokeOtherSessions) works and frees memory', async () => {
   const laptop = await login(app.app, 'alice', 'laptop')
   const others = [await login(app.app, 'alice', 'phone'), await login(app.app, 'alice', 'tablet')]

@@ -6,7 +6,7 @@
 import express, { type ErrorRequestHandler, type Express } from 'express'
 import session, { type SessionData } from 'express-session'
 import type request from 'supertest'
-import { isUnavailableError, RedisSessionStore } from '../../lib'
+import { isUnavailableError, RedisSessionStore } from 'sessionvault'
 import type { AppClient } from './fault-redis'
 
 /** What the app keeps in a session: whose it is, and whether it is to end soon ("remember me" off). */
@@ -26,8 +26,8 @@ export interface StoreApp {
 }
 
 export function storeApp(client: AppClient, prefix: string): StoreApp {
-  // touchAfter 0: every request that does not change its session touches it.
-  const store = new RedisSessionStore({ client, prefix, userOf: ownerOf, ttl: ttlOf, touchAfter: 0, timeoutMs: 1_000 })
+  // touchAfterMs 0: every request that does not change its session touches it.
+  const store = new RedisSessionStore({ client, prefix, userOf: ownerOf, ttl: ttlOf, touchAfterMs: 0, timeoutMs: 1_000 })
   const app = express()
   app.use(session({ store, secret: 'faults store secret', resave: false, saveUninitialized: false, cookie: { maxAge: 3_600_000 } }))
   app.post('/login/:user', (req, res, next) => {

@@ -7,10 +7,13 @@
  * session is wholly working or wholly gone (usable exactly when `listUserSessions` shows it);
  * (b) every cookie opens only its own user's session; (c) index and values agree, and every
  * session has its user's entry, so `destroyUserSessions` finds it (namespace-check.ts).
+ *
+ * Each scenario is written out whole, as token-faults.ts writes the middleware's: what it sets
+ * up, the commands it counts and what it checks read in one place, though several start alike.
  */
 import type { Express } from 'express'
 import request from 'supertest'
-import type { RedisSessionStore } from '../../lib'
+import type { RedisSessionStore } from 'sessionvault'
 import type { FaultableRedis, TopologyName } from './fault-redis'
 import { describeFaultMatrix, dropNamespace, ending, expectWorking, namespaceProblems, type Scenario, type World } from './matrix'
 import { userEntryProblems } from './namespace-check'
@@ -74,7 +77,6 @@ async function storeWorld(redis: FaultableRedis, namespace: string): Promise<Sto
   return world
 }
 
-
 const login: Scenario<StoreWorld> = {
   name: 'login (req.session.save)',
   // One write of the session with its user's entry; on Cluster, where they are in different
@@ -119,6 +121,7 @@ const touch: Scenario<StoreWorld> = {
   },
 }
 
+// Like touch above but for the request it sends: a save, so it checks no answer of its own.
 const shorten: Scenario<StoreWorld> = {
   name: 'save that shortens the session (ttl function)',
   // The read (GET), then the write of the session with its user's entry (on Cluster, the entry's first).

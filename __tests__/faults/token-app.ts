@@ -4,7 +4,7 @@
  */
 import express, { type ErrorRequestHandler, type Express } from 'express'
 import request from 'supertest'
-import { RedisCache, sessions, type SessionsMiddleware } from '../../lib'
+import { RedisCache, sessions, type SessionsMiddleware } from 'sessionvault'
 import type { AppClient } from './fault-redis'
 
 export const SECRET = 'faults-secret-0123456789abcdefghijklmnopqrstuvwxyz'

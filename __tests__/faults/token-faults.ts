@@ -9,10 +9,22 @@
  */
 import type { Express } from 'express'
 import request from 'supertest'
-import { ANY, type RedisCache } from '../../lib'
+import { ANY, type RedisCache } from 'sessionvault'
 import type { FaultableRedis, TopologyName } from './fault-redis'
 import { describeFaultMatrix, dropNamespace, ending, expectWorking, namespaceProblems, type Scenario, type World } from './matrix'
-import { login as logIn, nameOf, open, RENEW_AFTER_MS, ROTATION_GRACE_MS, sessionCache, sessionCookie, tokenApp, tokenParts, type Clock, type Opened } from './token-app'
+import {
+  login as logIn,
+  nameOf,
+  open,
+  RENEW_AFTER_MS,
+  ROTATION_GRACE_MS,
+  sessionCache,
+  sessionCookie,
+  tokenApp,
+  tokenParts,
+  type Clock,
+  type Opened,
+} from './token-app'
 
 export interface TokenWorld extends World {
   app: Express
@@ -69,7 +81,8 @@ async function tokenWorld(redis: FaultableRedis, namespace: string): Promise<Tok
     async checkOwnership() {
       for (const [token, owner] of [...owners]) {
         const opened = await world.open(token)
-        if (opened.status === 200) expect({ userId: opened.userId, sessionId: opened.sessionId }).toEqual({ userId: owner, sessionId: tokenParts(token).sessionId })
+        if (opened.status === 200)
+          expect({ userId: opened.userId, sessionId: opened.sessionId }).toEqual({ userId: owner, sessionId: tokenParts(token).sessionId })
         else expect(opened.status).toBe(401)
       }
     },
@@ -81,9 +94,6 @@ async function tokenWorld(redis: FaultableRedis, namespace: string): Promise<Tok
   }
   return world
 }
-
-const withToken = (token: string): [string, string] => ['Cookie', `session=${token}`]
-
 
 /** A renewal's token (a cookie set on a 200), or undefined. */
 function renewedBy(res: request.Response): string | undefined {
@@ -138,7 +148,7 @@ function renewal(takesResponse: boolean): Scenario<TokenWorld> {
       const bob = await world.login('bob')
       world.clock.advance(RENEW_AFTER_MS + 1)
       return {
-        act: () => request(world.app).get('/me').set(...withToken(old)),
+        act: () => request(world.app).get('/me').set('Cookie', `session=${old}`),
         async check(res) {
           if (res.status === 200) expect(res.body.user.id).toBe('alice')
           const issued = renewedBy(res)
@@ -172,7 +182,7 @@ const adoption: Scenario<TokenWorld> = {
     const renewed = (await world.open(old)).renewed
     if (renewed === undefined) throw new Error('the renewal issued no token')
     return {
-      act: () => request(world.app).get('/me').set(...withToken(renewed)),
+      act: () => request(world.app).get('/me').set('Cookie', `session=${renewed}`),
       async check(res) {
         if (res.status === 200) expect(res.body.user.id).toBe('alice')
         expect(sessionCookie(res)).toBeUndefined()
@@ -200,7 +210,7 @@ const logout = ending<TokenWorld>({
     return {
       ending: [laptop],
       staying,
-      end: () => request(world.app).post('/logout').set(...withToken(laptop)),
+      end: () => request(world.app).post('/logout').set('Cookie', `session=${laptop}`),
       answered: (res) => expect(sessionCookie(res)).toBe(''),
     }
   },
@@ -216,7 +226,10 @@ const revokeSession = ending<TokenWorld>({
     return {
       ending: [phone],
       staying: [laptop, await world.login('bob')],
-      end: () => request(world.app).delete(`/sessions/${tokenParts(phone).sessionId}`).set(...withToken(laptop)),
+      end: () =>
+        request(world.app)
+          .delete(`/sessions/${tokenParts(phone).sessionId}`)
+          .set('Cookie', `session=${laptop}`),
       answered: (res) => expect(res.body).toEqual({ revoked: true }),
     }
   },
@@ -232,7 +245,7 @@ const revokeOtherSessions = ending<TokenWorld>({
     return {
       ending: [await world.login('alice', 'phone'), await world.login('alice', 'tablet')],
       staying: [laptop, await world.login('bob')],
-      end: () => request(world.app).post('/sessions/revoke-others').set(...withToken(laptop)),
+      end: () => request(world.app).post('/sessions/revoke-others').set('Cookie', `session=${laptop}`),
       answered: (res) => expect(res.body).toEqual({ revoked: 2 }),
     }
   },

@@ -6,8 +6,8 @@
  */
 import IORedis, { Cluster as IORedisCluster } from 'ioredis'
 import { createClient as createClient5, createCluster as createCluster5 } from 'redis5'
-import type { RedisClient } from '../../lib'
-import { connectCluster, connectStandalone } from './clients'
+import type { RedisClient } from 'sessionvault'
+import { connectCluster, connectStandalone } from './redis'
 import { clusterRootNodes, redisUrl } from './env'
 
 export interface ClientFamily {

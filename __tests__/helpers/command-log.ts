@@ -47,6 +47,8 @@ function parseMonitorLine(line: string): SentCommand {
 
 function unescape(text: string): string {
   return text.replace(/\\x([0-9a-f]{2})|\\(.)/g, (_, hex: string | undefined, char: string | undefined) =>
-    hex ? String.fromCharCode(parseInt(hex, 16)) : ({ n: '\n', r: '\r', t: '\t' } as Record<string, string>)[char as string] ?? (char as string),
+    hex
+      ? String.fromCharCode(parseInt(hex, 16))
+      : (({ n: '\n', r: '\r', t: '\t' } as Record<string, string>)[char as string] ?? (char as string)),
   )
 }

@@ -4,7 +4,8 @@
 import { once } from 'node:events'
 import * as net from 'node:net'
 import { createClient } from 'redis'
-import { connectStandalone, eventually, sleep, type StandaloneClient } from './clients'
+import { connectStandalone, type StandaloneClient } from './redis'
+import { eventually, sleep } from './waiting'
 import { redisUrl } from './env'
 import { RespScanner, startFaultProxy, type FaultProxy, type RespMessage } from './fault-proxy'
 
@@ -221,7 +222,10 @@ describe("failCommand(n, 'drop-reply')", () => {
 
   test('a lost 1 MB reply is held back whole while the reply before it arrives', async () => {
     const client = await connectThroughProxy()
-    await direct.mSet([[key('small'), 's'], [key('big'), 'z'.repeat(1024 * 1024)]])
+    await direct.mSet([
+      [key('small'), 's'],
+      [key('big'), 'z'.repeat(1024 * 1024)],
+    ])
     proxy.failCommand(2, 'drop-reply', { only: (name) => name === 'GET' })
 
     const [small, big] = await Promise.allSettled([client.get(key('small')), client.get(key('big'))])
@@ -421,7 +425,10 @@ describe('RespScanner', () => {
 
   test('keeps the arguments of commands, RESP or inline, fed a byte at a time', () => {
     const requests = Buffer.from(resp('SET', 'k', 'v\r\nx') + 'PING\r\n' + resp('GET', 'k'))
-    const found = scan(new RespScanner('requests'), [...requests].map((byte) => Buffer.from([byte])))
+    const found = scan(
+      new RespScanner('requests'),
+      [...requests].map((byte) => Buffer.from([byte])),
+    )
     expect(found.map(({ args }) => args.map(String))).toEqual([['SET', 'k', 'v\r\nx'], ['PING'], ['GET', 'k']])
   })
 

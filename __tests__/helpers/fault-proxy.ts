@@ -242,9 +242,29 @@ class FaultProxyServer implements FaultProxy, ConnectionOwner {
 
 // Connection and server-wide commands that take no key, so the log shows none for them.
 const KEYLESS = new Set([
-  'AUTH', 'CLIENT', 'CLUSTER', 'COMMAND', 'CONFIG', 'DBSIZE', 'DISCARD', 'ECHO', 'EXEC', 'FLUSHALL',
-  'FLUSHDB', 'FUNCTION', 'HELLO', 'INFO', 'MULTI', 'PING', 'QUIT', 'READONLY', 'READWRITE', 'RESET',
-  'SCRIPT', 'SELECT', 'TIME',
+  'AUTH',
+  'CLIENT',
+  'CLUSTER',
+  'COMMAND',
+  'CONFIG',
+  'DBSIZE',
+  'DISCARD',
+  'ECHO',
+  'EXEC',
+  'FLUSHALL',
+  'FLUSHDB',
+  'FUNCTION',
+  'HELLO',
+  'INFO',
+  'MULTI',
+  'PING',
+  'QUIT',
+  'READONLY',
+  'READWRITE',
+  'RESET',
+  'SCRIPT',
+  'SELECT',
+  'TIME',
 ])
 const WITH_NUMKEYS = new Set(['EVAL', 'EVALSHA', 'EVAL_RO', 'EVALSHA_RO', 'FCALL', 'FCALL_RO'])
 
@@ -450,15 +470,26 @@ export class RespScanner {
     const type = line[0]
     if (this.side === 'requests' && this.open.length === 0 && type !== '*') {
       // An inline command, as typed into telnet: words separated by spaces.
-      this.args = line.split(' ').filter((word) => word !== '').map((word) => Buffer.from(word, 'latin1'))
+      this.args = line
+        .split(' ')
+        .filter((word) => word !== '')
+        .map((word) => Buffer.from(word, 'latin1'))
       this.elementDone(end, messages)
       return
     }
     switch (type) {
-      case '+': case '-': case ':': case '_': case ',': case '#': case '(':
+      case '+':
+      case '-':
+      case ':':
+      case '_':
+      case ',':
+      case '#':
+      case '(':
         this.elementDone(end, messages)
         return
-      case '$': case '!': case '=': {
+      case '$':
+      case '!':
+      case '=': {
         const length = parseLength(line)
         if (length === -1) {
           this.elementDone(end, messages) // RESP2 null bulk string
@@ -468,7 +499,11 @@ export class RespScanner {
         this.keepBulk = this.side === 'requests' && this.open.length === 1
         return
       }
-      case '*': case '%': case '~': case '>': case '|': {
+      case '*':
+      case '%':
+      case '~':
+      case '>':
+      case '|': {
         const count = parseLength(line)
         if (type === '>' && this.open.length === 0) this.push = true
         const elements = type === '%' || type === '|' ? count * 2 : count

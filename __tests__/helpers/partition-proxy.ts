@@ -45,10 +45,12 @@ export async function startPartitionProxy(target: { host?: string; port: number 
     client.pause()
     const pair: Pair = { client, upstream: undefined }
     pairs.add(pair)
-    client.on('error', () => pair.upstream?.destroy()).on('close', () => {
-      pair.upstream?.destroy()
-      pairs.delete(pair)
-    })
+    client
+      .on('error', () => pair.upstream?.destroy())
+      .on('close', () => {
+        pair.upstream?.destroy()
+        pairs.delete(pair)
+      })
     if (!split) connectUpstream(pair)
   })
   await new Promise<void>((resolve, reject) => {

@@ -6,9 +6,20 @@ test('without options: 3 instances, token sessions, a private Redis, the default
 })
 
 test('every option, as --name value and as --name=value', () => {
-  const expected = { instances: 5, port: 9000, redisUrl: 'redis://127.0.0.1:6379', mode: 'express-session', logRequests: false, help: false }
-  expect(parseDemoArgs(['--instances', '5', '--port', '9000', '--redis-url', 'redis://127.0.0.1:6379', '--mode', 'express-session', '--quiet'])).toEqual(expected)
-  expect(parseDemoArgs(['--instances=5', '--port=9000', '--redis-url=redis://127.0.0.1:6379', '--express-session', '--quiet'])).toEqual(expected)
+  const expected = {
+    instances: 5,
+    port: 9000,
+    redisUrl: 'redis://127.0.0.1:6379',
+    mode: 'express-session',
+    logRequests: false,
+    help: false,
+  }
+  expect(
+    parseDemoArgs(['--instances', '5', '--port', '9000', '--redis-url', 'redis://127.0.0.1:6379', '--mode', 'express-session', '--quiet']),
+  ).toEqual(expected)
+  expect(parseDemoArgs(['--instances=5', '--port=9000', '--redis-url=redis://127.0.0.1:6379', '--express-session', '--quiet'])).toEqual(
+    expected,
+  )
 })
 
 test.each([

@@ -158,6 +158,7 @@ test('a Ctrl-C in the terminal (SIGINT to the whole process group) also stops ev
   }
 })
 
+// The Ctrl-C test above with the demo killed outright instead: who cleans up differs, so each is written out.
 test('a demo killed outright (SIGKILL, no cleanup of its own) still leaves no process and no temp files behind', async () => {
   const demo = await startDemo(['--port', String(await freePort()), '--instances', '2', '--quiet'])
   try {
@@ -175,7 +176,9 @@ test('a demo killed outright (SIGKILL, no cleanup of its own) still leaves no pr
 })
 
 test('the demo refuses an unknown option with its usage', async () => {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'examples/load-balanced/demo.ts', '--instance', '2'], { cwd: ROOT })
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'examples/load-balanced/demo.ts', '--instance', '2'], {
+    cwd: ROOT,
+  })
   let output = ''
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
   const code = await within(new Promise<number | null>((resolve) => child.once('exit', resolve)), 20_000, 'the demo')

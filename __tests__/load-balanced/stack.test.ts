@@ -90,7 +90,7 @@ describe.each<AuthMode>(['token', 'express-session'])('the demo behind nginx, on
     expect(new Set(answers.map((answer) => answer.servedBy)).size).toBe(3)
   })
 
-  test('while Redis does not answer, every request gets the demo\'s 503 page at once (not a gateway error), and alice is back with Redis', async () => {
+  test("while Redis does not answer, every request gets the demo's 503 page at once (not a gateway error), and alice is back with Redis", async () => {
     const pid = stack.redis.pid as number
     // Stopped, not killed: connections stay open and nothing answers, the slowest outage to find.
     process.kill(pid, 'SIGSTOP')
@@ -144,7 +144,7 @@ describe('the demo on a Redis it did not start (--redis-url)', () => {
     await redis?.stop()
   })
 
-  test('sessions live in that Redis, under the demo\'s own prefix', async () => {
+  test("sessions live in that Redis, under the demo's own prefix", async () => {
     const bob = new Visitor(stack.url)
     await bob.post('/login', { name: 'bob' })
     const answers = [await bob.me(), await bob.me()]
@@ -154,11 +154,13 @@ describe('the demo on a Redis it did not start (--redis-url)', () => {
     const keys = (await redisCli(redis.port, '--scan')).split('\n').filter(Boolean)
     expect(keys.length).toBeGreaterThan(0)
     for (const key of keys) expect(key.startsWith('sessionvault-demo:')).toBe(true)
-    expect((await redisCli(redis.port, '--scan', '--pattern', 'sessionvault-demo:*')).split('\n').filter(Boolean).sort()).toEqual([...keys].sort())
+    expect((await redisCli(redis.port, '--scan', '--pattern', 'sessionvault-demo:*')).split('\n').filter(Boolean).sort()).toEqual(
+      [...keys].sort(),
+    )
     expect(stack.redis).toMatchObject({ url: redis.url, private: false, dir: undefined })
   })
 
-  test('it is not the demo\'s to restart, and stopping the demo leaves it running', async () => {
+  test("it is not the demo's to restart, and stopping the demo leaves it running", async () => {
     await expect(stack.redis.restart()).rejects.toThrow('did not start')
     await stack.stop()
     expect(await redisCli(redis.port, 'PING')).toBe('PONG')

@@ -43,7 +43,8 @@ export class Visitor {
   /** GET /api/me: who answered, and who it thinks this visitor is. */
   async me(baseUrl = this.baseUrl): Promise<Me & Answer> {
     const answer = await this.get('/api/me', baseUrl)
-    if (answer.status !== 200) throw new Error(`GET /api/me answered ${answer.status} (from ${answer.servedBy ?? 'nginx'}): ${answer.body.slice(0, 200)}`)
+    if (answer.status !== 200)
+      throw new Error(`GET /api/me answered ${answer.status} (from ${answer.servedBy ?? 'nginx'}): ${answer.body.slice(0, 200)}`)
     return { ...answer, ...(JSON.parse(answer.body) as Me) }
   }
 

@@ -1,7 +1,7 @@
 // asyncHandler: an async route's failure reaches the app's error handlers on Express 4 as on 5.
 import type { ErrorRequestHandler } from 'express'
 import request from 'supertest'
-import { asyncHandler } from '../../lib/middleware/async-handler'
+import { asyncHandler } from 'sessionvault/middleware'
 import { EXPRESS_MAJORS, type ExpressMajor } from '../helpers/express-majors'
 
 /** An app whose error handler answers 418 with the error's message. */

@@ -3,12 +3,12 @@
 import type { ExpressApp } from '../helpers/express-majors'
 import request from 'supertest'
 import { encodePart } from '../../lib/cache/key-codec'
-import type { SessionsMiddleware } from '../../lib/middleware/sessions'
+import type { SessionsMiddleware } from 'sessionvault/middleware'
 import { hashSecret, splitToken, TOKEN_LENGTH } from '../../lib/middleware/token'
-import { Clock, login, sessionCookie, setCookieLines, statusWith, testApp, withCookie, type DeviceMeta, type TestUser } from './helpers'
+import { Clock, cookieHeader, login, sessionCookie, setCookieLines, statusWith, testApp, type DeviceMeta, type TestUser } from './helpers'
 import { OTHER_FAMILIES } from '../helpers/client-families'
 import { EXPRESS_5, EXPRESS_MAJORS, type ExpressMajor } from '../helpers/express-majors'
-import { clusterBackend, standaloneBackend, type RedisBackend } from './redis-backends'
+import { clusterBackend, standaloneBackend, useBackend, type RedisBackend } from '../helpers/redis'
 
 describe.each(EXPRESS_MAJORS)('on $name', (express) => {
   describeFlows('standalone Redis', () => standaloneBackend(), express)
@@ -22,22 +22,19 @@ for (const family of OTHER_FAMILIES) {
 
 function describeFlows(name: string, start: () => Promise<RedisBackend>, express: ExpressMajor): void {
   describe(`two app instances on ${name}`, () => {
-    let backend: RedisBackend
+    const backend = useBackend(start)
     let a: ExpressApp
     let b: ExpressApp
     let authB: SessionsMiddleware<TestUser, DeviceMeta>
 
     beforeAll(async () => {
-      backend = await start()
       a = testApp(await backend.cache(), {}, express).app
       ;({ app: b, auth: authB } = testApp(await backend.cache(), {}, express))
     })
-    afterAll(() => backend.stop())
-    beforeEach(() => backend.flush())
 
     test('a login on one instance is authenticated on the other', async () => {
       const token = await login(a, { id: 'alice', name: 'Alice' })
-      const res = await request(b).get('/me').set(...withCookie(token)).expect(200)
+      const res = await request(b).get('/me').set(cookieHeader(token)).expect(200)
       expect(res.body.user).toEqual({ id: 'alice', name: 'Alice' })
       expect(res.body.session).toMatchObject({ userId: 'alice', id: expect.any(String), fingerprint: expect.any(String) })
     })
@@ -48,7 +45,7 @@ function describeFlows(name: string, start: () => Promise<RedisBackend>, express
 
     test('a logout on one instance is rejected on both, and clears the cookie', async () => {
       const token = await login(a)
-      const res = await request(b).post('/logout').set(...withCookie(token)).expect(200)
+      const res = await request(b).post('/logout').set(cookieHeader(token)).expect(200)
       expect(sessionCookie(res)).toBe('')
       expect(await statusWith(a, token)).toBe(401)
       expect(await statusWith(b, token)).toBe(401)
@@ -70,7 +67,10 @@ function describeFlows(name: string, start: () => Promise<RedisBackend>, express
       expect(setCookieLines(res)).toEqual([])
       const { token } = res.body as { token: string }
       await request(b).get('/me').set('Authorization', `Bearer ${token}`).expect(200)
-      await request(b).get('/me').set('Authorization', `Bearer ${token.slice(0, -2)}xx`).expect(401)
+      await request(b)
+        .get('/me')
+        .set('Authorization', `Bearer ${token.slice(0, -2)}xx`)
+        .expect(401)
     })
 
     test('Redis holds no token secret, before or after a renewal, and no user id in a key name: only hashes of them', async () => {
@@ -80,7 +80,14 @@ function describeFlows(name: string, start: () => Promise<RedisBackend>, express
       const api = await request(a).post('/login').send({ id: 'carol', cookie: 'no' }).expect(200)
       tokens.push((api.body as { token: string }).token)
       clock.advance(30_000)
-      tokens.push(sessionCookie(await request(timed).get('/me').set(...withCookie(tokens[0] as string)).expect(200)) as string)
+      tokens.push(
+        sessionCookie(
+          await request(timed)
+            .get('/me')
+            .set(cookieHeader(tokens[0] as string))
+            .expect(200),
+        ) as string,
+      )
 
       const dump = await backend.dump()
       const stored = dump.flatMap((item) => [item.key, ...item.texts]).join('\n')
@@ -105,10 +112,10 @@ function describeFlows(name: string, start: () => Promise<RedisBackend>, express
       const [c, d] = [testApp(await backend.cache(), timed, express).app, testApp(await backend.cache(), timed, express).app]
       const token = await login(c)
       clock.advance(30_000)
-      const renewed = sessionCookie(await request(d).get('/me').set(...withCookie(token)).expect(200)) as string
+      const renewed = sessionCookie(await request(d).get('/me').set(cookieHeader(token)).expect(200)) as string
       expect(renewed).not.toBe(token)
       expect(await statusWith(c, renewed)).toBe(200)
-      await request(c).post('/logout').set(...withCookie(renewed)).expect(200)
+      await request(c).post('/logout').set(cookieHeader(renewed)).expect(200)
       expect(await statusWith(d, renewed)).toBe(401)
       expect(await statusWith(d, token)).toBe(401)
     })
@@ -117,7 +124,7 @@ function describeFlows(name: string, start: () => Promise<RedisBackend>, express
       test('two logins of one user list two sessions with their metadata', async () => {
         const laptop = await login(a, { device: 'laptop' })
         await login(b, { device: 'phone' })
-        const res = await request(b).get('/sessions').set(...withCookie(laptop)).expect(200)
+        const res = await request(b).get('/sessions').set(cookieHeader(laptop)).expect(200)
         const list = res.body as { metadata: DeviceMeta; current: boolean; id: string; fingerprint: string }[]
         expect(list.map((item) => [item.metadata.device, item.current])).toEqual([
           ['laptop', true],
@@ -129,8 +136,8 @@ function describeFlows(name: string, start: () => Promise<RedisBackend>, express
       test("revoking one session from another device's instance takes effect on its next request", async () => {
         const laptop = await login(a, { device: 'laptop' })
         const phone = await login(b, { device: 'phone' })
-        const phoneId = (await request(b).get('/me').set(...withCookie(phone))).body.session.id as string
-        const res = await request(a).delete(`/sessions/${phoneId}`).set(...withCookie(laptop)).expect(200)
+        const phoneId = (await request(b).get('/me').set(cookieHeader(phone))).body.session.id as string
+        const res = await request(a).delete(`/sessions/${phoneId}`).set(cookieHeader(laptop)).expect(200)
         expect(res.body).toEqual({ revoked: true })
         expect(await statusWith(b, phone)).toBe(401)
         expect(await statusWith(a, phone)).toBe(401)
@@ -140,8 +147,8 @@ function describeFlows(name: string, start: () => Promise<RedisBackend>, express
       test("a user cannot revoke another user's session", async () => {
         const alice = await login(a, { id: 'alice' })
         const bob = await login(a, { id: 'bob' })
-        const bobId = (await request(a).get('/me').set(...withCookie(bob))).body.session.id as string
-        expect((await request(b).delete(`/sessions/${bobId}`).set(...withCookie(alice))).body).toEqual({ revoked: false })
+        const bobId = (await request(a).get('/me').set(cookieHeader(bob))).body.session.id as string
+        expect((await request(b).delete(`/sessions/${bobId}`).set(cookieHeader(alice))).body).toEqual({ revoked: false })
         expect(await statusWith(b, bob)).toBe(200)
       })
 
@@ -149,7 +156,7 @@ function describeFlows(name: string, start: () => Promise<RedisBackend>, express
         const laptop = await login(a, { device: 'laptop' })
         const phone = await login(b, { device: 'phone' })
         const tablet = await login(a, { device: 'tablet' })
-        const res = await request(b).post('/sessions/revoke-others').set(...withCookie(phone)).expect(200)
+        const res = await request(b).post('/sessions/revoke-others').set(cookieHeader(phone)).expect(200)
         expect(res.body).toEqual({ revoked: 2 })
         for (const app of [a, b]) {
           expect(await statusWith(app, laptop)).toBe(401)
@@ -172,23 +179,23 @@ function describeFlows(name: string, start: () => Promise<RedisBackend>, express
         const first = await login(a, { fingerprint: 'my-laptop', device: 'laptop' })
         const second = await login(b, { fingerprint: 'my-laptop', device: 'laptop, again' })
         expect(await statusWith(a, first)).toBe(401)
-        const list = (await request(a).get('/sessions').set(...withCookie(second))).body as { metadata: DeviceMeta }[]
+        const list = (await request(a).get('/sessions').set(cookieHeader(second))).body as { metadata: DeviceMeta }[]
         expect(list.map((item) => item.metadata.device)).toEqual(['laptop, again'])
       })
 
-      test('logging in again on a session issues a fresh token and replaces the session, keeping the device\'s fingerprint and id', async () => {
+      test("logging in again on a session issues a fresh token and replaces the session, keeping the device's fingerprint and id", async () => {
         const first = await login(a)
-        const before = (await request(a).get('/me').set(...withCookie(first))).body.session
-        const res = await request(b).post('/login').set(...withCookie(first)).send({}).expect(200)
+        const before = (await request(a).get('/me').set(cookieHeader(first))).body.session
+        const res = await request(b).post('/login').set(cookieHeader(first)).send({}).expect(200)
         const second = sessionCookie(res) as string
         expect(second).not.toBe(first)
         expect(await statusWith(a, first)).toBe(401)
-        const after = (await request(a).get('/me').set(...withCookie(second)).expect(200)).body.session
+        const after = (await request(a).get('/me').set(cookieHeader(second)).expect(200)).body.session
         expect(after.fingerprint).toBe(before.fingerprint)
         // One device, one session: its id is its fingerprint's.
         expect(after.id).toBe(before.id)
         expect((after as { createdAt: number }).createdAt).toBeGreaterThanOrEqual((before as { createdAt: number }).createdAt)
-        expect((await request(a).get('/sessions').set(...withCookie(second))).body).toHaveLength(1)
+        expect((await request(a).get('/sessions').set(cookieHeader(second))).body).toHaveLength(1)
       })
     })
   })

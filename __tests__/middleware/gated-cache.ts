@@ -2,9 +2,9 @@
  * A MemoryCache whose chosen call waits until the test lets it go, or fails: to stall a renewal
  * at one step while the clock moves or another request runs, or to refuse its write.
  */
-import type { CacheEntry, PutIfOptions, PutOptions } from '../../lib/cache/cache'
-import type { Key, KeyPart } from '../../lib/cache/key'
-import { MemoryCache } from '../../lib/cache/memory-cache'
+import type { CacheEntry, PutIfOptions, PutOptions } from 'sessionvault/cache'
+import type { Key, KeyPart } from 'sessionvault/cache'
+import { MemoryCache } from 'sessionvault/cache'
 
 type Operation = 'get' | 'putIf' | 'putMany'
 
@@ -42,9 +42,10 @@ export class GatedCache extends MemoryCache {
   }
 
   /** Resolves once no call is in progress: whatever a request left running has finished. */
-  async settled(): Promise<void> {
+  override async settled(): Promise<void> {
     do await new Promise((resolve) => setImmediate(resolve))
     while (this.pending > 0)
+    await super.settled()
   }
 
   override get(key: Key): Promise<unknown> {

@@ -1,13 +1,14 @@
 /**
  * Test apps for the token-session middleware: a few routes that exercise `req.auth`, and the
  * cookie plumbing a browser would do. Its async routes are written as README shows them, with
- * `asyncHandler`, so the same app runs on Express 4 and 5.
+ * `asyncHandler`, so the same app runs on Express 4 and 5 (and /logout reads as in
+ * examples/metrics/app.ts, which stands alone and imports nothing from the tests).
  */
 import request from 'supertest'
-import type { Cache } from '../../lib/cache/cache'
-import { asyncHandler } from '../../lib/middleware/async-handler'
-import { sessions, type SessionsMiddleware } from '../../lib/middleware/sessions'
-import type { SessionsOptions } from '../../lib/middleware/options'
+import type { Cache } from 'sessionvault/cache'
+import { asyncHandler } from 'sessionvault/middleware'
+import { sessions, type SessionsMiddleware } from 'sessionvault/middleware'
+import type { SessionsOptions } from 'sessionvault/middleware'
 import { EXPRESS_5, type ExpressApp, type ExpressMajor } from '../helpers/express-majors'
 
 export const SECRET = 'test-secret-0123456789abcdefghijklmnopqrstuvwxyz'
@@ -48,7 +49,11 @@ export function testApp(cache: Cache, options: Partial<SessionsOptions<TestUser>
       const { id, name, device, fingerprint, cookie } = req.body as Record<string, string | undefined>
       const result = await auth.of(req).login(
         { id: id ?? 'alice', name: name ?? 'Alice' },
-        { metadata: { ...(device === undefined ? {} : { device }) }, ...(fingerprint === undefined ? {} : { fingerprint }), cookie: cookie !== 'no' },
+        {
+          metadata: { ...(device === undefined ? {} : { device }) },
+          ...(fingerprint === undefined ? {} : { fingerprint }),
+          cookie: cookie !== 'no',
+        },
       )
       res.json(result)
     }),
@@ -106,12 +111,13 @@ export async function login(app: ExpressApp, body: Record<string, string> = {}):
   return token
 }
 
-export function withCookie(token: string, name = 'session'): [string, string] {
-  return ['Cookie', `${name}=${token}`]
+/** The `Cookie` header a browser holding `token` sends, for supertest's `.set()`. */
+export function cookieHeader(token: string, name = 'session'): Record<string, string> {
+  return { Cookie: `${name}=${token}` }
 }
 
 /** GET /me with a token; resolves to the HTTP status. */
 export async function statusWith(app: ExpressApp, token: string): Promise<number> {
-  const res = await request(app).get('/me').set(...withCookie(token))
+  const res = await request(app).get('/me').set(cookieHeader(token))
   return res.status
 }

@@ -1,10 +1,10 @@
 // Option validation: every bad option fails at construction and names itself.
-import { MemoryCache } from '../../lib/cache/memory-cache'
-import { OptionError } from '../../lib/errors'
+import { MemoryCache } from 'sessionvault/cache'
+import { OptionError } from 'sessionvault'
 import { resolveSessionsOptions } from '../../lib/middleware/options'
-import { sessions } from '../../lib/middleware/sessions'
+import { sessions } from 'sessionvault/middleware'
 import { SECRET } from './helpers'
-import { clusterBackend, standaloneBackend, type RedisBackend } from './redis-backends'
+import { clusterBackend, standaloneBackend, useBackend } from '../helpers/redis'
 
 const cache = new MemoryCache({ ttlMs: 60_000 })
 const base = { cache, secret: SECRET }
@@ -26,6 +26,7 @@ test('defaults: 30 min sessions renewed after 15 and ended after 30 days, 10 s o
   expect(resolved.secrets).toEqual([SECRET])
   expect(resolved.timeoutMs).toBe(3_000)
   expect(resolved.unavailableStatus).toBe(503)
+  expect(resolved.expirySweepMs).toBe(1_000)
 })
 
 test('renewAfterMs defaults to half of the ttlMs given', () => {
@@ -82,17 +83,15 @@ test.each([
   ['timeoutMs', { ...base, timeoutMs: -5 }],
   ['unavailableStatus', { ...base, unavailableStatus: 200 }],
   ['now', { ...base, now: 5 }],
+  ['expirySweepMs', { ...base, expirySweepMs: 0 }],
+  ['expirySweepMs', { ...base, expirySweepMs: '1000' }],
 ])('option `%s` is refused at construction: %j', (option, options) => {
   expect(optionAtFault(() => sessions(options as never))).toBe(option)
 })
 
 describe('a RedisCache', () => {
-  let cluster: RedisBackend
-  let standalone: RedisBackend
-  beforeAll(async () => {
-    ;[cluster, standalone] = await Promise.all([clusterBackend(), standaloneBackend()])
-  })
-  afterAll(() => Promise.all([cluster.stop(), standalone.stop()]))
+  const cluster = useBackend(clusterBackend)
+  const standalone = useBackend(standaloneBackend)
 
   test.each([1, 2, 4])('on Redis Cluster with tagDepth %i is refused, naming `cache`', async (tagDepth) => {
     const cache = await cluster.cache({ tagDepth })

@@ -2,11 +2,11 @@
 // on Express 4 and 5. The Redis here is the suite's own: it is stopped and restarted.
 import type { ExpressApp } from '../helpers/express-majors'
 import request from 'supertest'
-import { MemoryCache } from '../../lib/cache/memory-cache'
-import { eventually } from '../helpers/clients'
+import { MemoryCache } from 'sessionvault/cache'
+import { privateBackend } from '../helpers/redis'
+import { eventually } from '../helpers/waiting'
 import { EXPRESS_MAJORS } from '../helpers/express-majors'
-import { login, statusWith, testApp, withCookie } from './helpers'
-import { privateBackend } from './redis-backends'
+import { cookieHeader, login, statusWith, testApp } from './helpers'
 
 const TIMEOUT_MS = 1_000
 /** The bound a client may wait, with room for a slow test machine. */
@@ -29,14 +29,14 @@ describe.each(EXPRESS_MAJORS)('on $name', (express) => {
 
     test('a logged-in request gets a JSON 503 within the bound', async () => {
       const started = Date.now()
-      const res = await request(app).get('/me').set(...withCookie(token)).expect(503)
+      const res = await request(app).get('/me').set(cookieHeader(token)).expect(503)
       expect(Date.now() - started).toBeLessThan(BOUND_MS)
       expect(res.headers['retry-after']).toBe('1')
       expect(res.body).toEqual({ error: { code: 'SESSIONS_UNAVAILABLE', message: expect.any(String) } })
     })
 
     test('a browser gets the 503 as an HTML page', async () => {
-      const res = await request(app).get('/me').set(...withCookie(token)).set('Accept', 'text/html,*/*;q=0.8').expect(503)
+      const res = await request(app).get('/me').set(cookieHeader(token)).set('Accept', 'text/html,*/*;q=0.8').expect(503)
       expect(res.headers['content-type']).toMatch(/^text\/html/)
       expect(res.text).toContain('Temporarily unavailable')
     })
@@ -70,21 +70,21 @@ describe.each(EXPRESS_MAJORS)('on $name', (express) => {
       const { app } = testApp(cache, { timeoutMs: 200 }, express)
       const token = await login(app)
       const started = Date.now()
-      await request(app).get('/me').set(...withCookie(token)).expect(503)
+      await request(app).get('/me').set(cookieHeader(token)).expect(503)
       expect(Date.now() - started).toBeLessThan(1_000)
     })
 
     test('answers with the configured status, or hands the error to the configured handler', async () => {
       const { app } = testApp(cache, { timeoutMs: 100, unavailableStatus: 500 }, express)
       const token = await login(app)
-      await request(app).get('/me').set(...withCookie(token)).expect(500)
+      await request(app).get('/me').set(cookieHeader(token)).expect(500)
 
       const custom = testApp(
         cache,
         { timeoutMs: 100, onUnavailable: (error, _req, res) => void res.status(502).send(`${error.code} during ${error.operation}`) },
         express,
       ).app
-      const res = await request(custom).get('/me').set(...withCookie(token)).expect(502)
+      const res = await request(custom).get('/me').set(cookieHeader(token)).expect(502)
       expect(res.text).toBe('REDIS_UNAVAILABLE during sessions')
     })
 
@@ -101,7 +101,7 @@ describe.each(EXPRESS_MAJORS)('on $name', (express) => {
       )
       const token = await login(app)
       // Bounded, so a request left unanswered fails here rather than at jest's timeout.
-      await request(app).get('/me').set(...withCookie(token)).timeout(5_000).expect(500)
+      await request(app).get('/me').set(cookieHeader(token)).timeout(5_000).expect(500)
     })
   })
 })

@@ -2,11 +2,11 @@
 // done, one whose write Redis refuses. In memory, on an injected clock, with a cache that holds
 // or fails one call when told.
 import request from 'supertest'
-import { CacheError } from '../../lib/errors'
+import { CacheError } from 'sessionvault'
 import { CredentialsCache } from '../../lib/middleware/credentials-cache'
 import { createId, createSecret, joinToken, userKeyOf } from '../../lib/middleware/token'
 import { GatedCache } from './gated-cache'
-import { Clock, login, sessionCookie, statusWith, testApp, withCookie } from './helpers'
+import { Clock, cookieHeader, login, sessionCookie, statusWith, testApp } from './helpers'
 
 const MINUTE = 60_000
 const timing = { ttlMs: 30 * MINUTE, renewAfterMs: 15 * MINUTE, rotationGraceMs: 10_000 }
@@ -26,10 +26,13 @@ test('two servers renewing one session at once: one token is issued, and revokin
 
   // Server A stalls right before its compare-and-set...
   const held = cache.holdNext('putIf')
-  const slow = request(a.app).get('/me').set(...withCookie(token)).then((res) => res)
+  const slow = request(a.app)
+    .get('/me')
+    .set(cookieHeader(token))
+    .then((res) => res)
   await held.reached
   // ...while server B renews the same session.
-  const fast = await request(b.app).get('/me').set(...withCookie(token))
+  const fast = await request(b.app).get('/me').set(cookieHeader(token))
   held.release()
   const responses = [await slow, fast]
 
@@ -48,7 +51,7 @@ test('a renewal whose request was answered 503 costs nothing: the token the clie
   clock.advance(15 * MINUTE)
 
   const held = cache.holdNext('putIf')
-  await request(hurried).get('/me').set(...withCookie(token)).expect(503)
+  await request(hurried).get('/me').set(cookieHeader(token)).expect(503)
   held.release()
   await cache.settled()
 
@@ -57,7 +60,7 @@ test('a renewal whose request was answered 503 costs nothing: the token the clie
   clock.advance(10 * MINUTE)
   expect(await statusWith(app, token)).toBe(200)
   clock.advance(5 * MINUTE)
-  const renewed = sessionCookie(await request(app).get('/me').set(...withCookie(token)).expect(200)) as string
+  const renewed = sessionCookie(await request(app).get('/me').set(cookieHeader(token)).expect(200)) as string
   expect(renewed).toEqual(expect.any(String))
   expect(await statusWith(app, renewed)).toBe(200)
   // And nothing forked on the way.
@@ -66,24 +69,27 @@ test('a renewal whose request was answered 503 costs nothing: the token the clie
 })
 
 test.each([
-  ['full (OOM)', () => new CacheError('REDIS_ERROR', "Redis replied: OOM command not allowed when used memory > 'maxmemory'", { operation: 'putIf' })],
+  [
+    'full (OOM)',
+    () => new CacheError('REDIS_ERROR', "Redis replied: OOM command not allowed when used memory > 'maxmemory'", { operation: 'putIf' }),
+  ],
   ['unreachable', () => new CacheError('REDIS_UNAVAILABLE', 'Redis is unavailable', { operation: 'putIf' })],
 ])('a renewal whose write fails because Redis is %s serves the request with the token it came with', async (_, failure) => {
   const { app } = testApp(cache, { ...timing, now: clock.now })
   const token = await login(app)
   clock.advance(15 * MINUTE)
   cache.failNext('putIf', failure())
-  const res = await request(app).get('/me').set(...withCookie(token)).expect(200)
+  const res = await request(app).get('/me').set(cookieHeader(token)).expect(200)
   expect(sessionCookie(res)).toBeUndefined()
   // The next request renews.
-  expect(sessionCookie(await request(app).get('/me').set(...withCookie(token)).expect(200))).toEqual(expect.any(String))
+  expect(sessionCookie(await request(app).get('/me').set(cookieHeader(token)).expect(200))).toEqual(expect.any(String))
 })
 
 test('the first request with a renewed token makes it final even when that write fails later: the renewed token keeps working', async () => {
   const { app } = testApp(cache, { ...timing, now: clock.now })
   const token = await login(app)
   clock.advance(15 * MINUTE)
-  const renewed = sessionCookie(await request(app).get('/me').set(...withCookie(token)).expect(200)) as string
+  const renewed = sessionCookie(await request(app).get('/me').set(cookieHeader(token)).expect(200)) as string
   cache.failNext('putIf', new CacheError('REDIS_ERROR', 'Redis replied: OOM command not allowed', { operation: 'putIf' }))
   expect(await statusWith(app, renewed)).toBe(200)
   expect(await statusWith(app, renewed)).toBe(200)
@@ -100,5 +106,7 @@ test('a request with less than half of its time left is served without starting 
   expect(served?.record.userId).toBe('alice')
   expect(served?.renewedToken).toBeUndefined()
   expect((await credentials.authenticate(token))?.renewedToken).toEqual(expect.any(String))
-  expect(await credentials.authenticate(joinToken({ userKey: userKeyOf('alice'), sessionId: createId(), secret: createSecret() }))).toBeUndefined()
+  expect(
+    await credentials.authenticate(joinToken({ userKey: userKeyOf('alice'), sessionId: createId(), secret: createSecret() })),
+  ).toBeUndefined()
 })

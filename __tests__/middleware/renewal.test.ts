@@ -2,28 +2,21 @@
 // app instances (where concurrency is real).
 import type { ExpressApp } from '../helpers/express-majors'
 import request from 'supertest'
-import type { Cache } from '../../lib/cache/cache'
-import { MemoryCache } from '../../lib/cache/memory-cache'
-import { Clock, login, sessionCookie, setCookieLines, statusWith, testApp, withCookie } from './helpers'
-import { standaloneBackend, type RedisBackend } from './redis-backends'
+import type { Cache } from 'sessionvault/cache'
+import { MemoryCache } from 'sessionvault/cache'
+import { Clock, cookieHeader, login, sessionCookie, setCookieLines, statusWith, testApp } from './helpers'
+import { standaloneBackend, useBackend } from '../helpers/redis'
 
 const MINUTE = 60_000
 const timing = { ttlMs: 30 * MINUTE, renewAfterMs: 15 * MINUTE, rotationGraceMs: 10_000 }
 
-let redis: RedisBackend
-beforeAll(async () => {
-  redis = await standaloneBackend()
-})
-afterAll(() => redis.stop())
+const redis = useBackend(standaloneBackend)
 
 describeRenewal('in memory', async (clock) => {
   const cache = new MemoryCache({ ttlMs: MINUTE, now: clock.now })
   return [cache, cache]
 })
-describeRenewal('on Redis, two instances', async () => {
-  await redis.flush()
-  return [await redis.cache(), await redis.cache()]
-})
+describeRenewal('on Redis, two instances', async () => [await redis.cache(), await redis.cache()])
 
 function describeRenewal(name: string, caches: (clock: Clock) => Promise<[Cache, Cache]>): void {
   describe(`renewal ${name}`, () => {
@@ -39,10 +32,15 @@ function describeRenewal(name: string, caches: (clock: Clock) => Promise<[Cache,
     })
 
     async function me(app: ExpressApp, token: string) {
-      const res = await request(app).get('/me').set(...withCookie(token))
-      return { status: res.status, session: res.body.session as { id: string; fingerprint: string; renewedAt: number }, cookie: sessionCookie(res) }
+      const res = await request(app).get('/me').set(cookieHeader(token))
+      return {
+        status: res.status,
+        session: res.body.session as { id: string; fingerprint: string; renewedAt: number },
+        cookie: sessionCookie(res),
+      }
     }
 
+    // One behaviour per test, each written out in full: many start alike (a login, the clock moved, a request).
     test('before renewAfterMs a request keeps its token and sets no cookie', async () => {
       const token = await login(a)
       clock.advance(15 * MINUTE - 1)
@@ -123,7 +121,7 @@ function describeRenewal(name: string, caches: (clock: Clock) => Promise<[Cache,
       clock.advance(20 * MINUTE)
       token = (await me(capped, token)).cookie as string
       clock.advance(20 * MINUTE)
-      const res = await request(capped).get('/me').set(...withCookie(token)).expect(200)
+      const res = await request(capped).get('/me').set(cookieHeader(token)).expect(200)
       expect(res.body.session.expiresAt).toBe(clock.time + 20 * MINUTE)
       expect(setCookieLines(res)[0]).toMatch(/Max-Age=1200;/)
       token = sessionCookie(res) as string
@@ -167,7 +165,7 @@ function describeRenewal(name: string, caches: (clock: Clock) => Promise<[Cache,
       const renewed = issued[0] as string
       expect(renewed).not.toBe(token)
 
-      const devices = (await request(b).get('/sessions').set(...withCookie(renewed))).body as { fingerprint: string }[]
+      const devices = (await request(b).get('/sessions').set(cookieHeader(renewed))).body as { fingerprint: string }[]
       expect(devices).toHaveLength(1)
       expect(devices[0]?.fingerprint).toBe(fingerprint)
       clock.advance(10_000)

@@ -1,12 +1,12 @@
 // req.auth and the middleware's own calls, in memory, on Express 4 and 5: the edges of the request API.
 import type { Request } from 'express'
 import request from 'supertest'
-import { MemoryCache } from '../../lib/cache/memory-cache'
-import { UsageError } from '../../lib/errors'
-import { asyncHandler } from '../../lib/middleware/async-handler'
-import { sessions } from '../../lib/middleware/sessions'
+import { MemoryCache } from 'sessionvault/cache'
+import { UsageError } from 'sessionvault'
+import { asyncHandler } from 'sessionvault/middleware'
+import { sessions } from 'sessionvault/middleware'
 import { EXPRESS_MAJORS } from '../helpers/express-majors'
-import { Clock, login, SECRET, sessionCookie, setCookieLines, statusWith, testApp, withCookie, type TestUser } from './helpers'
+import { Clock, cookieHeader, login, SECRET, sessionCookie, setCookieLines, statusWith, testApp, type TestUser } from './helpers'
 
 const clock = new Clock()
 const newCache = () => new MemoryCache({ ttlMs: 60_000, now: clock.now })
@@ -21,15 +21,17 @@ describe.each(EXPRESS_MAJORS)('on $name', (express) => {
   })
 
   test('a logout without a session still clears the cookie', async () => {
-    const res = await request(testApp(newCache(), {}, express).app).post('/logout').expect(200)
+    const res = await request(testApp(newCache(), {}, express).app)
+      .post('/logout')
+      .expect(200)
     expect(sessionCookie(res)).toBe('')
   })
 
   test('revoking the current session by its id logs the request out', async () => {
     const { app } = testApp(newCache(), {}, express)
     const token = await login(app)
-    const id = (await request(app).get('/me').set(...withCookie(token))).body.session.id as string
-    const res = await request(app).delete(`/sessions/${id}`).set(...withCookie(token)).expect(200)
+    const id = (await request(app).get('/me').set(cookieHeader(token))).body.session.id as string
+    const res = await request(app).delete(`/sessions/${id}`).set(cookieHeader(token)).expect(200)
     expect(res.body).toEqual({ revoked: true })
     expect(sessionCookie(res)).toBe('')
     expect(await statusWith(app, token)).toBe(401)
@@ -55,17 +57,18 @@ describe.each(EXPRESS_MAJORS)('on $name', (express) => {
       express,
     )
     const token = await login(app, { id: 'alice', name: 'Alice' })
-    expect((await request(app).get('/me').set(...withCookie(token))).body.user).toEqual({ id: 'alice', name: 'from store' })
+    expect((await request(app).get('/me').set(cookieHeader(token))).body.user).toEqual({ id: 'alice', name: 'from store' })
   })
 
-  test('updateUser reaches every session of the user on its next request, and no other user\'s', async () => {
+  test("updateUser reaches every session of the user on its next request, and no other user's", async () => {
     const { app, auth } = testApp(newCache(), { now: clock.now, ttlMs: 60_000, renewAfterMs: 30_000 }, express)
     const laptop = await login(app, { id: 'alice', name: 'Alice', device: 'laptop' })
     const phone = await login(app, { id: 'alice', name: 'Alice', device: 'phone' })
     const bob = await login(app, { id: 'bob', name: 'Bob' })
     await auth.updateUser({ id: 'alice', name: 'Alice Liddell' })
-    for (const token of [laptop, phone]) expect((await request(app).get('/me').set(...withCookie(token))).body.user.name).toBe('Alice Liddell')
-    expect((await request(app).get('/me').set(...withCookie(bob))).body.user.name).toBe('Bob')
+    for (const token of [laptop, phone])
+      expect((await request(app).get('/me').set(cookieHeader(token))).body.user.name).toBe('Alice Liddell')
+    expect((await request(app).get('/me').set(cookieHeader(bob))).body.user.name).toBe('Bob')
   })
 
   /** What a call made while handling a request threw, as `{ name, code, option }`. */
@@ -80,14 +83,19 @@ describe.each(EXPRESS_MAJORS)('on $name', (express) => {
           () => undefined,
           (caught: unknown) => caught,
         )
-        res.json(error instanceof UsageError ? { name: error.name, code: error.code, option: error.option ?? null } : { error: String(error) })
+        res.json(
+          error instanceof UsageError ? { name: error.name, code: error.code, option: error.option ?? null } : { error: String(error) },
+        )
       }),
     )
     return (await request(app).post('/call').expect(200)).body as unknown
   }
 
   test('a userId hook that returns no usable id fails the login with a UsageError naming it', async () => {
-    const failure = await failureOf((auth, req) => auth.of(req).login({ id: 'x', name: 'X' }), () => '')
+    const failure = await failureOf(
+      (auth, req) => auth.of(req).login({ id: 'x', name: 'X' }),
+      () => '',
+    )
     expect(failure).toEqual({ name: 'UsageError', code: 'INVALID_USE', option: 'userId' })
   })
 
@@ -98,7 +106,12 @@ describe.each(EXPRESS_MAJORS)('on $name', (express) => {
 
   test('revokeAllSessions and updateUser without a usable user id fail with a UsageError', async () => {
     expect(await failureOf((auth) => auth.revokeAllSessions(''))).toMatchObject({ code: 'INVALID_USE' })
-    expect(await failureOf((auth) => auth.updateUser({ id: 'x', name: 'X' }), () => '')).toEqual({ name: 'UsageError', code: 'INVALID_USE', option: 'userId' })
+    expect(
+      await failureOf(
+        (auth) => auth.updateUser({ id: 'x', name: 'X' }),
+        () => '',
+      ),
+    ).toEqual({ name: 'UsageError', code: 'INVALID_USE', option: 'userId' })
   })
 
   test('of(req) refuses a request the middleware has not seen, with a UsageError', () => {
@@ -117,7 +130,10 @@ describe.each(EXPRESS_MAJORS)('on $name', (express) => {
       '/late',
       asyncHandler(async (req, res) => {
         res.flushHeaders()
-        failure = await auth.of(req).login({ id: 'late', name: 'Late' }).catch((error: unknown) => error)
+        failure = await auth
+          .of(req)
+          .login({ id: 'late', name: 'Late' })
+          .catch((error: unknown) => error)
         res.end()
       }),
     )
@@ -128,7 +144,10 @@ describe.each(EXPRESS_MAJORS)('on $name', (express) => {
   })
 
   test('a login that returns the token in the body (cookie: false) marks the response no-store', async () => {
-    const res = await request(testApp(newCache(), {}, express).app).post('/login').send({ cookie: 'no' }).expect(200)
+    const res = await request(testApp(newCache(), {}, express).app)
+      .post('/login')
+      .send({ cookie: 'no' })
+      .expect(200)
     expect(res.headers['cache-control']).toBe('no-store')
     expect(setCookieLines(res)).toEqual([])
   })
@@ -148,10 +167,13 @@ describe.each(EXPRESS_MAJORS)('on $name', (express) => {
     const { app } = testApp(newCache(), { now: clock.now, ttlMs: 60_000, renewAfterMs: 30_000, rotationGraceMs: 0 }, express)
     const token = await login(app)
     clock.advance(30_000)
-    const renewed = sessionCookie(await request(app).get('/me').set(...withCookie(token)).expect(200))
+    const renewed = sessionCookie(await request(app).get('/me').set(cookieHeader(token)).expect(200))
     expect(renewed).toEqual(expect.any(String))
-    await request(app).get('/me').set(...withCookie(renewed as string)).expect(200)
-    const late = await request(app).get('/me').set(...withCookie(token)).expect(401)
+    await request(app)
+      .get('/me')
+      .set(cookieHeader(renewed as string))
+      .expect(200)
+    const late = await request(app).get('/me').set(cookieHeader(token)).expect(401)
     expect(setCookieLines(late)).toEqual([])
   })
 })

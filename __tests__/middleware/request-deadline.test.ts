@@ -1,5 +1,5 @@
 // A request's time budget as a renewal sees it: on a fake monotonic clock, no Redis.
-import { isUnavailableError } from '../../lib/errors'
+import { isUnavailableError } from 'sessionvault'
 import { RequestDeadline } from '../../lib/middleware/request-deadline'
 
 test('a renewal may start while half of the budget is left, not after', () => {

@@ -1,9 +1,9 @@
 // Rotating the signing secret logs no one out: old cookies are accepted and re-signed.
 import request from 'supertest'
 import { TOKEN_LENGTH } from '../../lib/middleware/token'
-import { MemoryCache } from '../../lib/cache/memory-cache'
+import { MemoryCache } from 'sessionvault/cache'
 import { verifyToken } from '../../lib/middleware/signing'
-import { Clock, login, OLD_SECRET, SECRET, sessionCookie, setCookieLines, statusWith, testApp, withCookie } from './helpers'
+import { Clock, cookieHeader, login, OLD_SECRET, SECRET, sessionCookie, setCookieLines, statusWith, testApp } from './helpers'
 
 const clock = new Clock()
 const cache = new MemoryCache({ ttlMs: 60_000, now: clock.now })
@@ -15,7 +15,7 @@ const after = testApp(cache, { ...options, secret: SECRET }).app
 test('a cookie signed with the previous secret is accepted and re-issued under the new one, for the rest of its life', async () => {
   const old = await login(before)
   clock.advance(5 * 60_000)
-  const res = await request(during).get('/me').set(...withCookie(old)).expect(200)
+  const res = await request(during).get('/me').set(cookieHeader(old)).expect(200)
   const resigned = sessionCookie(res) as string
   expect(resigned.slice(0, 43)).toBe(old.slice(0, 43))
   expect(verifyToken(resigned, [SECRET])).toBeDefined()
@@ -27,7 +27,7 @@ test('a cookie signed with the previous secret is accepted and re-issued under t
 
 test('a cookie signed with the current secret is not re-issued', async () => {
   const current = await login(during)
-  const res = await request(during).get('/me').set(...withCookie(current)).expect(200)
+  const res = await request(during).get('/me').set(cookieHeader(current)).expect(200)
   expect(setCookieLines(res)).toEqual([])
 })
 

@@ -5,17 +5,27 @@ import { inspect } from 'node:util'
 import express from 'express'
 import type { ExpressApp } from '../helpers/express-majors'
 import request from 'supertest'
-import { MemoryCache } from '../../lib/cache/memory-cache'
-import { isOptionError } from '../../lib/errors'
-import { RedisCache } from '../../lib/cache/redis-cache'
-import { privateRedis } from '../helpers/clients'
-import { sessions } from '../../lib/middleware/sessions'
+import { MemoryCache } from 'sessionvault/cache'
+import { isOptionError } from 'sessionvault'
+import { RedisCache } from 'sessionvault/cache'
+import { privateRedis, standaloneBackend, useBackend } from '../helpers/redis'
+import { sessions } from 'sessionvault/middleware'
 import { signToken } from '../../lib/middleware/signing'
 import { createId, createSecret, joinToken, TOKEN_LENGTH, userKeyOf } from '../../lib/middleware/token'
 import { CredentialsCache } from '../../lib/middleware/credentials-cache'
-import { ANY } from '../../lib/cache/key'
-import { Clock, login, OLD_SECRET, SECRET, sessionCookie, setCookieLines, statusWith, testApp, withCookie, type TestUser } from './helpers'
-import { standaloneBackend, type RedisBackend } from './redis-backends'
+import { ANY } from 'sessionvault/cache'
+import {
+  Clock,
+  cookieHeader,
+  login,
+  OLD_SECRET,
+  SECRET,
+  sessionCookie,
+  setCookieLines,
+  statusWith,
+  testApp,
+  type TestUser,
+} from './helpers'
 import { thrownBy } from '../helpers/thrown'
 
 const MINUTE = 60_000
@@ -39,7 +49,7 @@ describe('nothing the library hands the app prints or serialises a secret', () =
       res.json(req.auth)
     })
     const token = sessionCookie(await request(app).post('/login').expect(200)) as string
-    const me = await request(app).get('/me').set(...withCookie(token)).expect(200)
+    const me = await request(app).get('/me').set(cookieHeader(token)).expect(200)
     printed.push(me.text, inspect(auth, { depth: 10, showHidden: true }))
     for (const text of printed) {
       expect(text).not.toContain(SECRET)
@@ -64,7 +74,7 @@ describe('errors name no token', () => {
       })
       const token = await login(app)
       await redis.server.stop()
-      await request(app).get('/me').set(...withCookie(token)).expect(503)
+      await request(app).get('/me').set(cookieHeader(token)).expect(503)
       expect(seen).toHaveLength(1)
       const shown = [String(seen[0]), inspect(seen[0], { depth: 10, showHidden: true }), JSON.stringify(seen[0])].join('\n')
       // It does say where: the record's key, user key and session id, which open nothing without the secret.
@@ -87,7 +97,10 @@ describe('a planted cookie of the session name', () => {
 
   test.each([
     ['unsigned', () => 'planted-by-a-sibling-subdomain'],
-    ['signed with a secret the app does not know', () => signToken(joinToken({ userKey: userKeyOf('mallory'), sessionId: createId(), secret: createSecret() }), OLD_SECRET)],
+    [
+      'signed with a secret the app does not know',
+      () => signToken(joinToken({ userKey: userKeyOf('mallory'), sessionId: createId(), secret: createSecret() }), OLD_SECRET),
+    ],
   ])('%s, sent before or after the real one, neither signs the user out nor is used', async (_, planted) => {
     for (const header of [`session=${planted()}; session=${token}`, `session=${token}; session=${planted()}`]) {
       const res = await request(app).get('/me').set('Cookie', header).expect(200)
@@ -117,7 +130,7 @@ describe('every response that carries a token has Cache-Control: no-store', () =
   test('a renewal on a route that set its page public', async () => {
     const token = await login(base)
     clock.advance(15 * MINUTE)
-    const res = await request(app).get('/public').set(...withCookie(token)).expect(200)
+    const res = await request(app).get('/public').set(cookieHeader(token)).expect(200)
     expect(sessionCookie(res)).toEqual(expect.any(String))
     expect(res.headers['cache-control']).toBe('no-store')
   })
@@ -132,12 +145,13 @@ describe('every response that carries a token has Cache-Control: no-store', () =
   })
 
   test('a login, with a cookie or with the token in the body', async () => {
-    for (const body of [{}, { cookie: 'no' }]) expect((await request(base).post('/login').send(body).expect(200)).headers['cache-control']).toBe('no-store')
+    for (const body of [{}, { cookie: 'no' }])
+      expect((await request(base).post('/login').send(body).expect(200)).headers['cache-control']).toBe('no-store')
   })
 
-  test('a request that hands out no token keeps the route\'s own Cache-Control', async () => {
+  test("a request that hands out no token keeps the route's own Cache-Control", async () => {
     const token = await login(base)
-    expect((await request(app).get('/public').set(...withCookie(token)).expect(200)).headers['cache-control']).toBe('public, max-age=600')
+    expect((await request(app).get('/public').set(cookieHeader(token)).expect(200)).headers['cache-control']).toBe('public, max-age=600')
   })
 })
 
@@ -154,7 +168,9 @@ describe('weak options fail at construction, naming the option', () => {
 
   test('random secrets of 32 hex digits or more pass', () => {
     for (let i = 0; i < 50; i++) expect(() => sessions({ cache: newCache(), secret: createSecret().slice(0, 32) })).not.toThrow()
-    expect(() => sessions({ cache: newCache(), secret: Buffer.from(createSecret(), 'base64url').toString('hex').slice(0, 32) })).not.toThrow()
+    expect(() =>
+      sessions({ cache: newCache(), secret: Buffer.from(createSecret(), 'base64url').toString('hex').slice(0, 32) }),
+    ).not.toThrow()
   })
 
   test.each([
@@ -188,13 +204,17 @@ describe('weak options fail at construction, naming the option', () => {
 })
 
 describe('logins', () => {
-  test('a login never inherits another user\'s fingerprint; a login of the same user keeps it', async () => {
+  test("a login never inherits another user's fingerprint; a login of the same user keeps it", async () => {
     const { app } = testApp(newCache())
     const shared = await login(app, { id: 'alice' })
-    const alice = (await request(app).get('/me').set(...withCookie(shared))).body.session as { fingerprint: string }
-    const bob = await request(app).post('/login').set(...withCookie(shared)).send({ id: 'bob' }).expect(200)
+    const alice = (await request(app).get('/me').set(cookieHeader(shared))).body.session as { fingerprint: string }
+    const bob = await request(app).post('/login').set(cookieHeader(shared)).send({ id: 'bob' }).expect(200)
     expect(bob.body.session.fingerprint).not.toBe(alice.fingerprint)
-    const again = await request(app).post('/login').set(...withCookie(sessionCookie(bob) as string)).send({ id: 'bob' }).expect(200)
+    const again = await request(app)
+      .post('/login')
+      .set(cookieHeader(sessionCookie(bob) as string))
+      .send({ id: 'bob' })
+      .expect(200)
     expect(again.body.session.fingerprint).toBe(bob.body.session.fingerprint)
   })
 
@@ -209,7 +229,7 @@ describe('logins', () => {
     for (const token of tokens) expect(await statusWith(app, token)).toBe(401)
   })
 
-  test('maxSessionsPerUser: a login beyond it ends the user\'s oldest session, and only theirs', async () => {
+  test("maxSessionsPerUser: a login beyond it ends the user's oldest session, and only theirs", async () => {
     const clock = new Clock()
     // The cache keeps the middleware's clock, so each session expires a second after the one before.
     const { app } = testApp(new MemoryCache({ ttlMs: 60 * MINUTE, now: clock.now }), { maxSessionsPerUser: 3, now: clock.now })
@@ -221,34 +241,45 @@ describe('logins', () => {
     }
     expect(await Promise.all(tokens.map((token) => statusWith(app, token)))).toEqual([401, 401, 200, 200, 200])
     expect(await statusWith(app, bob)).toBe(200)
-    const devices = (await request(app).get('/sessions').set(...withCookie(tokens[4] as string))).body as { metadata: { device: string } }[]
+    const devices = (
+      await request(app)
+        .get('/sessions')
+        .set(cookieHeader(tokens[4] as string))
+    ).body as { metadata: { device: string } }[]
     expect(devices.map((device) => device.metadata.device)).toEqual(['d2', 'd3', 'd4'])
   })
 
   test('maxSessionsPerUser must be a whole number of at least 1', () => {
     for (const bad of [0, -1, 1.5, '3']) {
-      expect(thrownBy(() => sessions({ cache: newCache(), secret: SECRET, maxSessionsPerUser: bad as number }))).toMatchObject({ option: 'maxSessionsPerUser' })
+      expect(thrownBy(() => sessions({ cache: newCache(), secret: SECRET, maxSessionsPerUser: bad as number }))).toMatchObject({
+        option: 'maxSessionsPerUser',
+      })
     }
   })
 })
 
 describe('a user with 10,000 sessions, on Redis', () => {
-  let backend: RedisBackend
-  beforeAll(async () => {
-    backend = await standaloneBackend()
-  })
-  afterAll(() => backend.stop())
+  const backend = useBackend(standaloneBackend)
 
   test('a login on top of them works, and revokeAllSessions ends them all, in batches, within seconds', async () => {
     const cache = await backend.cache()
     const { app, auth } = testApp(cache, { maxSessionsPerUser: 20_000 })
     // Set up through the middleware's own records, 50 logins at a time (HTTP would take minutes).
-    const credentials = new CredentialsCache(cache, { ttlMs: 30 * MINUTE, renewAfterMs: 15 * MINUTE, rotationGraceMs: 10_000, maxAgeMs: 0 }, Date.now, 20_000)
+    const credentials = new CredentialsCache(
+      cache,
+      { ttlMs: 30 * MINUTE, renewAfterMs: 15 * MINUTE, rotationGraceMs: 10_000, maxAgeMs: 0 },
+      Date.now,
+      20_000,
+    )
     for (let i = 0; i < 10_000; i += 50) {
-      await Promise.all(Array.from({ length: 50 }, (_, j) => credentials.create({ userId: 'ada', user: { id: 'ada', name: 'Ada' }, fingerprint: `f${i + j}`, metadata: {} })))
+      await Promise.all(
+        Array.from({ length: 50 }, (_, j) =>
+          credentials.create({ userId: 'ada', user: { id: 'ada', name: 'Ada' }, fingerprint: `f${i + j}`, metadata: {} }),
+        ),
+      )
     }
     const token = await login(app, { id: 'ada' })
-    expect((await request(app).get('/sessions').set(...withCookie(token))).body).toHaveLength(10_001)
+    expect((await request(app).get('/sessions').set(cookieHeader(token))).body).toHaveLength(10_001)
     const started = Date.now()
     expect(await auth.revokeAllSessions('ada')).toBe(10_001)
     // Ten writes of 1,000 deletes and one read: well under a second on an idle machine.
@@ -268,7 +299,7 @@ describe('logouts without a session, on Redis', () => {
       const before = await redis.client.dbSize()
       const forged = signToken(joinToken({ userKey: userKeyOf('alice'), sessionId: createId(), secret: createSecret() }), SECRET)
       for (let i = 0; i < 1_000; i++) await request(app).post('/logout').expect(200)
-      for (let i = 0; i < 1_000; i++) await request(app).post('/logout').set(...withCookie(forged)).expect(200)
+      for (let i = 0; i < 1_000; i++) await request(app).post('/logout').set(cookieHeader(forged)).expect(200)
       expect(await redis.client.dbSize()).toBe(before)
     } finally {
       await redis.stop()
@@ -277,11 +308,7 @@ describe('logouts without a session, on Redis', () => {
 })
 
 describe('updateUser on Redis, two servers, one of them with a near-cache', () => {
-  let backend: RedisBackend
-  beforeAll(async () => {
-    backend = await standaloneBackend()
-  })
-  afterAll(() => backend.stop())
+  const backend = useBackend(standaloneBackend)
 
   test('takes effect on the next request of every session of that user, on every server', async () => {
     const a = testApp(await backend.cache({ nearCache: { maxEntries: 100 } }))
@@ -289,10 +316,11 @@ describe('updateUser on Redis, two servers, one of them with a near-cache', () =
     const laptop = await login(a.app, { id: 'alice', name: 'Alice', device: 'laptop' })
     const phone = await login(b.app, { id: 'alice', name: 'Alice', device: 'phone' })
     // Both sessions are read once on the near-cached server, so it holds copies of them.
-    for (const token of [laptop, phone]) expect((await request(a.app).get('/me').set(...withCookie(token))).body.user.name).toBe('Alice')
+    for (const token of [laptop, phone]) expect((await request(a.app).get('/me').set(cookieHeader(token))).body.user.name).toBe('Alice')
     await b.auth.updateUser({ id: 'alice', name: 'Alice (admin: no)' })
     for (const app of [a.app, b.app]) {
-      for (const token of [laptop, phone]) expect((await request(app).get('/me').set(...withCookie(token))).body.user.name).toBe('Alice (admin: no)')
+      for (const token of [laptop, phone])
+        expect((await request(app).get('/me').set(cookieHeader(token))).body.user.name).toBe('Alice (admin: no)')
     }
   })
 })

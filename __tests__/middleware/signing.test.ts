@@ -26,7 +26,8 @@ describe('tokens', () => {
   test('a token splits back into the parts it was joined from; anything of another shape does not split', () => {
     const parts = { userKey: userKeyOf(42), sessionId: createId(), secret: createSecret() }
     expect(splitToken(joinToken(parts))).toEqual(parts)
-    for (const bad of ['', 'a.b.c', `${createToken()}x`, createToken().replace('.', '!'), createSecret()]) expect(splitToken(bad)).toBeUndefined()
+    for (const bad of ['', 'a.b.c', `${createToken()}x`, createToken().replace('.', '!'), createSecret()])
+      expect(splitToken(bad)).toBeUndefined()
   })
 
   test('the stored form of a secret is 128 bits of its SHA-256, and reveals nothing of it', () => {
@@ -101,7 +102,10 @@ describe('signing', () => {
   test('no arbitrary string verifies', () => {
     fc.assert(fc.property(fc.string({ maxLength: 200 }), (text) => verifyToken(text, [CURRENT]) === undefined))
     fc.assert(
-      fc.property(fc.stringMatching(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/), (text) => verifyToken(text, [CURRENT]) === undefined),
+      fc.property(
+        fc.stringMatching(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/),
+        (text) => verifyToken(text, [CURRENT]) === undefined,
+      ),
     )
   })
 })

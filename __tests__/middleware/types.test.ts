@@ -1,7 +1,7 @@
 // Compile-time guarantees of the public types: each @ts-expect-error must stay an error.
 import type { Request } from 'express'
-import { MemoryCache } from '../../lib/cache/memory-cache'
-import { sessions } from '../../lib/middleware/sessions'
+import { MemoryCache } from 'sessionvault/cache'
+import { sessions } from 'sessionvault/middleware'
 import { SECRET } from './helpers'
 
 interface User {

@@ -2,12 +2,11 @@
 // else: a forged token never hits it, and a revoked one is refused on the next request.
 import fc from 'fast-check'
 import request from 'supertest'
-import { RedisCache } from '../../lib/cache/redis-cache'
 import { signingKey, signToken } from '../../lib/middleware/signing'
 import { createId, createSecret, hashSecret, joinToken, TOKEN_LENGTH } from '../../lib/middleware/token'
 import { VerifiedTokens } from '../../lib/middleware/verified-tokens'
-import { connectStandalone, type StandaloneClient } from '../helpers/clients'
-import { login, OLD_SECRET, SECRET, statusWith, testApp, withCookie } from './helpers'
+import { standaloneBackend, useBackend } from '../helpers/redis'
+import { cookieHeader, login, OLD_SECRET, SECRET, statusWith, testApp } from './helpers'
 
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 const newToken = () => joinToken({ userKey: createId(), sessionId: createId(), secret: createSecret() })
@@ -26,7 +25,10 @@ describe('VerifiedTokens', () => {
       userKey: token.split('.')[0],
       sessionId: token.split('.')[1],
       secretHash: hashSecret(token.split('.')[2] as string),
+      sessionKey: ['u', token.split('.')[0], 's', token.split('.')[1]],
     })
+    // One frozen array for every request of the token: the cache places it once.
+    expect(Object.isFrozen(first?.sessionKey)).toBe(true)
     // A copy of the same text (as each request's header is) finds the same entry.
     expect(tokens.verify(Buffer.from(signed).toString())).toBe(first)
     expect(tokens.size).toBe(1)
@@ -77,7 +79,7 @@ describe('VerifiedTokens', () => {
     expect(tokens.size).toBe(3)
   })
 
-  test('a token signed by an older secret is known with that secret\'s index, to be re-signed', () => {
+  test("a token signed by an older secret is known with that secret's index, to be re-signed", () => {
     const tokens = new VerifiedTokens([signingKey(SECRET), signingKey(OLD_SECRET)])
     const signed = signToken(newToken(), OLD_SECRET)
     expect(tokens.verify(signed)?.secretIndex).toBe(1)
@@ -86,27 +88,19 @@ describe('VerifiedTokens', () => {
 })
 
 describe('through the middleware, on Redis', () => {
-  let clientA: StandaloneClient
-  let clientB: StandaloneClient
-  beforeAll(async () => {
-    ;[clientA, clientB] = await Promise.all([connectStandalone(), connectStandalone()])
-  })
-  afterAll(() => Promise.all([clientA.close(), clientB.close()]))
-
-  const cacheOn = (client: StandaloneClient) => new RedisCache({ client, ttlMs: 60_000, namespace: `verified-${createId()}`, tagDepth: 3 })
+  const backend = useBackend(standaloneBackend)
 
   test('a session logged out on one instance is refused by the other on its next request, though it verified the token before', async () => {
-    const namespace = `verified-${createId()}`
-    const a = testApp(new RedisCache({ client: clientA, ttlMs: 60_000, namespace, tagDepth: 3 }))
-    const b = testApp(new RedisCache({ client: clientB, ttlMs: 60_000, namespace, tagDepth: 3 }))
+    const a = testApp(await backend.cache())
+    const b = testApp(await backend.cache())
     const token = await login(a.app)
     for (let i = 0; i < 3; i++) expect(await statusWith(b.app, token)).toBe(200)
-    await request(a.app).post('/logout').set(...withCookie(token)).expect(200)
+    await request(a.app).post('/logout').set(cookieHeader(token)).expect(200)
     expect(await statusWith(b.app, token)).toBe(401)
   })
 
   test('a forged token for a live session is refused on an instance that verified the real one', async () => {
-    const { app } = testApp(cacheOn(clientA))
+    const { app } = testApp(await backend.cache())
     const token = await login(app)
     expect(await statusWith(app, token)).toBe(200)
     const forged = `${token.slice(0, -2)}${token.endsWith('AA') ? 'BA' : 'AA'}`

@@ -4,10 +4,9 @@
  * 503 answer (the user logs out again), and with `logins: true` the same holds for a login.
  */
 import request from 'supertest'
-import { RedisCache } from '../../lib'
-import { replicatedRedis, type ReplicatedRedis } from '../helpers/replicated-redis'
-import { login, statusWith, testApp, withCookie } from './helpers'
-import { SESSION_CACHE } from './redis-backends'
+import { RedisCache } from 'sessionvault'
+import { cookieHeader, login, statusWith, testApp } from './helpers'
+import { replicatedRedis, SESSION_CACHE, type ReplicatedRedis } from '../helpers/redis'
 
 let redis: ReplicatedRedis
 let cache: RedisCache
@@ -29,7 +28,7 @@ async function recordsOnReplica(): Promise<string[]> {
 test('a logout is answered once the replica no longer has the session', async () => {
   const { app } = testApp(cache, { waitForReplicas: { replicas: 1, timeoutMs: 1_000 } })
   const token = await login(app, { id: 'ada' })
-  await request(app).post('/logout').set(...withCookie(token)).expect(200)
+  await request(app).post('/logout').set(cookieHeader(token)).expect(200)
   expect(await recordsOnReplica()).toEqual([])
   expect(await statusWith(app, token)).toBe(401)
 })
@@ -37,7 +36,7 @@ test('a logout is answered once the replica no longer has the session', async ()
 test('a replica that does not acknowledge in time: the logout is answered 503, and the session is ended on the master', async () => {
   const { app } = testApp(cache, { waitForReplicas: { replicas: 1, timeoutMs: 300 } })
   const token = await login(app, { id: 'bob' })
-  const res = await redis.withReplicaPaused(() => request(app).post('/logout').set(...withCookie(token)))
+  const res = await redis.withReplicaPaused(() => request(app).post('/logout').set(cookieHeader(token)))
   expect(res.status).toBe(503)
   expect(res.body).toEqual({ error: { code: 'SESSIONS_UNAVAILABLE', message: expect.any(String) } })
   expect(await statusWith(app, token)).toBe(401)
@@ -58,9 +57,14 @@ test('sign out everywhere waits for the replica too', async () => {
   const before = (await recordsOnReplica()).length
   expect(await auth.revokeAllSessions('eve')).toBe(2)
   expect((await recordsOnReplica()).length).toBe(before - 2)
-  const error = await redis.withReplicaPaused(async () => {
-    await login(app, { id: 'eve' })
-    return auth.revokeAllSessions('eve').then(() => undefined, (caught: unknown) => caught)
-  }).catch((caught: unknown) => caught)
+  const error = await redis
+    .withReplicaPaused(async () => {
+      await login(app, { id: 'eve' })
+      return auth.revokeAllSessions('eve').then(
+        () => undefined,
+        (caught: unknown) => caught,
+      )
+    })
+    .catch((caught: unknown) => caught)
   expect((error as { code?: string }).code).toBe('NOT_REPLICATED')
 })

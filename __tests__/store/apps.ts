@@ -2,8 +2,8 @@
 import type { ErrorRequestHandler } from 'express'
 import session, { type SessionData, type Store } from 'express-session'
 import type { Response } from 'supertest'
-import { isUnavailableError } from '../../lib/errors'
-import { asyncHandler } from '../../lib/middleware/async-handler'
+import { isUnavailableError } from 'sessionvault'
+import { asyncHandler } from 'sessionvault/middleware'
 import { EXPRESS_5, type ExpressApp, type ExpressMajor } from '../helpers/express-majors'
 import './session-data'
 

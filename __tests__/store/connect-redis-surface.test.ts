@@ -3,10 +3,10 @@
 // honours them (or refused with a TypeError saying why), and a promise from every method.
 import { RedisStore } from 'connect-redis'
 import type { SessionData } from 'express-session'
-import { MemoryCache } from '../../lib/cache/memory-cache'
-import { OptionError } from '../../lib/errors'
-import { RedisSessionStore } from '../../lib/store/redis-session-store'
-import { connectStandalone, flushAll, type StandaloneClient } from '../helpers/clients'
+import { MemoryCache } from 'sessionvault/cache'
+import { OptionError } from 'sessionvault'
+import { RedisSessionStore } from 'sessionvault/store'
+import { connectStandalone, flushAll, type StandaloneClient } from '../helpers/redis'
 import { sessionRedisKey } from './redis-keys'
 import { sessionData } from './session-data'
 
@@ -34,11 +34,22 @@ describe('fields', () => {
       disableTTL: store.disableTTL,
     })
     expect(fields(ours)).toEqual(fields(theirs))
-    expect(fields(ours)).toEqual({ client, prefix: 'sess:', scanCount: 100, serializer: JSON, ttl: 86_400, disableTouch: false, disableTTL: false })
+    expect(fields(ours)).toEqual({
+      client,
+      prefix: 'sess:',
+      scanCount: 100,
+      serializer: JSON,
+      ttl: 86_400,
+      disableTouch: false,
+      disableTTL: false,
+    })
   })
 
   test('the options given are reported as given', () => {
-    const serializer = { parse: (text: string) => JSON.parse(text) as SessionData, stringify: (session: SessionData) => JSON.stringify(session) }
+    const serializer = {
+      parse: (text: string) => JSON.parse(text) as SessionData,
+      stringify: (session: SessionData) => JSON.stringify(session),
+    }
     const ttl = (session: SessionData) => (session.userId === undefined ? 60 : 3_600)
     const options = { client, prefix: 'myapp:', scanCount: 500, serializer, ttl, disableTouch: true, disableTTL: true }
     const ours = new RedisSessionStore(options)
@@ -87,7 +98,7 @@ describe('assignments after construction', () => {
   })
 
   test('disableTouch = true makes the next touch write nothing', async () => {
-    const store = new RedisSessionStore({ client, touchAfter: 0 })
+    const store = new RedisSessionStore({ client, touchAfterMs: 0 })
     await store.set('sid', sessionData({}, 60_000))
     store.disableTouch = true
     await store.touch('sid', sessionData({}, 3_600_000))
@@ -155,7 +166,10 @@ describe('promises', () => {
   /** Each method with the arguments before its callback. */
   const calls: [string, (store: RedisSessionStore, callback?: (error: unknown, value?: unknown) => void) => unknown][] = [
     ['get', (store, callback) => (callback ? store.get('sid', callback) : store.get('sid'))],
-    ['set', (store, callback) => (callback ? store.set('sid', sessionData({ views: 1 }), callback) : store.set('sid', sessionData({ views: 1 })))],
+    [
+      'set',
+      (store, callback) => (callback ? store.set('sid', sessionData({ views: 1 }), callback) : store.set('sid', sessionData({ views: 1 }))),
+    ],
     ['touch', (store, callback) => (callback ? store.touch('sid', sessionData({}), callback) : store.touch('sid', sessionData({})))],
     ['destroy', (store, callback) => (callback ? store.destroy('sid', callback) : store.destroy('sid'))],
     ['all', (store, callback) => (callback ? store.all(callback) : store.all())],
@@ -164,20 +178,23 @@ describe('promises', () => {
     ['clear', (store, callback) => (callback ? store.clear(callback) : store.clear())],
   ]
 
-  test.each(calls)('%s returns a promise with a callback or without, and calls the callback once, before its promise settles', async (_name, call) => {
-    const store = new RedisSessionStore({ client, touchAfter: 0 })
-    const without = call(store)
-    expect(without).toBeInstanceOf(Promise)
-    await without
-    const callback = jest.fn()
-    const withCallback = call(store, callback)
-    expect(withCallback).toBeInstanceOf(Promise)
-    await expect(withCallback).resolves.toBeUndefined()
-    expect(callback).toHaveBeenCalledTimes(1)
-    expect(callback.mock.calls[0]?.[0]).toBeNull()
-    await new Promise((resolve) => setImmediate(resolve))
-    expect(callback).toHaveBeenCalledTimes(1)
-  })
+  test.each(calls)(
+    '%s returns a promise with a callback or without, and calls the callback once, before its promise settles',
+    async (_name, call) => {
+      const store = new RedisSessionStore({ client, touchAfterMs: 0 })
+      const without = call(store)
+      expect(without).toBeInstanceOf(Promise)
+      await without
+      const callback = jest.fn()
+      const withCallback = call(store, callback)
+      expect(withCallback).toBeInstanceOf(Promise)
+      await expect(withCallback).resolves.toBeUndefined()
+      expect(callback).toHaveBeenCalledTimes(1)
+      expect(callback.mock.calls[0]?.[0]).toBeNull()
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(callback).toHaveBeenCalledTimes(1)
+    },
+  )
 
   test('await store.set(sid, session, callback) waits for the save and its callback, as with connect-redis', async () => {
     const store = new RedisSessionStore({ client })
@@ -193,7 +210,7 @@ describe('promises', () => {
     async (_name, call) => {
       // A client of its own, closed: every command fails at once.
       const closed = await connectStandalone()
-      const store = new RedisSessionStore({ client: closed, touchAfter: 0 })
+      const store = new RedisSessionStore({ client: closed, touchAfterMs: 0 })
       closed.destroy()
       const rejections: unknown[] = []
       const onRejection = (reason: unknown) => void rejections.push(reason)

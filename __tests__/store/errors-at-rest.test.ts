@@ -1,8 +1,8 @@
 // While Redis is down, every store error, and what Express logs of it, names no session id: with
 // the cookie secret, a session id is a working cookie. Errors name the stored (hashed) id.
 import { inspect } from 'node:util'
-import { RedisSessionStore } from '../../lib/store/redis-session-store'
-import { privateRedis, type PrivateRedis } from '../helpers/clients'
+import { RedisSessionStore } from 'sessionvault/store'
+import { privateRedis, type PrivateRedis } from '../helpers/redis'
 import { storedIdFor } from './redis-keys'
 import { sessionData } from './session-data'
 
@@ -20,7 +20,7 @@ function everythingShown(error: unknown): string {
 }
 
 test('with Redis down, get, set, touch and destroy fail naming the stored id, never the session id', async () => {
-  const store = new RedisSessionStore({ client: redis.client, timeoutMs: 300, touchAfter: 0, userOf: (session) => session.userId })
+  const store = new RedisSessionStore({ client: redis.client, timeoutMs: 300, touchAfterMs: 0, userOf: (session) => session.userId })
   await store.set(SID, sessionData({ userId: 'ada' }, 60_000))
   const session = await store.get(SID)
   await redis.server.stop()

@@ -3,8 +3,8 @@
 import type { SessionData } from 'express-session'
 import request from 'supertest'
 import { createApp } from '../../examples/express-session/app'
-import { RedisSessionStore } from '../../lib/store/redis-session-store'
-import { connectStandalone, flushAll, type StandaloneClient } from '../helpers/clients'
+import { RedisSessionStore } from 'sessionvault/store'
+import { connectStandalone, flushAll, type StandaloneClient } from '../helpers/redis'
 import { cookieOf } from './apps'
 
 let clientOne: StandaloneClient
@@ -23,7 +23,7 @@ function instance(name: string, client: StandaloneClient) {
     client,
     prefix: 'myapp:',
     userOf: (session: SessionData) => session.user?.id,
-    touchAfter: 60,
+    touchAfterMs: 60_000,
   })
   return createApp({ store, secret: 'example secret', secureCookie: false, instance: name })
 }

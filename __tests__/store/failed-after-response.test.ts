@@ -11,9 +11,11 @@ import session from 'express-session'
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createClient } from 'redis'
-import { RedisSessionStore } from '../../lib'
-import { TOUCH_SCRIPT } from '../../lib/cache/scripts/touch'
-import { eventually, privateRedis, type PrivateRedis } from '../helpers/clients'
+import { RedisSessionStore } from 'sessionvault'
+import { TOUCH_SCRIPT } from '../../lib/cache/lua/touch'
+import { privateRedis, type PrivateRedis } from '../helpers/redis'
+import { fulfils } from '../helpers/thrown'
+import { eventually } from '../helpers/waiting'
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy'
 
 let redis: PrivateRedis
@@ -31,8 +33,8 @@ beforeAll(async () => {
   client = createClient({ url: proxy.url, socket: { reconnectStrategy: () => 50 } })
   client.on('error', () => undefined)
   await client.connect()
-  // touchAfter 0: every request's touch is written, so the fault has a command to hit.
-  store = new RedisSessionStore({ client, touchAfter: 0 })
+  // touchAfterMs 0: every request's touch is written, so the fault has a command to hit.
+  store = new RedisSessionStore({ client, touchAfterMs: 0 })
   store.on('failedAfterResponse', (error: unknown, operation: string) => late.push({ error, operation }))
   const app = express()
   app.use(session({ store, secret: 'a test secret of enough length, 32+', resave: false, saveUninitialized: false }))
@@ -61,7 +63,11 @@ afterAll(async () => {
 })
 
 /** One request on a keep-alive connection: its answer, and whether the server then closed the connection under it. */
-function keepAliveRequest(method: string, path: string, cookie?: string): Promise<{ status: number; body: string; cookie: string | undefined; closedByServer: boolean }> {
+function keepAliveRequest(
+  method: string,
+  path: string,
+  cookie?: string,
+): Promise<{ status: number; body: string; cookie: string | undefined; closedByServer: boolean }> {
   const agent = new http.Agent({ keepAlive: true })
   return new Promise((resolve, reject) => {
     const req = http.request(`${baseUrl}${path}`, { method, agent, headers: cookie ? { cookie } : {} }, (res) => {
@@ -104,11 +110,13 @@ test('a touch that fails after the response started: the response ends whole, th
 test('a store call made before the response started still gets its error (the app can answer it)', async () => {
   const sid = 'some-session-id'
   // Once the breaker's probe finds Redis again after the first test's fault.
-  await eventually(async () => store.set(sid, { cookie: { originalMaxAge: 1_000 } }).then(() => true, () => false), 2_000, 'the store to work')
+  await eventually(() => fulfils(store.set(sid, { cookie: { originalMaxAge: 1_000 } })), 2_000, 'the store to work')
   proxy.cut()
   try {
     // No request behind the session: a plain call, whose error is the caller's.
-    const failed = await new Promise<unknown>((resolve) => void store.set(sid, { cookie: { originalMaxAge: 1_000 } }, (caught) => resolve(caught)))
+    const failed = await new Promise<unknown>(
+      (resolve) => void store.set(sid, { cookie: { originalMaxAge: 1_000 } }, (caught) => resolve(caught)),
+    )
     expect((failed as { code?: string }).code).toBe('REDIS_UNAVAILABLE')
   } finally {
     proxy.heal()

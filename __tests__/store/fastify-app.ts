@@ -8,7 +8,7 @@ import fastifyCookie from '@fastify/cookie'
 import fastifySession from '@fastify/session'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { createClient } from 'redis'
-import { RedisSessionStore } from '../../lib/store/redis-session-store'
+import { RedisSessionStore } from 'sessionvault/store'
 
 declare module 'fastify' {
   interface Session {
@@ -23,7 +23,12 @@ export const FASTIFY_MAX_AGE_MS = 3_600_000
 export async function fastifyApp(store: RedisSessionStore): Promise<FastifyInstance> {
   const app = Fastify()
   await app.register(fastifyCookie)
-  await app.register(fastifySession, { secret: FASTIFY_SECRET, store, saveUninitialized: false, cookie: { secure: false, maxAge: FASTIFY_MAX_AGE_MS } })
+  await app.register(fastifySession, {
+    secret: FASTIFY_SECRET,
+    store,
+    saveUninitialized: false,
+    cookie: { secure: false, maxAge: FASTIFY_MAX_AGE_MS },
+  })
   app.post<{ Params: { user: string } }>('/login/:user', async (request) => {
     await request.session.regenerate()
     request.session.userId = request.params.user

@@ -2,8 +2,8 @@
 // see fastify-app.ts), each with its own store and client, on this worker's standalone Redis.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
-import { RedisSessionStore } from '../../lib/store/redis-session-store'
-import { connectStandalone, flushAll, type StandaloneClient } from '../helpers/clients'
+import { RedisSessionStore } from 'sessionvault/store'
+import { connectStandalone, flushAll, type StandaloneClient } from '../helpers/redis'
 import { redisUrl } from '../helpers/env'
 import { FASTIFY_MAX_AGE_MS } from './fastify-app'
 import { sessionRedisKey } from './redis-keys'
@@ -45,8 +45,17 @@ async function stopInstance(instance: Instance | undefined): Promise<void> {
   clearTimeout(timer)
 }
 
-async function call(instance: Instance, method: string, path: string, cookie?: string): Promise<{ status: number; body: unknown; cookie: string | undefined }> {
-  const response = await fetch(`${instance.url}${path}`, { method, headers: cookie === undefined ? {} : { cookie }, signal: AbortSignal.timeout(5_000) })
+async function call(
+  instance: Instance,
+  method: string,
+  path: string,
+  cookie?: string,
+): Promise<{ status: number; body: unknown; cookie: string | undefined }> {
+  const response = await fetch(`${instance.url}${path}`, {
+    method,
+    headers: cookie === undefined ? {} : { cookie },
+    signal: AbortSignal.timeout(5_000),
+  })
   const line = response.headers.getSetCookie().find((item) => item.startsWith('sessionId='))
   return { status: response.status, body: await response.json(), cookie: line?.split(';')[0] }
 }
@@ -55,14 +64,21 @@ let client: StandaloneClient
 let store: RedisSessionStore
 let a: Instance
 let b: Instance
+/** Every instance that started, to stop after the tests even when its twin failed to start. */
+let started: Instance[] = []
 
 beforeAll(async () => {
   client = await connectStandalone()
   store = new RedisSessionStore({ client, userOf: (session) => session.userId })
-  ;[a, b] = await Promise.all([startInstance(), startInstance()])
+  const starts = await Promise.allSettled([startInstance(), startInstance()])
+  started = starts.flatMap((start) => (start.status === 'fulfilled' ? [start.value] : []))
+  const failed = starts.find((start): start is PromiseRejectedResult => start.status === 'rejected')
+  if (failed) throw failed.reason
+  ;[a, b] = started as [Instance, Instance]
 }, 2 * START_TIMEOUT_MS)
 afterAll(async () => {
-  await Promise.all([stopInstance(a), stopInstance(b)])
+  // An instance left running keeps its pipes, and with them the test worker, open.
+  await Promise.all(started.map(stopInstance))
   await store?.close()
   client?.destroy()
 })

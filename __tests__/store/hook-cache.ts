@@ -5,8 +5,8 @@
 // the records are in different slots (a session and its user's entry always are): a putIf writes
 // its `alongWith` records first, on their own, then the conditional record; touchMany and batch
 // handle one record after another, in the order given. Each step is atomic, the whole is not.
-import type { Batch, Cache, CacheEntry, DeleteOptions, PutIfOptions, PutOptions, TimedValue } from '../../lib/cache/cache'
-import type { CacheRecord, Key, KeyPart, Match } from '../../lib/cache/key'
+import type { Batch, Cache, CacheEntry, DeleteOptions, PutIfOptions, PutOptions, TimedValue } from 'sessionvault/cache'
+import type { CacheRecord, Key, KeyPart, Match } from 'sessionvault/cache'
 
 interface Hook {
   key: string
@@ -123,8 +123,8 @@ export class HookCache<V = unknown> implements Cache<V> {
     return this.inner.countUnder(prefix)
   }
 
-  flush(): Promise<void> {
-    return this.inner.flush()
+  settled(): Promise<void> {
+    return this.inner.settled()
   }
 
   on(event: 'error', listener: (error: Error) => void): this {

@@ -1,12 +1,12 @@
 // Session ids at rest: Redis holds a hash of each express-session id, so a dump, a replica or a
 // key listing holds nothing a cookie could carry. Through Express, on this worker's standalone
 // Redis and Cluster, flushed before each test.
-import type { SessionData } from 'express-session'
 import request from 'supertest'
-import { RedisSessionStore } from '../../lib/store/redis-session-store'
-import { connectCluster, connectStandalone, flushAll, type ClusterClient, type StandaloneClient } from '../helpers/clients'
+import { RedisSessionStore } from 'sessionvault/store'
+import { connectCluster, connectStandalone, dumpRedis, flushAll, type ClusterClient, type StandaloneClient } from '../helpers/redis'
 import { cookieOf, sessionApp, sidOf } from './apps'
-import { dumpRedis, sessionRedisKey, storedIdFor } from './redis-keys'
+import { sessionRedisKey, storedIdFor } from './redis-keys'
+import { userOf } from './session-data'
 
 type Client = StandaloneClient | ClusterClient
 
@@ -16,7 +16,6 @@ const backends: [string, () => Promise<Client>][] = [
 ]
 
 describe.each(backends)('session ids at rest on %s', (_name, connect) => {
-  const userOf = (session: SessionData) => session.userId
   let client: Client
 
   beforeAll(async () => {
@@ -26,8 +25,11 @@ describe.each(backends)('session ids at rest on %s', (_name, connect) => {
   beforeEach(() => flushAll(client))
 
   test('after logins, requests and a logout, no key name or value holds a session id', async () => {
-    const app = sessionApp(new RedisSessionStore({ client, userOf, touchAfter: 0 }))
-    const cookies = [cookieOf(await request(app).post('/login/ada').expect(200)), cookieOf(await request(app).post('/login/bob').expect(200))]
+    const app = sessionApp(new RedisSessionStore({ client, userOf, touchAfterMs: 0 }))
+    const cookies = [
+      cookieOf(await request(app).post('/login/ada').expect(200)),
+      cookieOf(await request(app).post('/login/bob').expect(200)),
+    ]
     for (const cookie of cookies) {
       await request(app).post('/views').set('Cookie', cookie).expect(200)
       await request(app).get('/me').set('Cookie', cookie).expect(200)

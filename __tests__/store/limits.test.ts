@@ -1,29 +1,34 @@
-// Limits and what is kept of users: an absolute lifetime (`absoluteTtl`) whatever the touches
+// Limits and what is kept of users: an absolute lifetime (`absoluteTtlMs`) whatever the touches
 // and saves, a bound on sessions per user (`maxSessionsPerUser`), users' ids hashed in keys
 // (`hashUserIds`). In memory on a shared clock, and on a Redis of this file's own.
 import type { SessionData } from 'express-session'
-import { MemoryCache } from '../../lib/cache/memory-cache'
-import { RedisSessionStore } from '../../lib/store/redis-session-store'
-import { usePrivateServer } from './private-server'
+import { MemoryCache } from 'sessionvault/cache'
+import { RedisSessionStore } from 'sessionvault/store'
+import { usePrivateServer } from '../helpers/redis'
 import { sessionRedisKey } from './redis-keys'
-import { sessionData } from './session-data'
+import { sessionData, userOf } from './session-data'
 import { thrownBy } from '../helpers/thrown'
 
 const MINUTE = 60_000
-const userOf = (session: SessionData) => session.userId
 
 class Clock {
   time = Date.UTC(2030, 0, 1)
   now = (): number => this.time
 }
 
-describe('absoluteTtl', () => {
+describe('absoluteTtlMs', () => {
   let clock: Clock
   let store: RedisSessionStore
   beforeEach(() => {
     clock = new Clock()
     // Browser-session cookies: the idle TTL is `ttl` (30 minutes), on the store's clock.
-    store = new RedisSessionStore({ cache: new MemoryCache({ ttlMs: MINUTE, now: clock.now }), now: clock.now, ttl: 30 * 60, absoluteTtl: 60 * 60, touchAfter: 0 })
+    store = new RedisSessionStore({
+      cache: new MemoryCache({ ttlMs: MINUTE, now: clock.now }),
+      now: clock.now,
+      ttl: 30 * 60,
+      absoluteTtlMs: 3_600_000,
+      touchAfterMs: 0,
+    })
   })
 
   /** A request as express-session makes it: get, then touch. */
@@ -33,7 +38,7 @@ describe('absoluteTtl', () => {
     return session
   }
 
-  test('a session active all along ends absoluteTtl after its first save, saves and touches notwithstanding', async () => {
+  test('a session active all along ends absoluteTtlMs after its first save, saves and touches notwithstanding', async () => {
     await store.set('s1', sessionData({ views: 0 }))
     for (let minute = 10; minute < 60; minute += 10) {
       clock.time += 10 * MINUTE
@@ -55,7 +60,13 @@ describe('absoluteTtl', () => {
   })
 
   test('all() and listings leave out sessions past their lifetime; the session data the app sees is unchanged', async () => {
-    const listed = new RedisSessionStore({ cache: new MemoryCache({ ttlMs: MINUTE, now: clock.now }), now: clock.now, ttl: 90 * 60, absoluteTtl: 60 * 60, userOf })
+    const listed = new RedisSessionStore({
+      cache: new MemoryCache({ ttlMs: MINUTE, now: clock.now }),
+      now: clock.now,
+      ttl: 90 * 60,
+      absoluteTtlMs: 3_600_000,
+      userOf,
+    })
     await listed.set('old', sessionData({ userId: 'ada', views: 1 }))
     clock.time += 40 * MINUTE
     await listed.set('new', sessionData({ userId: 'ada', views: 2 }))
@@ -67,17 +78,26 @@ describe('absoluteTtl', () => {
     expect((await listed.listUserSessions('ada')).map(({ session }) => session.views)).toEqual([2])
   })
 
-  test('must be a number of seconds, 0 or more', () => {
-    for (const bad of [-1, Number.NaN, '60']) {
-      expect(thrownBy(() => new RedisSessionStore({ cache: new MemoryCache({ ttlMs: MINUTE }), absoluteTtl: bad as number }))).toMatchObject({ option: 'absoluteTtl' })
+  test('must be a whole number of milliseconds, 0 or more', () => {
+    for (const bad of [-1, 0.5, Number.NaN, '60']) {
+      expect(
+        thrownBy(() => new RedisSessionStore({ cache: new MemoryCache({ ttlMs: MINUTE }), absoluteTtlMs: bad as number })),
+      ).toMatchObject({ option: 'absoluteTtlMs' })
     }
   })
 })
 
 describe('maxSessionsPerUser', () => {
-  test('a new session beyond it destroys the user\'s session idle longest, and no one else\'s', async () => {
+  test("a new session beyond it destroys the user's session idle longest, and no one else's", async () => {
     const clock = new Clock()
-    const store = new RedisSessionStore({ cache: new MemoryCache({ ttlMs: MINUTE, now: clock.now }), now: clock.now, ttl: 3600, userOf, maxSessionsPerUser: 2, touchAfter: 0 })
+    const store = new RedisSessionStore({
+      cache: new MemoryCache({ ttlMs: MINUTE, now: clock.now }),
+      now: clock.now,
+      ttl: 3600,
+      userOf,
+      maxSessionsPerUser: 2,
+      touchAfterMs: 0,
+    })
     await store.set('bob-1', sessionData({ userId: 'bob' }))
     await store.set('ada-1', sessionData({ userId: 'ada' }))
     clock.time += MINUTE
@@ -100,15 +120,17 @@ describe('maxSessionsPerUser', () => {
   test('needs userOf, and a whole number', () => {
     const cache = new MemoryCache({ ttlMs: MINUTE })
     expect(thrownBy(() => new RedisSessionStore({ cache, maxSessionsPerUser: 3 }))).toMatchObject({ option: 'maxSessionsPerUser' })
-    expect(thrownBy(() => new RedisSessionStore({ cache, userOf, maxSessionsPerUser: 1.5 }))).toMatchObject({ option: 'maxSessionsPerUser' })
+    expect(thrownBy(() => new RedisSessionStore({ cache, userOf, maxSessionsPerUser: 1.5 }))).toMatchObject({
+      option: 'maxSessionsPerUser',
+    })
   })
 })
 
 describe('on Redis', () => {
   const server = usePrivateServer()
 
-  test('absoluteTtl caps the TTL Redis keeps: a touch never extends a session past it', async () => {
-    const store = new RedisSessionStore({ client: server.client, ttl: 3600, absoluteTtl: 600, touchAfter: 0 })
+  test('absoluteTtlMs caps the TTL Redis keeps: a touch never extends a session past it', async () => {
+    const store = new RedisSessionStore({ client: server.client, ttl: 3600, absoluteTtlMs: 600_000, touchAfterMs: 0 })
     await store.set('s1', sessionData({ views: 1 }))
     const key = sessionRedisKey('s1')
     expect(await server.client.pTTL(key)).toBeLessThanOrEqual(600_000)
@@ -119,21 +141,24 @@ describe('on Redis', () => {
     expect((await store.get('s1'))?.views).toBe(1)
   })
 
-  test('hashUserIds: no key holds the user\'s id, and the per-user calls take it as before', async () => {
+  test("hashUserIds: no key holds the user's id, and the per-user calls take it as before", async () => {
     const store = new RedisSessionStore({ client: server.client, userOf, hashUserIds: true })
     await store.set('s1', sessionData({ userId: 'ada@example.com' }, MINUTE))
     await store.set('s2', sessionData({ userId: 'ada@example.com' }, MINUTE))
     await store.set('s3', sessionData({ userId: 42 }, MINUTE))
     const keys = await server.client.keys('*')
     expect(keys.join('\n')).not.toMatch(/ada|example/)
-    expect((await store.listUserSessions('ada@example.com')).map(({ session }) => session.userId)).toEqual(['ada@example.com', 'ada@example.com'])
+    expect((await store.listUserSessions('ada@example.com')).map(({ session }) => session.userId)).toEqual([
+      'ada@example.com',
+      'ada@example.com',
+    ])
     expect(await store.listUserSessions('42')).toHaveLength(1)
     expect(await store.destroyUserSessions('ada@example.com')).toBe(2)
     expect(await store.get('s1')).toBeNull()
     expect(await store.get('s3')).not.toBeNull()
   })
 
-  test('destroyUserSessions ends 10,000 sessions of one user, in batches, each within the call\'s bound', async () => {
+  test("destroyUserSessions ends 10,000 sessions of one user, in batches, each within the call's bound", async () => {
     const store = new RedisSessionStore({ client: server.client, userOf, timeoutMs: 2_000 })
     for (let i = 0; i < 10_000; i += 500) {
       await Promise.all(Array.from({ length: 500 }, (_, j) => store.set(`s${i + j}`, sessionData({ userId: 'ada' }, 10 * MINUTE))))
@@ -144,7 +169,7 @@ describe('on Redis', () => {
     expect(await store.get('s9999')).toBeNull()
   }, 60_000)
 
-  test('without hashUserIds the user\'s id is in the key, readable', async () => {
+  test("without hashUserIds the user's id is in the key, readable", async () => {
     const store = new RedisSessionStore({ client: server.client, userOf })
     await store.set('s1', sessionData({ userId: 'ada' }, MINUTE))
     expect((await server.client.keys('*')).join('\n')).toContain('.ada')

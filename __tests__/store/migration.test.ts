@@ -3,11 +3,11 @@
 import { RedisStore } from 'connect-redis'
 import type { SessionData } from 'express-session'
 import request from 'supertest'
-import type { Key } from '../../lib/cache/key'
-import { RedisSessionStore } from '../../lib/store/redis-session-store'
-import { connectStandalone, flushAll, type StandaloneClient } from '../helpers/clients'
+import type { Key } from 'sessionvault/cache'
+import { RedisSessionStore } from 'sessionvault/store'
+import { connectStandalone, dumpRedis, flushAll, type StandaloneClient } from '../helpers/redis'
 import { cookieOf, sessionApp, sidOf } from './apps'
-import { dumpRedis, sessionCacheKey, sessionRedisKey, storedIdFor } from './redis-keys'
+import { sessionCacheKey, sessionRedisKey, storedIdFor } from './redis-keys'
 import { sessionData } from './session-data'
 
 const HOUR = 3_600_000
@@ -26,7 +26,9 @@ beforeEach(() => flushAll(client))
 /** The new layout's keys: `sess:{…}` for records, `sess:_i:{…}` for indexes. connect-redis's are `sess:<sid>`. */
 const NEW_LAYOUT_KEY = /^sess:(_i:)?\{/
 
-function migratingStore(options: { userOf?: (session: SessionData) => string | number | undefined; hashIds?: boolean } = {}): RedisSessionStore {
+function migratingStore(
+  options: { userOf?: (session: SessionData) => string | number | undefined; hashIds?: boolean } = {},
+): RedisSessionStore {
   return new RedisSessionStore({ client, legacyPrefix: 'sess:', ...options })
 }
 
@@ -126,6 +128,7 @@ describe('migrating from connect-redis', () => {
     expect(await client.exists('sess:s1')).toBe(0)
   })
 
+  // Another interleaving of the same two servers: each race is written out step by step.
   test('a server that misses the session in both places because another moved it in between still serves it', async () => {
     await legacyStore.set('s1', sessionData({ views: 3 }, HOUR))
     const [first, second] = [migratingStore(), migratingStore()]
@@ -178,7 +181,12 @@ describe('migrating from connect-redis', () => {
  * `getTimed` has its answer, right before a `putIf` is sent. A store built on `client` builds its
  * cache itself, so the race is put in by wrapping that cache's method. Returns whether it ran.
  */
-function beforeNextCall(cache: RedisSessionStore['cache'], method: 'getTimed' | 'putIf', key: Key, run: () => Promise<unknown>): () => boolean {
+function beforeNextCall(
+  cache: RedisSessionStore['cache'],
+  method: 'getTimed' | 'putIf',
+  key: Key,
+  run: () => Promise<unknown>,
+): () => boolean {
   // Both methods, seen loosely: what they resolve to is passed on untouched.
   const loose = cache as unknown as Record<typeof method, (...args: unknown[]) => Promise<unknown>>
   const original = loose[method].bind(cache)

@@ -1,10 +1,10 @@
 // Option checking: bad options fail at construction, naming the option; `??`, never `||`.
 import { createClient, createCluster } from 'redis'
-import { MemoryCache } from '../../lib/cache/memory-cache'
-import { RedisCache } from '../../lib/cache/redis-cache'
-import { OptionError } from '../../lib/errors'
-import { RedisSessionStore } from '../../lib/store/redis-session-store'
-import { STORE_TAG_DEPTH } from '../../lib/store/session-keys'
+import { MemoryCache } from 'sessionvault/cache'
+import { RedisCache } from 'sessionvault/cache'
+import { OptionError } from 'sessionvault'
+import { RedisSessionStore } from 'sessionvault/store'
+import { STORE_TAG_DEPTH } from 'sessionvault/store'
 import { resolveStoreOptions, type RedisSessionStoreOptions } from '../../lib/store/store-options'
 
 const cache = new MemoryCache({ ttlMs: 60_000 })
@@ -36,19 +36,43 @@ describe('RedisSessionStore options', () => {
     })
   })
 
-  test('by default ids are hashed, time is Date.now, and touchAfter is left to each session’s TTL', () => {
+  test('by default ids are hashed, time is Date.now, and touchAfterMs is left to each session’s TTL', () => {
     const resolved = resolveStoreOptions({ cache })
     expect(resolved).toMatchObject({ hashIds: true, now: Date.now })
-    // undefined: a tenth of the session's TTL, at most a minute (see the touchAfter tests).
+    // undefined: a tenth of the session's TTL, at most a minute (see the touchAfterMs tests).
     expect(resolved.touchAfterMs).toBeUndefined()
   })
 
   test('0 means 0, not the default', () => {
-    expect(resolveStoreOptions({ cache, ttl: 0, touchAfter: 0, tombstoneTtl: 0, timeoutMs: 0 })).toMatchObject({
+    expect(resolveStoreOptions({ cache, ttl: 0, touchAfterMs: 0, tombstoneTtlMs: 0, absoluteTtlMs: 0, timeoutMs: 0 })).toMatchObject({
       ttl: 0,
       touchAfterMs: 0,
       tombstoneTtlMs: 0,
+      absoluteTtlMs: 0,
       timeoutMs: 0,
+    })
+  })
+
+  describe('the former option names in seconds (touchAfter, absoluteTtl, tombstoneTtl)', () => {
+    test.each([
+      { former: 'touchAfter', name: 'touchAfterMs', code: 'SESSIONVAULT_DEP_TOUCH_AFTER' },
+      { former: 'absoluteTtl', name: 'absoluteTtlMs', code: 'SESSIONVAULT_DEP_ABSOLUTE_TTL' },
+      { former: 'tombstoneTtl', name: 'tombstoneTtlMs', code: 'SESSIONVAULT_DEP_TOMBSTONE_TTL' },
+    ])('$former still works, converted from seconds, with one DeprecationWarning per process naming $name', ({ former, name, code }) => {
+      const emitWarning = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined)
+      try {
+        expect(resolveStoreOptions({ cache, [former]: 1.5 })).toMatchObject({ [name]: 1_500 })
+        expect(resolveStoreOptions({ cache, [former]: 2 })).toMatchObject({ [name]: 2_000 })
+        expect(emitWarning.mock.calls).toEqual([
+          [expect.stringContaining(`\`${name}\` (milliseconds)`), { type: 'DeprecationWarning', code }],
+        ])
+      } finally {
+        emitWarning.mockRestore()
+      }
+    })
+
+    test('giving a former name and its new one together is an OptionError naming the former', () => {
+      expect(optionAtFault({ cache, touchAfter: 60, touchAfterMs: 60_000 })).toBe('touchAfter')
     })
   })
 
@@ -80,7 +104,11 @@ describe('RedisSessionStore options', () => {
     { what: 'a prefix with a space', options: { client, prefix: 'my app:' }, option: 'prefix' },
     { what: 'a prefix of 65 characters', options: { client, prefix: 'a'.repeat(65) }, option: 'prefix' },
     { what: 'a prefix that is not a string', options: { client, prefix: 7 }, option: 'prefix' },
-    { what: 'a cache without the methods the store uses (getTimed, touchMany…)', options: { cache: { get() {}, putIf() {}, keys() {} } }, option: 'cache' },
+    {
+      what: 'a cache without the methods the store uses (getTimed, touchMany…)',
+      options: { cache: { get() {}, putIf() {}, keys() {} } },
+      option: 'cache',
+    },
     { what: 'hashIds not a boolean', options: { cache, hashIds: 'yes' }, option: 'hashIds' },
     { what: 'now not a function', options: { cache, now: 1_700_000_000_000 }, option: 'now' },
     { what: 'a negative ttl', options: { cache, ttl: -1 }, option: 'ttl' },
@@ -90,8 +118,11 @@ describe('RedisSessionStore options', () => {
     { what: 'disableTouch not a boolean', options: { cache, disableTouch: 1 }, option: 'disableTouch' },
     { what: 'a serializer without parse', options: { cache, serializer: { stringify: JSON.stringify } }, option: 'serializer' },
     { what: 'userOf not a function', options: { cache, userOf: 'userId' }, option: 'userOf' },
-    { what: 'a negative touchAfter', options: { cache, touchAfter: -1 }, option: 'touchAfter' },
-    { what: 'a negative tombstoneTtl', options: { cache, tombstoneTtl: -1 }, option: 'tombstoneTtl' },
+    { what: 'a negative touchAfterMs', options: { cache, touchAfterMs: -1 }, option: 'touchAfterMs' },
+    { what: 'a fractional touchAfterMs', options: { cache, touchAfterMs: 0.5 }, option: 'touchAfterMs' },
+    { what: 'a negative tombstoneTtlMs', options: { cache, tombstoneTtlMs: -1 }, option: 'tombstoneTtlMs' },
+    { what: 'a negative absoluteTtlMs', options: { cache, absoluteTtlMs: -1 }, option: 'absoluteTtlMs' },
+    { what: 'a negative touchAfter (seconds, the former name)', options: { cache, touchAfter: -1 }, option: 'touchAfter' },
     { what: 'a fractional timeoutMs', options: { cache, timeoutMs: 1.5 }, option: 'timeoutMs' },
     { what: 'an unknown whenUnavailable', options: { cache, whenUnavailable: 'retry' }, option: 'whenUnavailable' },
   ])('$what is an OptionError naming $option', ({ options, option }) => {

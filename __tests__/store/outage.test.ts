@@ -1,17 +1,18 @@
 // Redis goes away and comes back; requests fail fast meanwhile and work again afterwards.
 // A server of this file's own, stopped and restarted by the tests.
-import type { SessionData } from 'express-session'
 import { createClient } from 'redis'
 import request from 'supertest'
-import { RedisCache } from '../../lib/cache/redis-cache'
+import { RedisCache } from 'sessionvault/cache'
 import { STORE_PROBE_INTERVAL_MS } from '../../lib/defaults'
-import { RedisSessionStore } from '../../lib/store/redis-session-store'
-import { STORE_TAG_DEPTH } from '../../lib/store/session-keys'
-import { eventually, flushAll, privateRedis, sleep, type PrivateRedis, type StandaloneClient } from '../helpers/clients'
+import { RedisSessionStore } from 'sessionvault/store'
+import { STORE_TAG_DEPTH } from 'sessionvault/store'
+import { flushAll, privateRedis, type PrivateRedis, type StandaloneClient } from '../helpers/redis'
+import { fulfils } from '../helpers/thrown'
+import { eventually, sleep } from '../helpers/waiting'
 import { EXPRESS_MAJORS } from '../helpers/express-majors'
 import type { RedisServerHandle } from '../../scripts/redis-server'
 import { cookieOf, sessionApp } from './apps'
-import { sessionData } from './session-data'
+import { sessionData, userOf } from './session-data'
 
 const TIMEOUT_MS = 500
 /** What the bound may overshoot by on a busy test machine (timers, supertest, express). */
@@ -119,7 +120,7 @@ describe('a paused Redis', () => {
       await admin.sendCommand(['CLIENT', 'UNPAUSE'])
       admin.destroy()
     }
-    await eventually(async () => (await store.get('s1').then(() => true, () => false)), 1_000, 'the store to work again')
+    await eventually(() => fulfils(store.get('s1')), 1_000, 'the store to work again')
     expect(await store.get('s1')).toBeNull()
   })
 })
@@ -139,7 +140,6 @@ describe('close()', () => {
 
 describe('every call while Redis is stopped', () => {
   const BOUND_MS = 200
-  const userOf = (session: SessionData) => session.userId
   beforeAll(() => server.stop())
   afterAll(() => server.restart())
 

@@ -1,6 +1,6 @@
 // The disconnect/connect signalling of whenUnavailable: 'skip', on fake timers: pure logic, no Redis.
 import { EventEmitter } from 'node:events'
-import { CacheError } from '../../lib/errors'
+import { CacheError } from 'sessionvault'
 import { Readiness } from '../../lib/store/readiness'
 
 const INTERVAL_MS = 500

@@ -1,11 +1,10 @@
 // Where a store keeps things, for tests that look at the cache or at Redis directly. The stored
 // id is computed here from its definition, not with the store's code, so that the tests check it.
 import { createHash } from 'node:crypto'
-import type { KeyPart } from '../../lib/cache/key'
+import type { KeyPart } from 'sessionvault/cache'
 import { RedisLayout } from '../../lib/cache/redis-layout'
 import { DEFAULT_BUCKETS } from '../../lib/defaults'
-import { STORE_TAG_DEPTH } from '../../lib/store/session-keys'
-import type { ClusterClient, StandaloneClient } from '../helpers/clients'
+import { STORE_TAG_DEPTH } from 'sessionvault/store'
 
 /** What the store keys session `sid` by: base64url of the first 16 bytes of SHA-256(sid), or `sid` itself with `hashIds: false`. */
 export function storedIdFor(sid: string, { hashIds = true }: { hashIds?: boolean } = {}): string {
@@ -27,19 +26,5 @@ export function sessionRedisKey(sid: string, { prefix = 'sess:', hashIds = true 
   return redisKeyOf(sessionCacheKey(storedIdFor(sid, { hashIds })), prefix)
 }
 
-/** Every key on the server (every master of a cluster), with what it holds: a string's value, a sorted set's members and scores. */
-export async function dumpRedis(client: StandaloneClient | ClusterClient): Promise<Map<string, string>> {
-  const nodes = 'getMasters' in client ? await Promise.all(client.getMasters().map((node) => client.nodeClient(node))) : [client]
-  const dump = new Map<string, string>()
-  for (const node of nodes) {
-    for await (const keys of node.scanIterator({ COUNT: 1000 })) {
-      for (const key of keys) {
-        const type = await node.type(key)
-        if (type === 'string') dump.set(key, String(await node.get(key)))
-        else if (type === 'zset') dump.set(key, JSON.stringify(await node.zRangeWithScores(key, 0, -1)))
-        else dump.set(key, `<${type}>`)
-      }
-    }
-  }
-  return dump
-}
+// Moved to helpers/redis.ts; re-exported for tests that import it from here.
+export { dumpRedis } from '../helpers/redis'

@@ -18,3 +18,6 @@ export function sessionData(fields: Partial<Omit<SessionData, 'cookie'>> = {}, m
   } as Cookie
   return { ...fields, cookie }
 }
+
+/** The store's `userOf` for these sessions: whose they are is their `userId`. */
+export const userOf = (session: SessionData) => session.userId

@@ -1,13 +1,14 @@
 // TTL arithmetic: pure code, no Redis.
 import type { SessionData } from 'express-session'
-import { UsageError } from '../../lib/errors'
+import { UsageError } from 'sessionvault'
 import { cookieExpiryMs, secondsToMs, sessionTtlMs, touchIsFresh } from '../../lib/store/session-ttl'
 import { MAX_SESSION_TTL_MS } from '../../lib/defaults'
 import { sessionData } from './session-data'
 
 const NOW = Date.UTC(2030, 0, 1)
 const rules = { ttl: 86_400, disableTTL: false }
-const expiringAt = (ms: number | string | null) => ({ cookie: { expires: ms === null ? null : typeof ms === 'string' ? ms : new Date(ms) } }) as unknown as SessionData
+const expiringAt = (ms: number | string | null) =>
+  ({ cookie: { expires: ms === null ? null : typeof ms === 'string' ? ms : new Date(ms) } }) as unknown as SessionData
 
 describe('sessionTtlMs', () => {
   test("follows the cookie's expiry to the millisecond", () => {
@@ -74,12 +75,12 @@ describe('secondsToMs', () => {
 })
 
 describe('touchIsFresh', () => {
-  test('fresh while the new expiry is less than touchAfter past the stored one', () => {
+  test('fresh while the new expiry is less than touchAfterMs past the stored one', () => {
     expect(touchIsFresh(NOW, NOW + 59_999, 60_000)).toBe(true)
     expect(touchIsFresh(NOW, NOW + 60_000, 60_000)).toBe(false)
   })
 
-  test('touchAfter 0: never fresh, every touch writes', () => {
+  test('touchAfterMs 0: never fresh, every touch writes', () => {
     expect(touchIsFresh(NOW, NOW, 0)).toBe(false)
   })
 

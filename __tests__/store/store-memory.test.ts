@@ -1,11 +1,12 @@
-import { MemoryCache } from '../../lib/cache/memory-cache'
-import { RedisSessionStore } from '../../lib/store/redis-session-store'
+import { MemoryCache } from 'sessionvault/cache'
+import { RedisSessionStore } from 'sessionvault/store'
 import { sessionCacheKey, storedIdFor } from './redis-keys'
 import { describeStoreContract } from './store-contract'
 import { describeStoreRaces } from './store-races'
 
 describeStoreContract('on a MemoryCache', async (options) => {
   let clock = Date.now()
+  let advanced = 0
   const cache = new MemoryCache({ ttlMs: 60_000, now: () => clock })
   const store = new RedisSessionStore({ ...options, cache })
   const keyOf = (sid: string) => sessionCacheKey(storedIdFor(sid, options))
@@ -14,7 +15,10 @@ describeStoreContract('on a MemoryCache', async (options) => {
     twin: (other = options) => new RedisSessionStore({ ...other, cache }),
     advance: async (ms) => {
       clock += ms
+      advanced += ms
     },
+    // The store reckons TTLs from cookie expiries by the real clock; the cache ages them by the fake one.
+    now: () => Date.now() + advanced,
     corrupt: (sid, text) => cache.put(keyOf(sid), text),
     ttlLeftMs: async (sid) => {
       const found = await cache.getTimed(keyOf(sid))

@@ -5,23 +5,26 @@
  * once per backend with a factory of empty caches.
  */
 import type { SessionData } from 'express-session'
-import type { Cache } from '../../lib/cache/cache'
-import { CacheError } from '../../lib/errors'
-import { RedisSessionStore } from '../../lib/store/redis-session-store'
-import type { CommonStoreOptions } from '../../lib/store/store-options'
+import type { Cache } from 'sessionvault/cache'
+import { CacheError } from 'sessionvault'
+import { RedisSessionStore } from 'sessionvault/store'
+import type { CommonStoreOptions } from 'sessionvault/store'
 import { HookCache } from './hook-cache'
 import { sessionCacheKey, storedIdFor, userEntryCacheKey } from './redis-keys'
-import { sessionData } from './session-data'
+import { sessionData, userOf } from './session-data'
 
 const HOUR = 3_600_000
-const userOf = (session: SessionData) => session.userId
 
 export function describeStoreRaces(name: string, emptyCache: () => Promise<Cache>): void {
   describe(`${name}: races between servers, with writes split as on Redis Cluster`, () => {
     /** A store on a HookCache, and another server's store on the same data without hooks. */
     async function servers(options: CommonStoreOptions = {}) {
       const hooked = new HookCache(await emptyCache(), { asOnCluster: true })
-      return { hooked, store: new RedisSessionStore({ ...options, cache: hooked }), other: new RedisSessionStore({ ...options, cache: hooked.inner }) }
+      return {
+        hooked,
+        store: new RedisSessionStore({ ...options, cache: hooked }),
+        other: new RedisSessionStore({ ...options, cache: hooked.inner }),
+      }
     }
 
     test("a login saved while another server lists the user's sessions stays listed, and signing out everywhere ends it", async () => {

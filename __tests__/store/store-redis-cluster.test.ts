@@ -1,9 +1,9 @@
 // RedisSessionStore on this worker's 3-master Redis Cluster.
 import type { SessionData } from 'express-session'
-import { RedisCache } from '../../lib/cache/redis-cache'
-import { RedisSessionStore } from '../../lib/store/redis-session-store'
-import { STORE_TAG_DEPTH } from '../../lib/store/session-keys'
-import { connectCluster } from '../helpers/clients'
+import { RedisCache } from 'sessionvault/cache'
+import { RedisSessionStore } from 'sessionvault/store'
+import { STORE_TAG_DEPTH } from 'sessionvault/store'
+import { connectCluster } from '../helpers/redis'
 import { sessionData } from './session-data'
 import { describeStoreOnRedis } from './store-redis'
 

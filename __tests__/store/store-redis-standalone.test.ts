@@ -1,7 +1,7 @@
 // RedisSessionStore on this worker's standalone Redis.
-import { RedisSessionStore } from '../../lib/store/redis-session-store'
-import { connectStandalone } from '../helpers/clients'
-import { dumpRedis, sessionRedisKey } from './redis-keys'
+import { RedisSessionStore } from 'sessionvault/store'
+import { connectStandalone, dumpRedis } from '../helpers/redis'
+import { sessionRedisKey } from './redis-keys'
 import { sessionData } from './session-data'
 import { describeStoreOnRedis } from './store-redis'
 
@@ -43,8 +43,8 @@ describe('on standalone Redis itself', () => {
     expect(await client().pTTL(sessionRedisKey('s1'))).toBeGreaterThan(99 * 365 * 24 * HOUR)
   })
 
-  test('a destroyed session’s key holds a tombstone for tombstoneTtl: a header marked x and nothing else', async () => {
-    const store = new RedisSessionStore({ client: client(), tombstoneTtl: 600 })
+  test('a destroyed session’s key holds a tombstone for tombstoneTtlMs: a header marked x and nothing else', async () => {
+    const store = new RedisSessionStore({ client: client(), tombstoneTtlMs: 600_000 })
     await store.set('s1', sessionData({ views: 1 }, HOUR))
     await store.destroy('s1')
     const key = sessionRedisKey('s1')

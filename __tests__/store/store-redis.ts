@@ -4,12 +4,13 @@
  * test file per backend, so that two workers run them side by side. With `underTest`, the stores
  * and caches use that family's clients, while the test still reads Redis with node-redis 6.
  */
-import { RedisCache } from '../../lib/cache/redis-cache'
-import { RedisSessionStore } from '../../lib/store/redis-session-store'
-import { STORE_TAG_DEPTH } from '../../lib/store/session-keys'
-import type { RedisClient } from '../../lib'
+import { RedisCache } from 'sessionvault/cache'
+import { RedisSessionStore } from 'sessionvault/store'
+import { STORE_TAG_DEPTH } from 'sessionvault/store'
+import type { RedisClient } from 'sessionvault'
 import type { FamilyClient } from '../helpers/client-families'
-import { flushAll, sleep, type ClusterClient, type StandaloneClient } from '../helpers/clients'
+import { flushAll, type ClusterClient, type StandaloneClient } from '../helpers/redis'
+import { sleep } from '../helpers/waiting'
 import { sessionCacheKey, sessionRedisKey, storedIdFor } from './redis-keys'
 import { describeStoreContract } from './store-contract'
 import { describeStoreRaces } from './store-races'
@@ -51,6 +52,8 @@ export function describeStoreOnRedis<C extends StandaloneClient | ClusterClient>
       store,
       twin: (more = options) => new RedisSessionStore({ ...more, client: twinClient }),
       advance: sleep,
+      // Redis runs on this machine: its clock is this one.
+      now: Date.now,
       corrupt: (sid, text) => store.cache.put(sessionCacheKey(storedIdFor(sid, options)), text),
       ttlLeftMs: async (sid) => {
         const key = sessionRedisKey(sid, options)
@@ -62,7 +65,10 @@ export function describeStoreOnRedis<C extends StandaloneClient | ClusterClient>
   })
 
   // A RedisCache the app built itself, with the default (JSON) serializer.
-  describeStoreRaces(`on a RedisCache on ${name}`, async () => new RedisCache({ client: storeClient, ttlMs: 60_000, tagDepth: STORE_TAG_DEPTH }))
+  describeStoreRaces(
+    `on a RedisCache on ${name}`,
+    async () => new RedisCache({ client: storeClient, ttlMs: 60_000, tagDepth: STORE_TAG_DEPTH }),
+  )
 
   return { client: () => client, other: () => other }
 }

@@ -2,16 +2,16 @@
  * Requests of one session come due for a touch together: the store writes the touch once per
  * session at a time, and the rest find it done.
  */
-import { MemoryCache, RedisSessionStore } from '../../lib'
+import { MemoryCache, RedisSessionStore } from 'sessionvault'
 import { sessionData } from './session-data'
 
 const HOUR = 3_600_000
 
 test('20 concurrent touches of one session write it once', async () => {
   const cache = new MemoryCache({ ttlMs: HOUR })
-  const store = new RedisSessionStore({ cache, touchAfter: 60 })
+  const store = new RedisSessionStore({ cache, touchAfterMs: 60_000 })
   await store.set('sid', sessionData({ views: 1 }, HOUR))
-  // Each request holds its own copy, loaded before the expiry moved on by more than touchAfter.
+  // Each request holds its own copy, loaded before the expiry moved on by more than touchAfterMs.
   const copies = await Promise.all(Array.from({ length: 20 }, () => store.get('sid')))
   const later = sessionData({ views: 1 }, HOUR + 120_000)
   for (const copy of copies) Object.assign(copy as object, { cookie: later.cookie })

@@ -3,10 +3,11 @@
 // worker's standalone Redis and Cluster, flushed before each test.
 import type { SessionData } from 'express-session'
 import request from 'supertest'
-import { RedisSessionStore } from '../../lib/store/redis-session-store'
-import { connectCluster, connectStandalone, flushAll, type ClusterClient, type StandaloneClient } from '../helpers/clients'
+import { RedisSessionStore } from 'sessionvault/store'
+import { connectCluster, connectStandalone, flushAll, type ClusterClient, type StandaloneClient } from '../helpers/redis'
 import { EXPRESS_MAJORS } from '../helpers/express-majors'
 import { cookieOf, sessionApp, sidOf } from './apps'
+import { userOf } from './session-data'
 
 type Client = StandaloneClient | ClusterClient
 
@@ -17,7 +18,6 @@ const backends: [string, () => Promise<Client>][] = [
 
 describe.each(EXPRESS_MAJORS)('on $name', (express) => {
   describe.each(backends)('two app servers on %s', (_name, connect) => {
-    const userOf = (session: SessionData) => session.userId
     let clientA: Client
     let clientB: Client
     let storeA: RedisSessionStore
@@ -76,7 +76,10 @@ describe.each(EXPRESS_MAJORS)('on $name', (express) => {
     test('a slow request that saves after the logout does not log the user back in', async () => {
       const cookie = cookieOf(await request(appA).post('/login/ada').expect(200))
       const saves = jest.spyOn(storeA, 'set')
-      const slow = request(appA).post('/views-slowly').set('Cookie', cookie).then((response) => response)
+      const slow = request(appA)
+        .post('/views-slowly')
+        .set('Cookie', cookie)
+        .then((response) => response)
       // The slow request has loaded the logged-in session before the logout happens.
       expect(await slowLoaded).toMatchObject({ userId: 'ada' })
       await request(appB).post('/logout').set('Cookie', cookie).expect(200)

@@ -3,8 +3,8 @@
  * replica has the ending (and with `logins: true`, a session's first save once it has the
  * session); when the replica does not acknowledge in time, the call fails with NOT_REPLICATED.
  */
-import { RedisSessionStore, isCacheError, isOptionError, isUnavailableError } from '../../lib'
-import { replicatedRedis, type ReplicatedRedis } from '../helpers/replicated-redis'
+import { RedisSessionStore, isCacheError, isOptionError, isUnavailableError } from 'sessionvault'
+import { replicatedRedis, type ReplicatedRedis } from '../helpers/redis'
 import { thrownBy } from '../helpers/thrown'
 
 const WAIT = { replicas: 1, timeoutMs: 300 }
@@ -45,20 +45,35 @@ test('a logout waits for the replica: once destroy() resolves, the replica holds
 
 test('a replica that does not acknowledge in time: destroy fails with NOT_REPLICATED (a 503), the session is ended on the master', async () => {
   await store.set('sid-lagging', session('ada'))
-  const error = await redis.withReplicaPaused(() => store.destroy('sid-lagging').then(() => undefined, (caught: unknown) => caught))
+  const error = await redis.withReplicaPaused(() =>
+    store.destroy('sid-lagging').then(
+      () => undefined,
+      (caught: unknown) => caught,
+    ),
+  )
   expect(isCacheError(error) && error.code).toBe('NOT_REPLICATED')
   expect(isUnavailableError(error)).toBe(true)
   expect(await store.get('sid-lagging')).toBeNull()
 })
 
 test('with `logins: true`, a first save fails with NOT_REPLICATED when the replica does not acknowledge; later saves of a loaded session do not wait', async () => {
-  const error = await redis.withReplicaPaused(() => store.set('sid-new', session('bob')).then(() => undefined, (caught: unknown) => caught))
+  const error = await redis.withReplicaPaused(() =>
+    store.set('sid-new', session('bob')).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    ),
+  )
   expect(isCacheError(error) && error.code).toBe('NOT_REPLICATED')
   const loaded = await store.get('sid-new')
   expect(loaded).toMatchObject({ user: 'bob' })
   // express-session saves the object get() returned: not a login, so it does not wait.
   ;(loaded as unknown as { user: string }).user = 'bob, renamed'
-  const saved = await redis.withReplicaPaused(() => store.set('sid-new', loaded as never).then(() => 'saved', (caught: unknown) => caught))
+  const saved = await redis.withReplicaPaused(() =>
+    store.set('sid-new', loaded as never).then(
+      () => 'saved',
+      (caught: unknown) => caught,
+    ),
+  )
   expect(saved).toBe('saved')
 })
 

@@ -5,7 +5,7 @@
  *   npm run demo:cache
  */
 import { createClient } from 'redis'
-import { ANY, RedisCache } from '../../lib'
+import { ANY, RedisCache } from 'sessionvault/cache'
 import { startRedisServer } from '../../scripts/redis-server'
 
 async function main(): Promise<void> {

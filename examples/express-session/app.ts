@@ -5,7 +5,7 @@
  */
 import express from 'express'
 import session from 'express-session'
-import { isUnavailableError, type RedisSessionStore } from '../../lib'
+import { isUnavailableError, type RedisSessionStore } from 'sessionvault/store'
 
 // Typing the session is the usual express-session augmentation; the store needs nothing more.
 declare module 'express-session' {
@@ -34,7 +34,7 @@ export function createApp({ store, secret, secureCookie, instance = 'app' }: App
       secret,
       resave: false, // the store implements touch
       saveUninitialized: false,
-      rolling: true, // with touchAfter, renewing the cookie on every response costs no Redis write
+      rolling: true, // with touchAfterMs, renewing the cookie on every response costs no Redis write
       cookie: { maxAge: 30 * 60_000, httpOnly: true, sameSite: 'lax', secure: secureCookie },
     }),
   )
@@ -42,11 +42,17 @@ export function createApp({ store, secret, secureCookie, instance = 'app' }: App
   app.get('/', async (req, res) => {
     const user = req.session.user
     const devices = user ? await store.listUserSessions(user.id) : []
-    res.type('html').send(page(instance, user?.name, devices.map((device) => ({
-      current: device.id === store.storedId(req.sessionID),
-      userAgent: device.session.userAgent ?? 'unknown browser',
-      expiresAt: device.expiresAt,
-    }))))
+    res.type('html').send(
+      page(
+        instance,
+        user?.name,
+        devices.map((device) => ({
+          current: device.id === store.storedId(req.sessionID),
+          userAgent: device.session.userAgent ?? 'unknown browser',
+          expiresAt: device.expiresAt,
+        })),
+      ),
+    )
   })
 
   app.post('/login', (req, res, next) => {
@@ -89,14 +95,15 @@ export function createApp({ store, secret, secureCookie, instance = 'app' }: App
 interface Device {
   current: boolean
   userAgent: string
-  expiresAt: Date
+  /** ms since the epoch */
+  expiresAt: number
 }
 
 function page(instance: string, name: string | undefined, devices: Device[]): string {
   const account = name
     ? `<p>Signed in as <b>${escape(name)}</b>.</p>
        <h2>Your sessions</h2>
-       <ul>${devices.map((d) => `<li>${escape(d.userAgent)}${d.current ? ' (this one)' : ''}, until ${d.expiresAt.toISOString()}</li>`).join('')}</ul>
+       <ul>${devices.map((d) => `<li>${escape(d.userAgent)}${d.current ? ' (this one)' : ''}, until ${new Date(d.expiresAt).toISOString()}</li>`).join('')}</ul>
        <form method="post" action="/logout-everywhere"><button>Sign out everywhere</button></form>
        <form method="post" action="/logout"><button>Sign out</button></form>`
     : `<form method="post" action="/login"><input name="name" placeholder="your name" required> <button>Sign in</button></form>`

@@ -8,9 +8,8 @@
  */
 import { randomBytes } from 'node:crypto'
 import { createClient } from 'redis'
-// In an app: import { RedisSessionStore } from 'sessionvault'
-// (it replaces: import { RedisStore } from 'connect-redis')
-import { RedisSessionStore } from '../../lib'
+// It replaces: import { RedisStore } from 'connect-redis'
+import { RedisSessionStore } from 'sessionvault/store'
 import { startRedisServer } from '../../scripts/redis-server'
 import { createApp } from './app'
 
@@ -32,7 +31,7 @@ async function main(): Promise<void> {
     prefix: 'myapp:',
     legacyPrefix: 'myapp:', // connect-redis's sessions move over on first access: nobody is logged out
     userOf: (session) => session.user?.id, // enables listUserSessions / destroyUserSessions
-    touchAfter: 60, // an active session is written at most once a minute, not on every request
+    touchAfterMs: 60_000, // an active session is written at most once a minute, not on every request
     timeoutMs: 1_000, // with Redis away, a request fails after a second instead of hanging
   })
 
@@ -40,6 +39,7 @@ async function main(): Promise<void> {
   const app = createApp({ store, secret, secureCookie: process.env['NODE_ENV'] === 'production', instance: `port ${port}` })
   const listener = app.listen(port, () => console.log(`http://localhost:${port} (Redis at ${url})`))
 
+  // Same start and shutdown as examples/token-sessions/server.ts and examples/metrics/server.ts: each example stands alone.
   const stop = async (): Promise<void> => {
     listener.close()
     // The store's background checks first, then the client: the store leaves the client to the app.

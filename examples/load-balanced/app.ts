@@ -3,8 +3,9 @@
  * knows of a session it reads from Redis through `auth`, so any instance can answer any request.
  */
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express'
-import { isUnavailableError } from '../../lib'
+import { isUnavailableError } from 'sessionvault'
 import type { DemoAuth } from './auth'
+import type { EventLog } from './event-log'
 import { errorPage, homePage, loginPage, type PageContext } from './pages'
 
 export interface InstanceAppOptions {
@@ -17,12 +18,14 @@ export interface InstanceAppOptions {
   redisReady: () => boolean
   /** Log one line per request (the demo's terminal shows the round robin). */
   logRequests?: boolean
+  /** The session events of every instance, shown on the home page. @default no panel */
+  events?: EventLog
 }
 
 /** A name: letters, digits, and `_ . -` or a space inside. */
 const NAME = /^[\p{L}\p{N}_.-](?:[\p{L}\p{N}_. -]{0,30}[\p{L}\p{N}_.-])?$/u
 
-export function createInstanceApp({ instance, detail, auth, redisReady, logRequests = false }: InstanceAppOptions): Express {
+export function createInstanceApp({ instance, detail, auth, redisReady, logRequests = false, events }: InstanceAppOptions): Express {
   const context: PageContext = { instance, mode: auth.mode, detail }
   const app = express()
   app.disable('x-powered-by')
@@ -48,7 +51,8 @@ export function createInstanceApp({ instance, detail, auth, redisReady, logReque
   app.get('/', async (req, res) => {
     const user = auth.userOf(req)
     if (user === undefined) return void res.type('html').send(loginPage(context))
-    res.type('html').send(homePage(context, user, await auth.devices(req)))
+    const [devices, recent] = await Promise.all([auth.devices(req), events?.recent()])
+    res.type('html').send(homePage(context, user, devices, recent))
   })
 
   // For scripts and tests: who answered, and who they think you are.
@@ -61,7 +65,10 @@ export function createInstanceApp({ instance, detail, auth, redisReady, logReque
     const given = (req.body as { name?: unknown } | undefined)?.name
     const name = typeof given === 'string' ? given.trim() : ''
     if (!NAME.test(name)) {
-      return void res.status(400).type('html').send(loginPage(context, 'A name is 1 to 32 letters, digits, spaces, dots, dashes or underscores.'))
+      return void res
+        .status(400)
+        .type('html')
+        .send(loginPage(context, 'A name is 1 to 32 letters, digits, spaces, dots, dashes or underscores.'))
     }
     await auth.login(req, res, name, { userAgent: req.get('user-agent') ?? '', ip: req.ip ?? 'unknown' })
     res.redirect(303, '/')
@@ -83,7 +90,10 @@ export function createInstanceApp({ instance, detail, auth, redisReady, logReque
   })
 
   app.use((_req, res) => {
-    res.status(404).type('html').send(errorPage(context, 404, 'Nothing here.'))
+    res
+      .status(404)
+      .type('html')
+      .send(errorPage(context, 404, 'Nothing here.'))
   })
   if (auth.errorHandler) app.use(auth.errorHandler)
   app.use(errorHandler(context))
@@ -95,11 +105,18 @@ function errorHandler(context: PageContext): ErrorRequestHandler {
     if (res.headersSent) return next(error)
     // Redis out of reach: a 503 (nginx does not retry it: every instance would say the same).
     if (isUnavailableError(error)) {
-      res.status(503).set('Retry-After', '1').type('html').send(errorPage(context, 503, 'Redis is out of reach. Try again in a moment.'))
+      res
+        .status(503)
+        .set('Retry-After', '1')
+        .type('html')
+        .send(errorPage(context, 503, 'Redis is out of reach. Try again in a moment.'))
       return
     }
     console.error(error)
-    res.status(500).type('html').send(errorPage(context, 500, 'Something went wrong.'))
+    res
+      .status(500)
+      .type('html')
+      .send(errorPage(context, 500, 'Something went wrong.'))
   }
 }
 

@@ -3,8 +3,9 @@
  * two: the token-session middleware (token-auth.ts) or express-session with RedisSessionStore
  * (express-session-auth.ts).
  */
-import type { Cache } from '../../lib/cache/cache'
+import type { Cache } from 'sessionvault/cache'
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express'
+import type { HeardEvent } from './event-log'
 
 export type AuthMode = 'token' | 'express-session'
 
@@ -43,6 +44,8 @@ export interface DemoAuth {
   revokeOthers(req: Request): Promise<number>
   /** The sessions' cache: its breaker says whether Redis answers (see `/healthz`). */
   readonly cache: Cache
+  /** Calls `listener` for each session event this instance emits (with express-session, `expired` ones too). */
+  onEvent(listener: (event: HeardEvent) => void): void
 }
 
 export function isAuthMode(value: unknown): value is AuthMode {

@@ -3,12 +3,14 @@
  * instance starts as plain node: three ts-node processes would each compile everything again,
  * seconds of CPU on a small machine. Transpile only (tsconfig has isolatedModules; `npm test`
  * type-checks), into node_modules/.cache so that the output still finds node_modules, and only
- * the files whose content changed since the last run.
+ * the files whose content changed since the last run. Imports of the package by name
+ * (`sessionvault/cache`) become relative requires of the compiled lib/.
  */
 import { createHash } from 'node:crypto'
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import ts from 'typescript'
+import { packageSource } from '../../scripts/package-sources'
 
 const ROOT = join(__dirname, '..', '..')
 const SOURCES = ['lib', 'examples/load-balanced']
@@ -36,10 +38,20 @@ export function compiledEntry(entry = 'examples/load-balanced/instance.ts'): str
     if (readOrEmpty(`${target}.hash`) === hash) continue
     const { outputText } = ts.transpileModule(text, { compilerOptions: COMPILER_OPTIONS, fileName: source })
     mkdirSync(dirname(target), { recursive: true })
-    writeAtomically(target, outputText)
+    writeAtomically(target, requirePackageFromLib(outputText, dirname(target)))
     writeAtomically(`${target}.hash`, hash)
   }
   return join(COMPILED_ROOT, entry.replace(/\.ts$/, '.js'))
+}
+
+function requirePackageFromLib(output: string, dir: string): string {
+  return output.replace(/require\("(sessionvault[^"]*)"\)/g, (call, specifier: string) => {
+    const source = packageSource(specifier)
+    if (source === undefined) return call
+    const compiled = join(COMPILED_ROOT, relative(ROOT, source)).replace(/\.ts$/, '.js')
+    const path = relative(dir, compiled)
+    return `require(${JSON.stringify(path.startsWith('.') ? path : `./${path}`)})`
+  })
 }
 
 function typeScriptFiles(dir: string): string[] {

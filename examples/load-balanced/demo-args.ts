@@ -39,7 +39,10 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs {
   for (let index = 0; index < argv.length; index++) {
     const given = argv[index] as string
     // --name=value and --name value are the same.
-    const [name, inline] = given.startsWith('--') && given.includes('=') ? [given.slice(0, given.indexOf('=')), given.slice(given.indexOf('=') + 1)] : [given, undefined]
+    const [name, inline] =
+      given.startsWith('--') && given.includes('=')
+        ? [given.slice(0, given.indexOf('=')), given.slice(given.indexOf('=') + 1)]
+        : [given, undefined]
     const value = (): string => {
       const next = inline ?? argv[++index]
       if (next === undefined || next === '') throw new UsageError(`${name} needs a value`)
@@ -83,6 +86,7 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs {
 
 function whole(text: string, option: string, min: number, max: number): number {
   const number = Number(text)
-  if (!/^\d+$/.test(text) || number < min || number > max) throw new UsageError(`${option} must be a whole number from ${min} to ${max}, not ${text}`)
+  if (!/^\d+$/.test(text) || number < min || number > max)
+    throw new UsageError(`${option} must be a whole number from ${min} to ${max}, not ${text}`)
   return number
 }

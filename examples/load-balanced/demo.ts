@@ -52,16 +52,21 @@ async function main(): Promise<void> {
     stopping = true
     console.log(`\n${signal}: stopping…`)
     // A Ctrl-C while starting waits for the start, then stops it all.
-    void starting.then((stack) => stack.stop(), () => undefined).then(
-      () => {
-        console.log('Stopped: nginx, the instances and Redis are gone.')
-        process.exit(0)
-      },
-      (error: unknown) => {
-        console.error(error)
-        process.exit(1)
-      },
-    )
+    void starting
+      .then(
+        (stack) => stack.stop(),
+        () => undefined,
+      )
+      .then(
+        () => {
+          console.log('Stopped: nginx, the instances and Redis are gone.')
+          process.exit(0)
+        },
+        (error: unknown) => {
+          console.error(error)
+          process.exit(1)
+        },
+      )
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
@@ -83,11 +88,21 @@ ${COMMANDS}
 function status(stack: Stack): string {
   const rows: [string, string, string][] = [
     ['nginx', String(stack.nginx.pid), `${stack.url}  (config: ${stack.nginx.prefix}/nginx.conf)`],
-    ...stack.instances.map((instance): [string, string, string] => [instance.name, instance.running ? String(instance.pid) : 'down', instance.url]),
-    ['redis', stack.redis.private ? String(stack.redis.pid ?? '?') : '-', `${stack.redis.url}  (${stack.redis.private ? `private, AOF on in ${stack.redis.dir ?? '?'}` : 'yours'})`],
+    ...stack.instances.map((instance): [string, string, string] => [
+      instance.name,
+      instance.running ? String(instance.pid) : 'down',
+      instance.url,
+    ]),
+    [
+      'redis',
+      stack.redis.private ? String(stack.redis.pid ?? '?') : '-',
+      `${stack.redis.url}  (${stack.redis.private ? `private, AOF on in ${stack.redis.dir ?? '?'}` : 'yours'})`,
+    ],
   ]
-  return `Sessions: ${stack.mode === 'token' ? 'token sessions (sessions() middleware)' : 'express-session + RedisSessionStore'}\n` +
+  return (
+    `Sessions: ${stack.mode === 'token' ? 'token sessions (sessions() middleware)' : 'express-session + RedisSessionStore'}\n` +
     rows.map(([name, pid, where]) => `  ${name.padEnd(12)} pid ${pid.padEnd(8)} ${where}`).join('\n')
+  )
 }
 
 /** A few commands on stdin. Not a raw terminal: Ctrl-C stays a signal to the whole process group. */
@@ -96,7 +111,9 @@ function readCommands(stack: Stack): void {
   // One command at a time, in the order typed.
   let queue = Promise.resolve()
   lines.on('line', (line) => {
-    queue = queue.then(() => run(stack, line.trim())).catch((error: unknown) => console.error(error instanceof Error ? error.message : error))
+    queue = queue
+      .then(() => run(stack, line.trim()))
+      .catch((error: unknown) => console.error(error instanceof Error ? error.message : error))
   })
 }
 

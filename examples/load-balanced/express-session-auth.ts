@@ -4,9 +4,7 @@
  */
 import type { Request, Response } from 'express'
 import session, { type SessionData } from 'express-session'
-import type { Cache, SessionReplicaWait } from '../../lib/cache/cache'
-import type { RedisClient } from '../../lib/cache/redis-connection'
-import { RedisSessionStore } from '../../lib/store/redis-session-store'
+import { RedisSessionStore, type Cache, type RedisClient, type SessionReplicaWait } from 'sessionvault/store'
 import type { DemoAuth, Device, DeviceInfo } from './auth'
 
 declare module 'express-session' {
@@ -33,13 +31,19 @@ export interface ExpressSessionAuthOptions {
 
 const COOKIE_NAME = 'sessionvault.sid'
 
-export function expressSessionAuth({ backend, secret, timeoutMs, sessionTtlMs = 30 * 60_000, waitForReplicas }: ExpressSessionAuthOptions): DemoAuth {
+export function expressSessionAuth({
+  backend,
+  secret,
+  timeoutMs,
+  sessionTtlMs = 30 * 60_000,
+  waitForReplicas,
+}: ExpressSessionAuthOptions): DemoAuth {
   const store = new RedisSessionStore({
     ...backend,
     timeoutMs,
     ...(waitForReplicas === undefined ? {} : { waitForReplicas }),
     userOf: (data: SessionData) => data.demoUser,
-    // touchAfter's default: a request writes its session's new expiry once a tenth of the TTL
+    // touchAfterMs's default: a request writes its session's new expiry once a tenth of the TTL
     // has passed (at most once a minute), so most requests write nothing.
   })
   const middleware = session({
@@ -105,6 +109,16 @@ export function expressSessionAuth({ backend, secret, timeoutMs, sessionTtlMs = 
       if (user !== undefined) await Promise.all(others.map((device) => store.destroyUserSession(user, device.id)))
       return others.length
     },
+    onEvent(listener) {
+      const session = (id: string) => id.slice(0, 8)
+      store.on('created', (event) =>
+        listener({ what: 'created', user: event.userId ?? '?', session: session(event.sessionId), at: event.at }),
+      )
+      // An `ended` listener also starts the sweep that reports expired sessions, once across the instances.
+      store.on('ended', (event) =>
+        listener({ what: `ended: ${event.reason}`, user: event.userId ?? '?', session: session(event.sessionId), at: event.at }),
+      )
+    },
   }
 }
 
@@ -112,4 +126,3 @@ export function expressSessionAuth({ backend, secret, timeoutMs, sessionTtlMs = 
 function call(method: (done: (error?: unknown) => void) => void): Promise<void> {
   return new Promise((resolve, reject) => method((error) => (error ? reject(error) : resolve())))
 }
-

@@ -21,6 +21,8 @@ export interface InstanceSettings {
   logRequests: boolean
   /** Milliseconds a session lives without a request (SESSION_TTL_MS); undefined: the instance's default. */
   sessionTtlMs?: number | undefined
+  /** Milliseconds after which a token session renews (RENEW_AFTER_MS); undefined: the instance's default. */
+  renewAfterMs?: number | undefined
   guard: OrphanGuard
   log: (line: string) => void
 }
@@ -58,7 +60,7 @@ export class InstanceProcess {
   /** Starts it (again) and resolves once it answers; rejects with its output if it exits first. */
   async start(): Promise<void> {
     if (this.running) return
-    const { name, port, entry, redisUrl, secret, mode, logRequests, sessionTtlMs, guard, log } = this.settings
+    const { name, port, entry, redisUrl, secret, mode, logRequests, sessionTtlMs, renewAfterMs, guard, log } = this.settings
     const child = new ManagedProcess(name, process.execPath, ['--enable-source-maps', entry], {
       env: {
         ...process.env,
@@ -69,6 +71,7 @@ export class InstanceProcess {
         MODE: mode,
         LOG_REQUESTS: logRequests ? '1' : '0',
         ...(sessionTtlMs === undefined ? {} : { SESSION_TTL_MS: String(sessionTtlMs) }),
+        ...(renewAfterMs === undefined ? {} : { RENEW_AFTER_MS: String(renewAfterMs) }),
         // Its stdin is our pipe: should we vanish without stopping it, it exits by itself.
         EXIT_WITH_STDIN: '1',
       },

@@ -11,8 +11,9 @@
  */
 import type { Server } from 'node:http'
 import { createClient } from 'redis'
-import { RedisCache } from '../../lib/cache/redis-cache'
+import { RedisCache } from 'sessionvault/cache'
 import { createInstanceApp } from './app'
+import { EventLog } from './event-log'
 import { isAuthMode, type DemoAuth } from './auth'
 import { expressSessionAuth } from './express-session-auth'
 import { tokenAuth } from './token-auth'
@@ -35,7 +36,8 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`PORT must be a port number, not ${env['PORT']}`)
   if (!isAuthMode(mode)) throw new Error(`MODE must be token or express-session, not ${mode}`)
   if (!redisUrl) throw new Error('REDIS_URL is required')
-  if (!Number.isSafeInteger(sessionTtlMs) || sessionTtlMs < 1_000) throw new Error(`SESSION_TTL_MS must be a whole number of milliseconds, at least 1000, not ${env['SESSION_TTL_MS']}`)
+  if (!Number.isSafeInteger(sessionTtlMs) || sessionTtlMs < 1_000)
+    throw new Error(`SESSION_TTL_MS must be a whole number of milliseconds, at least 1000, not ${env['SESSION_TTL_MS']}`)
   if (!secret || secret.length < 32) throw new Error('SESSION_SECRET is required: at least 32 characters, the same for every instance')
 
   const client = createClient({
@@ -66,7 +68,11 @@ async function main(): Promise<void> {
         })
       : expressSessionAuth({ backend: { client, prefix: `${KEY_PREFIX}-sess` }, secret, timeoutMs: REDIS_TIMEOUT_MS, sessionTtlMs })
 
+  const events = new EventLog(auth.cache, instance)
+  auth.onEvent((event) => events.record(event))
+
   const app = createInstanceApp({
+    events,
     instance,
     detail: `pid ${process.pid}, port ${port}`,
     auth,

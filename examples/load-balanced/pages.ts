@@ -3,6 +3,7 @@
  * goes through `escapeHtml`.
  */
 import type { AuthMode, Device } from './auth'
+import type { DemoEvent } from './event-log'
 import { describeUserAgent } from './user-agent'
 
 /** What every page shows about the instance that rendered it. */
@@ -37,7 +38,7 @@ browser (or a private window) to see two devices.</p>`,
   )
 }
 
-export function homePage(context: PageContext, user: string, devices: readonly Device[]): string {
+export function homePage(context: PageContext, user: string, devices: readonly Device[], events?: readonly DemoEvent[]): string {
   const others = devices.filter((device) => !device.current).length
   return layout(
     context,
@@ -55,12 +56,32 @@ ${devices.map(deviceRow).join('\n')}
 <div class="actions">
   <form method="post" action="/devices/revoke-others"><button${others === 0 ? ' disabled' : ''}>Sign out everywhere else</button></form>
   <form method="post" action="/logout"><button class="primary">Sign out</button></form>
-</div>`,
+</div>${events === undefined ? '' : eventPanel(events)}`,
   )
 }
 
+/** The session events every instance emitted lately, newest first: logins, renewals, and endings with their reason. */
+function eventPanel(events: readonly DemoEvent[]): string {
+  const rows = events.map(
+    (event) =>
+      `<tr><td>${escapeHtml(formatTime(event.at))}</td><td>${escapeHtml(event.what)}</td><td>${escapeHtml(event.user)}</td><td><code>${escapeHtml(event.session)}</code></td><td>${escapeHtml(event.instance)}</td></tr>`,
+  )
+  return `
+<h2>Session events</h2>
+<table id="events">
+<thead><tr><th>When</th><th>Event</th><th>User</th><th>Session</th><th>Emitted by</th></tr></thead>
+<tbody>
+${rows.length === 0 ? '<tr><td colspan="5">None yet.</td></tr>' : rows.join('\n')}
+</tbody>
+</table>`
+}
+
 export function errorPage(context: PageContext, status: number, message: string): string {
-  return layout(context, `Error ${status}`, `<h1>Error ${status}</h1>\n<p class="error" role="alert">${escapeHtml(message)}</p>\n<p><a href="/">Try again</a></p>`)
+  return layout(
+    context,
+    `Error ${status}`,
+    `<h1>Error ${status}</h1>\n<p class="error" role="alert">${escapeHtml(message)}</p>\n<p><a href="/">Try again</a></p>`,
+  )
 }
 
 function deviceRow(device: Device): string {

@@ -99,14 +99,33 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     const started = await Promise.allSettled(
       Array.from({ length: count }, (_, index) =>
-        startInstance((port) => new InstanceProcess({ name: `instance-${index + 1}`, port, entry, redisUrl, secret, mode, logRequests, sessionTtlMs: options.sessionTtlMs, guard, log })),
+        startInstance(
+          (port) =>
+            new InstanceProcess({
+              name: `instance-${index + 1}`,
+              port,
+              entry,
+              redisUrl,
+              secret,
+              mode,
+              logRequests,
+              sessionTtlMs: options.sessionTtlMs,
+              guard,
+              log,
+            }),
+        ),
       ),
     )
     for (const result of started) if (result.status === 'fulfilled') instances.push(result.value)
     const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected')
     if (failed) throw failed.reason
 
-    nginx = await startNginx({ port: options.port ?? (await freePort()), upstreamPorts: instances.map((instance) => instance.port), guard, log })
+    nginx = await startNginx({
+      port: options.port ?? (await freePort()),
+      upstreamPorts: instances.map((instance) => instance.port),
+      guard,
+      log,
+    })
   } catch (error) {
     redisServer ??= await redisStarting?.catch(() => undefined)
     await stop()

@@ -2,8 +2,7 @@
  * The demo on the token-session middleware: `sessions()` with a RedisCache shared by every
  * instance.
  */
-import type { Cache, SessionReplicaWait } from '../../lib/cache/cache'
-import { sessions } from '../../lib/middleware/sessions'
+import { sessions, type Cache, type SessionReplicaWait } from 'sessionvault/middleware'
 import type { DemoAuth, DeviceInfo } from './auth'
 
 interface User {
@@ -18,11 +17,20 @@ export interface TokenAuthOptions {
   timeoutMs: number
   /** Milliseconds a session lives without a request; it renews (a new token) after half of it. @default 30 minutes */
   sessionTtlMs?: number
+  /** Milliseconds after which a request renews its session. @default half of `sessionTtlMs` */
+  renewAfterMs?: number | undefined
   /** Endings (and with `logins: true` logins) wait for replicas: durable logouts. @default no wait */
   waitForReplicas?: SessionReplicaWait | undefined
 }
 
-export function tokenAuth({ cache, secret, timeoutMs, sessionTtlMs = 30 * 60_000, waitForReplicas }: TokenAuthOptions): DemoAuth {
+export function tokenAuth({
+  cache,
+  secret,
+  timeoutMs,
+  sessionTtlMs = 30 * 60_000,
+  renewAfterMs,
+  waitForReplicas,
+}: TokenAuthOptions): DemoAuth {
   const auth = sessions<User, DeviceInfo>({
     cache,
     secret,
@@ -32,6 +40,7 @@ export function tokenAuth({ cache, secret, timeoutMs, sessionTtlMs = 30 * 60_000
     serializeUser: (user) => ({ name: user.name }),
     timeoutMs,
     ttlMs: sessionTtlMs,
+    ...(renewAfterMs === undefined ? {} : { renewAfterMs }),
     ...(waitForReplicas === undefined ? {} : { waitForReplicas }),
   })
 
@@ -58,5 +67,17 @@ export function tokenAuth({ cache, secret, timeoutMs, sessionTtlMs = 30 * 60_000
     },
     revoke: (req, _res, id) => auth.of(req).revokeSession(id),
     revokeOthers: (req) => auth.of(req).revokeOtherSessions(),
+    onEvent(listener) {
+      const session = (id: string) => id.slice(0, 8)
+      auth.on('created', (event) =>
+        listener({ what: 'created', user: String(event.userId), session: session(event.sessionId), at: event.at }),
+      )
+      auth.on('renewed', (event) =>
+        listener({ what: 'renewed', user: String(event.userId), session: session(event.sessionId), at: event.at }),
+      )
+      auth.on('ended', (event) =>
+        listener({ what: `ended: ${event.reason}`, user: String(event.userId), session: session(event.sessionId), at: event.at }),
+      )
+    },
   }
 }

@@ -5,7 +5,7 @@
  */
 import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto'
 import express from 'express'
-import { sessions, type Cache, type DeviceSession } from '../../lib'
+import { sessions, type Cache, type DeviceSession } from 'sessionvault/middleware'
 
 export interface User {
   id: number
@@ -70,7 +70,11 @@ export function createApp({ cache, secret, secureCookie, instance = 'app' }: App
   app.post('/login', async (req, res) => {
     const { name, password } = req.body as { name?: string; password?: string }
     const user = checkPassword(String(name ?? ''), String(password ?? ''))
-    if (!user) return void res.status(401).type('html').send(page(instance, loginForm('Wrong name or password.')))
+    if (!user)
+      return void res
+        .status(401)
+        .type('html')
+        .send(page(instance, loginForm('Wrong name or password.')))
     await auth.of(req).login(user, { metadata: { userAgent: req.get('user-agent') ?? 'unknown', ip: req.ip ?? 'unknown' } })
     res.redirect(303, '/')
   })

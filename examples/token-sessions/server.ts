@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { createClient } from 'redis'
-import { RedisCache } from '../../lib'
+import { RedisCache } from 'sessionvault/cache'
 import { startRedisServer } from '../../scripts/redis-server'
 import { createApp } from './app'
 
@@ -29,6 +29,7 @@ async function main(): Promise<void> {
   const app = createApp({ cache, secret, secureCookie: process.env['NODE_ENV'] === 'production', instance: `port ${port}` })
   const listener = app.listen(port, () => console.log(`http://localhost:${port} (Redis at ${url})`))
 
+  // Same start and shutdown as examples/express-session/server.ts and examples/metrics/server.ts: each example stands alone.
   const stop = async (): Promise<void> => {
     listener.close()
     await client.close()

@@ -3,7 +3,15 @@
  */
 import { OptionError } from '../errors'
 import { DEFAULT_NAMESPACE } from '../defaults'
-import type { BatchOptions, DeleteOptions, PutIfOptions, PutOptions, ReplicaWait, ReplicatedWriteOptions, SessionReplicaWait } from './cache'
+import type {
+  BatchOptions,
+  DeleteOptions,
+  PutIfOptions,
+  PutOptions,
+  ReplicaWait,
+  ReplicatedWriteOptions,
+  SessionReplicaWait,
+} from './cache'
 import type { KeyPart } from './key'
 import { normalizeKey } from './key-codec'
 import { jsonSerializer, type Serializer } from './serializer'
@@ -51,7 +59,10 @@ export function resolveCacheOptions(options: CacheOptions, owner: string): Resol
   }
   validateTtl(ttlMs, 'ttlMs')
   if (typeof namespace !== 'string' || !NAMESPACE.test(namespace)) {
-    throw new OptionError('namespace', 'must be 1 to 64 characters from A-Z a-z 0-9 _ - . : / (no braces or glob characters, which Redis key names give a meaning)')
+    throw new OptionError(
+      'namespace',
+      'must be 1 to 64 characters from A-Z a-z 0-9 _ - . : / (no braces or glob characters, which Redis key names give a meaning)',
+    )
   }
   if (writes !== 'sync' && writes !== 'async') throw new OptionError('writes', "must be 'sync' or 'async'")
   if (typeof serializer?.parse !== 'function' || typeof serializer?.stringify !== 'function') {
@@ -63,7 +74,10 @@ export function resolveCacheOptions(options: CacheOptions, owner: string): Resol
 
 export function validateTtl(ttlMs: unknown, option: string): asserts ttlMs is number {
   if (typeof ttlMs !== 'number' || !Number.isSafeInteger(ttlMs) || ttlMs <= 0 || ttlMs > MAX_TTL_MS) {
-    throw new OptionError(option, `must be a positive whole number of milliseconds, at most ${MAX_TTL_MS} (100 years) (got ${describe(ttlMs)})`)
+    throw new OptionError(
+      option,
+      `must be a positive whole number of milliseconds, at most ${MAX_TTL_MS} (100 years) (got ${describe(ttlMs)})`,
+    )
   }
 }
 
@@ -103,9 +117,13 @@ export function resolvePutIf<V>(options: PutIfOptions<V>, defaultTtlMs: number, 
 }
 
 /** A batch's limit, checked: a whole `max` of at least 1, and a prefix that one of the puts is under. */
-export function resolveLimit(limit: NonNullable<BatchOptions['limit']>, puts: readonly { key: KeyPart[] }[]): { prefix: KeyPart[]; max: number } {
+export function resolveLimit(
+  limit: NonNullable<BatchOptions['limit']>,
+  puts: readonly { key: KeyPart[] }[],
+): { prefix: KeyPart[]; max: number } {
   const { max } = limit
-  if (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 1) throw new OptionError('limit.max', 'must be a whole number, at least 1')
+  if (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 1)
+    throw new OptionError('limit.max', 'must be a whole number, at least 1')
   const prefix = normalizeKey(limit.prefix, 'batch')
   if (!puts.some(({ key }) => key.length > prefix.length && prefix.every((part, i) => key[i] === part))) {
     throw new OptionError('limit.prefix', 'must be the prefix of a key the batch puts: the limit applies where it writes')
@@ -126,13 +144,18 @@ export function resolveReplicaWait(options: ReplicatedWriteOptions): ReplicaWait
   if (wait === undefined) return undefined
   if (typeof wait !== 'object' || wait === null) throw new OptionError('waitForReplicas', 'must be { replicas, timeoutMs }')
   const { replicas, timeoutMs } = wait
-  if (typeof replicas !== 'number' || !Number.isSafeInteger(replicas) || replicas < 1) throw new OptionError('waitForReplicas.replicas', 'must be a whole number, at least 1')
-  if (typeof timeoutMs !== 'number' || !Number.isSafeInteger(timeoutMs) || timeoutMs < 1) throw new OptionError('waitForReplicas.timeoutMs', 'must be a whole number of milliseconds, at least 1')
+  if (typeof replicas !== 'number' || !Number.isSafeInteger(replicas) || replicas < 1)
+    throw new OptionError('waitForReplicas.replicas', 'must be a whole number, at least 1')
+  if (typeof timeoutMs !== 'number' || !Number.isSafeInteger(timeoutMs) || timeoutMs < 1)
+    throw new OptionError('waitForReplicas.timeoutMs', 'must be a whole number of milliseconds, at least 1')
   return { replicas, timeoutMs }
 }
 
 /** A session layer's `waitForReplicas`: what endings wait for, and whether logins do too. */
-export function resolveSessionReplicaWait(given: SessionReplicaWait | undefined): { endings: ReplicaWait | undefined; logins: ReplicaWait | undefined } {
+export function resolveSessionReplicaWait(given: SessionReplicaWait | undefined): {
+  endings: ReplicaWait | undefined
+  logins: ReplicaWait | undefined
+} {
   if (given === undefined) return { endings: undefined, logins: undefined }
   const wait = resolveReplicaWait({ waitForReplicas: given })
   const logins = (given as { logins?: unknown }).logins ?? false

@@ -1,4 +1,5 @@
 import type { CacheRecord, Key, KeyPart, Match } from './key'
+import type { CacheStats } from './cache-stats'
 
 export interface PutOptions {
   /** Time to live of these records in milliseconds. @default the cache's `ttlMs` */
@@ -146,8 +147,12 @@ export interface Cache<V = unknown> {
    * UsageError otherwise).
    */
   countUnder(prefix: readonly KeyPart[]): Promise<number>
-  /** Resolves once every write issued so far (including `writes: 'async'` ones) has finished. */
-  flush(): Promise<void>
+  /** Resolves once every write issued so far (including `writes: 'async'` ones) has settled, whatever its outcome. */
+  settled(): Promise<void>
+  /** @deprecated Renamed `settled()` (Redis's FLUSHALL deletes data; this waits). Works, with a warning, until the next minor version. */
+  flush?(): Promise<void>
+  /** Counters and state (see `CacheStats`); both caches have it, a cache of the app's own may not. */
+  stats?(): CacheStats
   /** Errors of `writes: 'async'` writes, which have no caller left to reject. */
   on(event: 'error', listener: (error: Error) => void): this
   off(event: 'error', listener: (error: Error) => void): this

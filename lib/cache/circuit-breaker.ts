@@ -6,8 +6,10 @@
  * master, so a dead master's slots fail fast while the other masters' go on). A circuit opens at
  * the first command that fails for want of Redis (see `isOutage`): from then on commands routed to
  * it are refused at once, and a probe (one cheap command to the same node) is sent at once, then
- * every `probeIntervalMs` until one is answered, which closes it. Commands already in flight when it
- * opens keep their own deadline.
+ * every `probeIntervalMs` until one is answered, which closes it; and at once whenever the client
+ * says it is connected again (its `ready` event: a reconnect, or node-redis Sentinel's switch to a
+ * promoted replica), so service comes back as soon as the client can give it. Commands already in
+ * flight when it opens keep their own deadline.
  */
 import { performance } from 'node:perf_hooks'
 import { SessionVaultError } from '../errors'
@@ -33,6 +35,8 @@ interface OpenCircuit {
   /** A key routed to the node, for the probe (on Cluster a command goes where its key's slot lives). */
   routingKey: string | undefined
   timer: NodeJS.Timeout | undefined
+  /** A probe is out, neither answered nor given up on. */
+  probing: boolean
   cause: unknown
 }
 
@@ -58,6 +62,11 @@ export class CircuitBreaker {
     return this.open.size > 0 ? 'open' : 'closed'
   }
 
+  /** The nodes whose circuit is open. */
+  get openNodes(): string[] {
+    return [...this.open.keys()]
+  }
+
   /** The error a command to `node` is refused with right now, or undefined to let it through. */
   refusal(node: string): CircuitOpenError | undefined {
     const circuit = this.open.get(node)
@@ -71,12 +80,22 @@ export class CircuitBreaker {
    */
   failed(node: string, routingKey: string | undefined, error: unknown, sentAt: number): void {
     if (this.closed || this.open.has(node) || sentAt < (this.closedAt.get(node) ?? -Infinity) || !isOutage(error)) return
-    const circuit: OpenCircuit = { routingKey, timer: undefined, cause: error }
+    const circuit: OpenCircuit = { routingKey, timer: undefined, probing: false, cause: error }
     this.open.set(node, circuit)
     // The first probe at once: a connection that dropped and came straight back (a restart, a
     // blip) closes the circuit as soon as it answers.
     this.schedule(node, circuit, 0)
     this.changed({ state: 'open', node, cause: error })
+  }
+
+  /** Probes every open circuit now, rather than at its next interval, unless a probe is already out. */
+  probeNow(): void {
+    if (this.closed) return
+    for (const [node, circuit] of this.open) {
+      if (circuit.probing) continue
+      clearTimeout(circuit.timer)
+      this.schedule(node, circuit, 0)
+    }
   }
 
   /** Stops probing; every circuit stays as it is. */
@@ -91,12 +110,14 @@ export class CircuitBreaker {
       // Closed meanwhile (a late answer to an earlier probe): nothing left to probe.
       if (this.open.get(node) !== circuit || this.closed) return
       let settled = false
+      circuit.probing = true
       // A probe unanswered after an interval counts as failed and the next one goes out at once: one
       // written to a connection that is dying (a failover) must not hold the circuit open for a
       // whole command timeout.
       const patience = setTimeout(() => {
         if (settled || this.closed) return
         settled = true
+        circuit.probing = false
         this.schedule(node, circuit, 0)
       }, this.probeIntervalMs)
       patience.unref()
@@ -105,6 +126,7 @@ export class CircuitBreaker {
           clearTimeout(patience)
           if (this.open.get(node) !== circuit || this.closed) return
           settled = true
+          circuit.probing = false
           this.open.delete(node)
           this.closedAt.set(node, performance.now())
           this.changed({ state: 'closed', node })
@@ -113,12 +135,47 @@ export class CircuitBreaker {
           clearTimeout(patience)
           if (settled || this.closed) return
           settled = true
+          circuit.probing = false
           this.schedule(node, circuit)
         },
       )
     }, delayMs)
     // An app waiting for Redis to come back must not be kept alive by it.
     circuit.timer.unref()
+  }
+}
+
+interface ReadyEmitter {
+  on(event: 'ready', listener: () => void): unknown
+  off(event: 'ready', listener: () => void): unknown
+}
+
+interface ClientBreakers {
+  breakers: Set<CircuitBreaker>
+  onReady: () => void
+}
+
+/** The breakers of every cache on one client: one `ready` listener per client, however many caches share it. */
+const breakersOfClient = new WeakMap<ReadyEmitter, ClientBreakers>()
+
+/** Probes the breaker's open circuits whenever `client` emits `ready`; returns what stops that. */
+export function probeOnReady(client: unknown, breaker: CircuitBreaker): () => void {
+  const emitter = client as Partial<ReadyEmitter>
+  if (typeof emitter.on !== 'function' || typeof emitter.off !== 'function') return () => undefined
+  const readyEmitter = emitter as ReadyEmitter
+  let registered = breakersOfClient.get(readyEmitter)
+  if (registered === undefined) {
+    const breakers = new Set<CircuitBreaker>()
+    registered = { breakers, onReady: () => breakers.forEach((each) => each.probeNow()) }
+    breakersOfClient.set(readyEmitter, registered)
+    readyEmitter.on('ready', registered.onReady)
+  }
+  const { breakers, onReady } = registered
+  breakers.add(breaker)
+  return () => {
+    if (!breakers.delete(breaker) || breakers.size > 0) return
+    breakersOfClient.delete(readyEmitter)
+    readyEmitter.off('ready', onReady)
   }
 }
 

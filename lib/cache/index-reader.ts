@@ -9,8 +9,8 @@ import type { RedisConnection } from './redis-connection'
 import { unexpectedReply } from './redis-errors'
 import type { IndexToRead, RedisLayout } from './redis-layout'
 import { listPage } from './redis-replies'
-import { COUNT_SCRIPT } from './scripts/count'
-import { LIST_SCRIPT } from './scripts/list'
+import { COUNT_SCRIPT } from './lua/count'
+import { LIST_SCRIPT } from './lua/list'
 import { readStoredText } from './stored-text'
 import { bySlot } from './write-plan'
 
@@ -53,7 +53,11 @@ export class IndexReader {
       this.bySlot(indexes).map(async (group) => {
         // Members under a prefix share it: count them all, or match the prefix and length in Redis.
         const prefix = group[0]?.memberPrefix ?? ''
-        const reply = await this.connection.evalScript(COUNT_SCRIPT, group.map((index) => index.indexKey), [prefix, String(segments)])
+        const reply = await this.connection.evalScript(
+          COUNT_SCRIPT,
+          group.map((index) => index.indexKey),
+          [prefix, String(segments)],
+        )
         if (typeof reply !== 'number') throw unexpectedReply({ operation, commands: ['EVALSHA count'] }, 'a count')
         return reply
       }),
@@ -69,7 +73,11 @@ export class IndexReader {
   }
 
   /** Every live member of some indexes of one slot, with values when asked: LIST calls until each index's cursor is back to 0. */
-  private async readIndexes(indexes: IndexToRead[], withValues: boolean, operation: string): Promise<{ member: string; text: string | undefined }[]> {
+  private async readIndexes(
+    indexes: IndexToRead[],
+    withValues: boolean,
+    operation: string,
+  ): Promise<{ member: string; text: string | undefined }[]> {
     const context = { operation, commands: ['EVALSHA list', 'ZSCAN', ...(withValues ? ['MGET'] : [])] }
     const found: { member: string; text: string | undefined }[] = []
     let pending = indexes.map((index) => ({ index, cursor: '0' }))

@@ -4,10 +4,23 @@
  * same things (a stored object is a copy, never shared with the caller).
  */
 import { EventEmitter } from 'node:events'
+import { deprecate } from '../shared/deprecation'
 import type { Batch, BatchOptions, Cache, CacheEntry, CacheEvents, DeleteOptions, PutIfOptions, PutOptions, TimedValue } from './cache'
-import { resolveCacheOptions, resolveLimit, resolvePutIf, resolvePutOptions, resolveReplicaWait, resolveTombstone, type CacheOptions, type ResolvedCacheOptions } from './cache-options'
+// Options are resolved and checked in one place for both caches: redis-cache.ts imports the same.
+import {
+  resolveCacheOptions,
+  resolveLimit,
+  resolvePutIf,
+  resolvePutOptions,
+  resolveReplicaWait,
+  resolveTombstone,
+  type CacheOptions,
+  type ResolvedCacheOptions,
+} from './cache-options'
+import type { ClaimOptions, ExpiredClaims, ExpiredRecord, ExpiryQueue } from './expiry-queue'
 import type { CacheRecord, Key, KeyPart, Match, MatchPart } from './key'
 import { keyId, keyMatches, normalizeKey, normalizeMatch, sortByKey } from './key-codec'
+import { CACHE_OPERATIONS, type CacheOperation, type CacheStats } from './cache-stats'
 import { parseError, serializeError } from './serializer'
 import { WriteQueue } from './write-queue'
 
@@ -23,13 +36,20 @@ interface StoredRecord {
 
 /** Sweep expired records at most this often, so keys nobody reads again do not pile up. */
 const SWEEP_INTERVAL_MS = 1_000
+/** Expired records kept for `claimExpired` at most; beyond, the oldest go unclaimed (as an index entry left for 60 s does on Redis). */
+const MAX_EXPIRED_KEPT = 100_000
 
-export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implements Cache<V> {
+export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implements Cache<V>, ExpiryQueue {
   readonly namespace: string
   private readonly options: ResolvedCacheOptions
   private readonly records = new Map<string, StoredRecord>()
   private readonly writes: WriteQueue
   private lastSweep = 0
+  private readonly counts = Object.fromEntries(CACHE_OPERATIONS.map((operation) => [operation, 0])) as Record<CacheOperation, number>
+  /** Values that could not be decoded (see `CacheStats.errors`). */
+  private errors = 0
+  /** Once `claimExpired` has been called: the expired records dropped since, for it to claim. */
+  private expiredDropped: StoredRecord[] | undefined
 
   constructor(options: MemoryCacheOptions) {
     super()
@@ -38,11 +58,18 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
     this.writes = new WriteQueue(this.options.writes, this)
   }
 
-  put(key: Key, value: V, options?: PutOptions): Promise<void> {
-    return this.putMany([{ key, value }], options)
+  /** Calls of each operation and decoding failures; no near-cache and no breaker here. */
+  stats(): CacheStats {
+    return { operations: { ...this.counts }, errors: this.errors, nearCache: undefined, breaker: undefined }
+  }
+
+  put(key: Key, value: V, options: PutOptions = {}): Promise<void> {
+    this.counts.put++
+    return this.writeBatch({ put: [{ key, value }] }, options)
   }
 
   putIf(key: Key, value: V, options: PutIfOptions<V>): Promise<boolean> {
+    this.counts.putIf++
     try {
       const parts = normalizeKey(key, 'putIf')
       const { ttlMs, record, unlessDeleted } = resolvePutIf(options, this.options.ttlMs, (expected) => this.serialize(parts, expected))
@@ -68,10 +95,16 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
   }
 
   putMany(entries: Iterable<CacheEntry<V>>, options: PutOptions = {}): Promise<void> {
-    return this.batch({ put: entries }, options)
+    this.counts.putMany++
+    return this.writeBatch({ put: entries }, options)
   }
 
-  batch({ put = [], delete: remove = [] }: Batch<V>, options: BatchOptions = {}): Promise<void> {
+  batch(batch: Batch<V>, options: BatchOptions = {}): Promise<void> {
+    this.counts.batch++
+    return this.writeBatch(batch, options)
+  }
+
+  private writeBatch({ put = [], delete: remove = [] }: Batch<V>, options: BatchOptions): Promise<void> {
     try {
       const { ttlMs } = resolvePutOptions(options, this.options.ttlMs)
       const prepared = [...put].map(({ key, value, extendOnly }) => {
@@ -79,7 +112,12 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
         return { parts, text: this.serialize(parts, value), extendOnly: extendOnly === true }
       })
       const deleted = [...remove].map((key) => keyId(normalizeKey(key, 'batch')))
-      const limit = options.limit && resolveLimit(options.limit, prepared.map(({ parts }) => ({ key: parts })))
+      const limit =
+        options.limit &&
+        resolveLimit(
+          options.limit,
+          prepared.map(({ parts }) => ({ key: parts })),
+        )
       resolveReplicaWait(options)
       return this.writes.run(async () => {
         const now = this.options.now()
@@ -95,20 +133,32 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
   }
 
   async get(key: Key): Promise<V | undefined> {
-    return (await this.getTimed(key))?.value
+    this.counts.get++
+    return this.read(key)?.value
   }
 
   async getTimed(key: Key): Promise<TimedValue<V> | undefined> {
+    this.counts.getTimed++
+    return this.read(key)
+  }
+
+  private read(key: Key): TimedValue<V> | undefined {
     const parts = normalizeKey(key, 'get')
     const record = this.live(keyId(parts), this.options.now())
     return record && { value: this.parse(record), expiresAtMs: record.expiresAt }
   }
 
   async touch(key: Key, options: PutOptions = {}): Promise<boolean> {
-    return (await this.touchMany([key], options)) === 1
+    this.counts.touch++
+    return (await this.touchKeys([key], options)) === 1
   }
 
   touchMany(keys: Iterable<Key>, options: PutOptions = {}): Promise<number> {
+    this.counts.touchMany++
+    return this.touchKeys(keys, options)
+  }
+
+  private touchKeys(keys: Iterable<Key>, options: PutOptions): Promise<number> {
     try {
       const ids = [...keys].map((key) => keyId(normalizeKey(key, 'touch')))
       const { ttlMs } = resolvePutOptions(options, this.options.ttlMs)
@@ -130,6 +180,7 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
   }
 
   delete(key: Key, options: DeleteOptions = {}): Promise<boolean> {
+    this.counts.delete++
     try {
       const parts = normalizeKey(key, 'delete')
       const tombstoneMs = resolveTombstone(options)
@@ -148,15 +199,26 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
   }
 
   async all(match: Match): Promise<CacheRecord<V>[]> {
-    const found = this.liveMatching(normalizeMatch(match, 'all'))
-    return sortByKey(found, (record) => record.key).map((record) => ({ key: [...record.key], value: this.parse(record), expiresAtMs: record.expiresAt }))
+    this.counts.all++
+    return this.list(match, 'all')
+  }
+
+  private list(match: Match, operation: string): CacheRecord<V>[] {
+    const found = this.liveMatching(normalizeMatch(match, operation))
+    return sortByKey(found, (record) => record.key).map((record) => ({
+      key: [...record.key],
+      value: this.parse(record),
+      expiresAtMs: record.expiresAt,
+    }))
   }
 
   async count(match: Match): Promise<number> {
+    this.counts.count++
     return this.liveMatching(normalizeMatch(match, 'count')).length
   }
 
   async countUnder(prefix: readonly KeyPart[]): Promise<number> {
+    this.counts.countUnder++
     const parts = prefix.length === 0 ? [] : normalizeKey(prefix, 'countUnder')
     const now = this.options.now()
     let count = 0
@@ -167,11 +229,36 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
   }
 
   async keys(match: Match): Promise<KeyPart[][]> {
-    return (await this.all(match)).map((record) => record.key)
+    this.counts.keys++
+    return this.list(match, 'keys').map((record) => record.key)
   }
 
+  settled(): Promise<void> {
+    return this.writes.settled()
+  }
+
+  /** @deprecated Renamed `settled()`. */
   flush(): Promise<void> {
-    return this.writes.flush()
+    deprecate('SESSIONVAULT_DEP_FLUSH', 'cache.flush() is renamed cache.settled(); flush() goes in the next minor version')
+    return this.settled()
+  }
+
+  /** In one process, a claim is final at once: there is no other claimer to lease it from. */
+  async claimExpired(prefix: readonly KeyPart[], { max }: ClaimOptions): Promise<ExpiredClaims> {
+    const parts = prefix.length === 0 ? [] : normalizeKey(prefix, 'claimExpired')
+    const under = (record: StoredRecord) => record.key.length > parts.length && parts.every((part, i) => record.key[i] === part)
+    const now = this.options.now()
+    const dropped = (this.expiredDropped ??= [])
+    for (const [id, record] of this.records) {
+      if (record.expiresAt <= now) this.drop(id, record)
+    }
+    const claimed: ExpiredRecord[] = []
+    this.expiredDropped = dropped.filter((record) => {
+      if (claimed.length >= max || !under(record)) return true
+      claimed.push({ key: [...record.key], expiresAtMs: record.expiresAt })
+      return false
+    })
+    return { records: claimed, claimedAtMs: now, acknowledge: () => Promise.resolve() }
   }
 
   /** How many live records the cache holds (tombstones not counted). */
@@ -196,7 +283,8 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
   private keepAtMost(prefix: readonly KeyPart[], max: number, now: number): void {
     const under: [string, StoredRecord][] = []
     for (const [id, record] of this.records) {
-      if (record.key.length > prefix.length && prefix.every((part, i) => record.key[i] === part) && this.live(id, now)) under.push([id, record])
+      if (record.key.length > prefix.length && prefix.every((part, i) => record.key[i] === part) && this.live(id, now))
+        under.push([id, record])
     }
     // Those expiring first go first; among equals, the first by encoded key, as Redis orders a
     // sorted set's equal scores (RedisCache keeps the same records).
@@ -207,8 +295,14 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
   /** Stores one record; `extendOnly` keeps a later expiry it already has. */
   private write({ parts, text, extendOnly }: { parts: KeyPart[]; text: string; extendOnly: boolean }, now: number, ttlMs: number): void {
     const id = keyId(parts)
-    const current = extendOnly ? this.stored(id, now) : undefined
-    this.records.set(id, { key: parts, text, expiresAt: Math.max(now + ttlMs, current?.expiresAt ?? 0), tombstone: false })
+    // An expired record it replaces is dropped first, for `claimExpired` to find.
+    const current = this.stored(id, now)
+    this.records.set(id, {
+      key: parts,
+      text,
+      expiresAt: Math.max(now + ttlMs, (extendOnly ? current?.expiresAt : undefined) ?? 0),
+      tombstone: false,
+    })
   }
 
   /** The live record under `id`, not a tombstone. */
@@ -221,7 +315,7 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
   private stored(id: string, now: number): StoredRecord | undefined {
     const record = this.records.get(id)
     if (record && record.expiresAt <= now) {
-      this.records.delete(id)
+      this.drop(id, record)
       return undefined
     }
     return record
@@ -230,7 +324,15 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
   private sweep(now: number, force = false): void {
     if (!force && now - this.lastSweep < SWEEP_INTERVAL_MS) return
     this.lastSweep = now
-    for (const [id, record] of this.records) if (record.expiresAt <= now) this.records.delete(id)
+    for (const [id, record] of this.records) if (record.expiresAt <= now) this.drop(id, record)
+  }
+
+  /** Deletes an expired record; once claims are asked for, a live one's is kept for them. */
+  private drop(id: string, record: StoredRecord): void {
+    this.records.delete(id)
+    const dropped = this.expiredDropped
+    if (record.tombstone || dropped === undefined) return
+    if (dropped.push(record) > MAX_EXPIRED_KEPT) dropped.shift()
   }
 
   private serialize(key: KeyPart[], value: V): string {
@@ -245,6 +347,7 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
     try {
       return this.options.serializer.parse(record.text) as V
     } catch (error) {
+      this.errors++
       throw parseError(record.key, error)
     }
   }

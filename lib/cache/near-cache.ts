@@ -65,13 +65,20 @@ export class NearCacheMap {
       this.misses++
       return undefined
     }
-    this.hits++
-    if (name !== this.newest) {
-      this.entries.delete(name)
-      this.entries.set(name, entry)
-      this.newest = name
-    }
+    this.hit(name, entry)
     return entry
+  }
+
+  /**
+   * The value decoded from a live entry (`shared`), counted as a hit and refreshed as most
+   * recently used; `undefined` when there is no live entry or it has not been decoded yet, which
+   * is neither counted nor refreshed (the caller then reads it with `lookupEntry`).
+   */
+  lookupShared(name: string): unknown {
+    const entry = this.entries.get(name)
+    if (entry === undefined || entry.shared === undefined || entry.expiresAt <= this.now()) return undefined
+    this.hit(name, entry)
+    return entry.shared
   }
 
   /** The stored text of a live entry, without counting it or refreshing it. */
@@ -117,6 +124,16 @@ export class NearCacheMap {
 
   stats(): NearCacheStats {
     return { hits: this.hits, misses: this.misses, size: this.entries.size }
+  }
+
+  /** Counts a hit and makes the entry the most recently used. */
+  private hit(name: string, entry: NearCacheEntry): void {
+    this.hits++
+    if (name !== this.newest) {
+      this.entries.delete(name)
+      this.entries.set(name, entry)
+      this.newest = name
+    }
   }
 
   private store(name: string, text: string, ttlMs: number): void {

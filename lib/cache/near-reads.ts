@@ -36,6 +36,11 @@ export class NearReads {
     return this.hit(valueKey, near, guard)
   }
 
+  /** The decoded value shared by the readers of `valueKey`'s live copy, counted as a hit; `undefined` (uncounted) for none. */
+  sharedCopy(valueKey: string): unknown {
+    return this.map.lookupShared(valueKey)
+  }
+
   /** The live entry of `valueKey` if its text is `text`: where a value decoded from that text can be kept. */
   entryOf(valueKey: string, text: string): NearCacheEntry | undefined {
     const entry = this.map.peekEntry(valueKey)
@@ -60,7 +65,11 @@ export class NearReads {
    * Answered with every other hit of this turn, as Redis replies come (see nextTurn), and only
    * if no invalidation came meanwhile: else read again, like a miss.
    */
-  private async hit(valueKey: string, near: NearCacheEntry, guard: <T>(run: () => Promise<T>) => Promise<T>): Promise<NearCacheEntry | string | undefined> {
+  private async hit(
+    valueKey: string,
+    near: NearCacheEntry,
+    guard: <T>(run: () => Promise<T>) => Promise<T>,
+  ): Promise<NearCacheEntry | string | undefined> {
     await nextTurn()
     if (this.map.peekEntry(valueKey) === near) return near
     return this.tracking.isReady ? this.readTracked(valueKey, guard) : undefined
@@ -72,7 +81,9 @@ export class NearReads {
     const read = this.map.beginRead(valueKey)
     const connection = this.tracking.connection
     try {
-      const [reply, pttl] = await guard(() => Promise.all([connection.send(['GET', valueKey], valueKey, true), connection.send(['PTTL', valueKey], valueKey, true)]))
+      const [reply, pttl] = await guard(() =>
+        Promise.all([connection.send(['GET', valueKey], valueKey, true), connection.send(['PTTL', valueKey], valueKey, true)]),
+      )
       const text = reply === null ? undefined : asText(reply, () => unexpectedReply(context, 'a string or nil'))
       if (typeof pttl !== 'number') throw unexpectedReply(context, 'a PTTL')
       if (text === undefined) read.abandon()

@@ -1,7 +1,13 @@
 /**
  * The options only RedisCache takes (beside those every cache takes), checked and resolved once.
  */
-import { DEFAULT_BREAKER_PROBE_INTERVAL_MS, DEFAULT_BUCKETS, DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_SCAN_PAGE_SIZE, DEFAULT_TAG_DEPTH } from '../defaults'
+import {
+  DEFAULT_BREAKER_PROBE_INTERVAL_MS,
+  DEFAULT_BUCKETS,
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  DEFAULT_SCAN_PAGE_SIZE,
+  DEFAULT_TAG_DEPTH,
+} from '../defaults'
 import { OptionError } from '../errors'
 import type { CacheOptions } from './cache-options'
 import type { BreakerOptions } from './circuit-breaker'
@@ -35,8 +41,9 @@ export interface RedisCacheOptions extends Omit<CacheOptions, 'now'> {
    * Keep recently read records in this process, kept correct by Redis (RESP3 client tracking on
    * a connection of the cache's own): a change on any server evicts them everywhere at once.
    * `get` of a hot record then costs no round trip: it resolves on the next turn of the event loop,
-   * from memory unless the copy was evicted meanwhile. Call `close()` when done. Needs a node-redis
-   * client (an OptionError on ioredis). @default off
+   * from memory unless the copy was evicted meanwhile. Call `close()` when done: on a single Redis
+   * and on Cluster the connection does not keep the process alive, on Sentinel it does until
+   * `close()`. Needs a node-redis client (an OptionError on ioredis). @default off
    */
   nearCache?: NearCacheOptions
   /**
@@ -83,8 +90,10 @@ export function resolveRedisCacheOptions(options: RedisCacheOptions): ResolvedRe
   requireWhole(scanPageSize, 'scanPageSize', 1)
   if (nearCache !== undefined) requireWhole(nearCache?.maxEntries, 'nearCache.maxEntries', 1)
   // Tracking rides on node-redis's RESP3 client-side-cache hooks; ioredis speaks RESP2 only.
-  if (nearCache !== undefined && library !== 'node-redis') throw new OptionError('nearCache', 'needs a node-redis client, cluster or sentinel (not ioredis)')
-  if (breaker !== false && (typeof breaker !== 'object' || breaker === null)) throw new OptionError('breaker', 'must be an object ({ probeIntervalMs }) or false')
+  if (nearCache !== undefined && library !== 'node-redis')
+    throw new OptionError('nearCache', 'needs a node-redis client, cluster or sentinel (not ioredis)')
+  if (breaker !== false && (typeof breaker !== 'object' || breaker === null))
+    throw new OptionError('breaker', 'must be an object ({ probeIntervalMs }) or false')
   const breakerProbeIntervalMs = breaker === false ? undefined : (breaker.probeIntervalMs ?? DEFAULT_BREAKER_PROBE_INTERVAL_MS)
   if (breakerProbeIntervalMs !== undefined) requireWhole(breakerProbeIntervalMs, 'breaker.probeIntervalMs', 1)
   return { client, tagDepth, buckets, commandTimeoutMs, scanPageSize, nearCache, breakerProbeIntervalMs }

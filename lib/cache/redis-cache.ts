@@ -7,31 +7,58 @@
  * anything unexpected is a CacheError.
  */
 import { EventEmitter } from 'node:events'
+import { deprecate } from '../shared/deprecation'
 import { CacheError, UsageError } from '../errors'
-import type { Batch, BatchOptions, Cache, CacheEntry, CacheEvents, DeleteOptions, PutIfOptions, PutOptions, ReplicaWait, TimedValue } from './cache'
-import { resolveCacheOptions, resolveLimit, resolvePutIf, resolvePutOptions, resolveReplicaWait, resolveTombstone, type ResolvedCacheOptions } from './cache-options'
-import { CircuitBreaker, type BreakerChange, type BreakerState } from './circuit-breaker'
+import type {
+  Batch,
+  BatchOptions,
+  Cache,
+  CacheEntry,
+  CacheEvents,
+  DeleteOptions,
+  PutIfOptions,
+  PutOptions,
+  ReplicaWait,
+  TimedValue,
+} from './cache'
+import {
+  resolveCacheOptions,
+  resolveLimit,
+  resolvePutIf,
+  resolvePutOptions,
+  resolveReplicaWait,
+  resolveTombstone,
+  type ResolvedCacheOptions,
+} from './cache-options'
+import { cacheOperations, type CacheOperationContext, type CacheStats } from './cache-stats'
+import type { ClaimOptions, ExpiredClaims, ExpiredRecord, ExpiryQueue } from './expiry-queue'
+import { CircuitBreaker, probeOnReady, type BreakerChange, type BreakerState } from './circuit-breaker'
 import { IndexReader, type FoundRecord } from './index-reader'
 import { ANY, type CacheRecord, type Key, type KeyPart, type Match, type MatchPart } from './key'
-import { normalizeKey, normalizeMatch } from './key-codec'
+import { decodePart, normalizeKey, normalizeMatch } from './key-codec'
 import type { NearCacheStats } from './near-cache'
 import { NearReads } from './near-reads'
 import { resolveRedisCacheOptions, type RedisCacheOptions } from './redis-cache-options'
 import { RedisConnection } from './redis-connection'
 import { toCacheError, unexpectedReply } from './redis-errors'
 import { RedisLayout, type IndexToRead, type RecordPlace } from './redis-layout'
+import { ReadPlaces } from './read-places'
 import { ReplicatedWrites } from './replicated-writes'
 import { asText } from './redis-replies'
-import { WRITE_SCRIPT } from './scripts/write'
+import { CLAIM_EXPIRED_SCRIPT } from './lua/claim-expired'
+import { WRITE_SCRIPT } from './lua/write'
 import { jsonSerializer, parseError, serializeError } from './serializer'
-import { deepFreeze, READ_SHARED } from './shared-read'
+import { deepFreeze, NOT_IN_MEMORY, PEEK_SHARED, READ_SHARED } from './shared-read'
 import { readStoredText } from './stored-text'
 import { conditionalWriteCalls, removeCalls, touchCalls, writeCalls, type PlannedPut, type ScriptCall, type WriteLimit } from './write-plan'
 import { WriteQueue } from './write-queue'
 
 export type { NearCacheOptions, RedisCacheOptions } from './redis-cache-options'
 
-type Context = { operation: string; commands?: string[]; key?: KeyPart[] }
+type Context = { operation: string; commands?: string[]; key?: readonly KeyPart[] }
+
+/** Claim calls in flight at once on Cluster, where each bucket is a call of its own. */
+const CLAIM_CONCURRENCY = 128
 
 /** The events a RedisCache emits. */
 export interface RedisCacheEvents extends CacheEvents {
@@ -39,7 +66,7 @@ export interface RedisCacheEvents extends CacheEvents {
   breaker: [BreakerChange]
 }
 
-export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> implements Cache<V> {
+export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> implements Cache<V>, ExpiryQueue {
   readonly namespace: string
   /** The parts of a key that choose its Cluster slot (see the option). */
   readonly tagDepth: number
@@ -48,16 +75,24 @@ export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> impl
   private readonly options: ResolvedCacheOptions
   private readonly connection: RedisConnection
   private readonly layout: RedisLayout
+  private readonly readPlaces: ReadPlaces
   private readonly writes: WriteQueue
   private readonly reader: IndexReader
   private readonly near: NearReads | undefined
   private readonly breaker: CircuitBreaker | undefined
   private readonly replicated: ReplicatedWrites
+  private readonly stopProbingOnReady: (() => void) | undefined
+  private readonly operations: ReturnType<typeof cacheOperations>
+  /** Calls that failed with a CacheError (see `CacheStats.errors`). */
+  private errors = 0
+  /** Shared reads answered from memory (shared-read.ts): only with a near-cache that shares its values. */
+  readonly [PEEK_SHARED]: ((key: Key) => unknown) | undefined
 
   constructor(options: RedisCacheOptions) {
     super()
     this.options = resolveCacheOptions(options, 'RedisCache')
-    const { client, tagDepth, buckets, commandTimeoutMs, scanPageSize, nearCache, breakerProbeIntervalMs } = resolveRedisCacheOptions(options)
+    const { client, tagDepth, buckets, commandTimeoutMs, scanPageSize, nearCache, breakerProbeIntervalMs } =
+      resolveRedisCacheOptions(options)
     this.namespace = this.options.namespace
     this.tagDepth = tagDepth
     this.breaker =
@@ -72,9 +107,26 @@ export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> impl
     this.replicated = new ReplicatedWrites(client, commandTimeoutMs, this.breaker)
     this.isCluster = this.connection.isCluster
     this.layout = new RedisLayout({ namespace: this.namespace, tagDepth, buckets })
+    this.readPlaces = new ReadPlaces(this.layout)
     this.writes = new WriteQueue(this.options.writes, this)
     this.reader = new IndexReader(this.connection, this.layout, scanPageSize)
     this.near = nearCache === undefined ? undefined : new NearReads(client, nearCache.maxEntries, commandTimeoutMs)
+    if (this.breaker !== undefined) this.stopProbingOnReady = probeOnReady(client, this.breaker)
+    this.operations = cacheOperations(this.namespace)
+    const near = this.near
+    this[PEEK_SHARED] =
+      near === undefined || this.options.serializer !== jsonSerializer ? undefined : (key: Key) => this.peekShared(near, key)
+  }
+
+  /** Counters since the cache was made, and the state of its near-cache and breaker (plain fields: cheap to read on every scrape). */
+  stats(): CacheStats {
+    const breaker = this.breaker
+    return {
+      operations: this.operations.snapshot(),
+      errors: this.errors,
+      nearCache: this.near?.stats(),
+      breaker: breaker === undefined ? undefined : { state: breaker.state, openNodes: breaker.openNodes },
+    }
   }
 
   /** The glob that matches every Redis key of this cache: `<namespace>:*` (for `SCAN`, and ACL key patterns). */
@@ -101,19 +153,38 @@ export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> impl
    * the breaker's probes. The app's client stays open: it is the app's.
    */
   async close(): Promise<void> {
+    this.stopProbingOnReady?.()
     this.breaker?.stop()
     await Promise.all([this.near?.close(), this.replicated.close()])
   }
 
-  put(key: Key, value: V, options?: PutOptions): Promise<void> {
-    return this.putMany([{ key, value }], options)
+  put(key: Key, value: V, options: PutOptions = {}): Promise<void> {
+    return this.operations.run('put', () => this.write([{ key, value }], [], options), 1)
   }
 
   putMany(entries: Iterable<CacheEntry<V>>, options: PutOptions = {}): Promise<void> {
-    return this.batch({ put: entries }, options)
+    let list: CacheEntry<V>[]
+    try {
+      list = [...entries]
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return this.operations.run('putMany', () => this.write(list, [], options), list.length)
   }
 
   batch({ put = [], delete: remove = [] }: Batch<V>, options: BatchOptions = {}): Promise<void> {
+    let puts: CacheEntry<V>[]
+    let deletes: Key[]
+    try {
+      puts = [...put]
+      deletes = [...remove]
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return this.operations.run('batch', () => this.write(puts, deletes, options), puts.length + deletes.length)
+  }
+
+  private write(put: CacheEntry<V>[], remove: Key[], options: BatchOptions): Promise<void> {
     let puts: (PlannedPut & { key: KeyPart[] })[]
     let deletes: RecordPlace[]
     let limit: WriteLimit | undefined
@@ -121,8 +192,11 @@ export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> impl
     try {
       const { ttlMs } = resolvePutOptions(options, this.options.ttlMs)
       wait = resolveReplicaWait(options)
-      puts = [...put].map(({ key, value, extendOnly }) => ({ ...this.plan(normalizeKey(key, 'put'), value, ttlMs), extendOnly: extendOnly === true }))
-      deletes = [...remove].map((key) => this.layout.place(normalizeKey(key, 'batch')))
+      puts = put.map(({ key, value, extendOnly }) => ({
+        ...this.plan(normalizeKey(key, 'put'), value, ttlMs),
+        extendOnly: extendOnly === true,
+      }))
+      deletes = remove.map((key) => this.layout.place(normalizeKey(key, 'batch')))
       limit = options.limit && this.writeLimit(resolveLimit(options.limit, puts))
     } catch (error) {
       return Promise.reject(error)
@@ -137,8 +211,8 @@ export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> impl
         // Slot by slot, puts first (see writeCalls): a failure midway leaves records written rather than gone.
         for (const call of writeCalls(puts, deletes, this.isCluster, limit)) {
           const reply = await this.run(call, wait, context.operation)
-            // A WRITE call answers 1; a REMOVE call (deletes only) how many records were live.
-          if (call.script === WRITE_SCRIPT ? reply !== 1 : typeof reply !== 'number') throw unexpectedReply(context, 'the write\'s result')
+          // A WRITE call answers 1; a REMOVE call (deletes only) how many records were live.
+          if (call.script === WRITE_SCRIPT ? reply !== 1 : typeof reply !== 'number') throw unexpectedReply(context, "the write's result")
         }
       })
     // A write that waits for replicas is waited for, even with `writes: 'async'`.
@@ -146,6 +220,10 @@ export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> impl
   }
 
   putIf(key: Key, value: V, options: PutIfOptions<V>): Promise<boolean> {
+    return this.operations.run('putIf', () => this.writeIf(key, value, options), 1)
+  }
+
+  private writeIf(key: Key, value: V, options: PutIfOptions<V>): Promise<boolean> {
     let planned: PlannedPut & { key: KeyPart[] }
     let condition: ReturnType<typeof resolvePutIf>
     let alongWith: PlannedPut[]
@@ -155,7 +233,10 @@ export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> impl
       wait = resolveReplicaWait(options)
       condition = resolvePutIf(options, this.options.ttlMs, (expected) => this.serialize(parts, expected))
       planned = this.plan(parts, value, condition.ttlMs)
-      alongWith = [...(options.alongWith ?? [])].map((entry) => ({ ...this.plan(normalizeKey(entry.key, 'putIf'), entry.value, condition.ttlMs), extendOnly: entry.extendOnly === true }))
+      alongWith = [...(options.alongWith ?? [])].map((entry) => ({
+        ...this.plan(normalizeKey(entry.key, 'putIf'), entry.value, condition.ttlMs),
+        extendOnly: entry.extendOnly === true,
+      }))
     } catch (error) {
       return Promise.reject(error)
     }
@@ -175,15 +256,21 @@ export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> impl
     )
   }
 
-  async get(key: Key): Promise<V | undefined> {
-    return (await this.getTimed(key))?.value
+  get(key: Key): Promise<V | undefined> {
+    return this.operations.run('get', async (traced) => (await this.readTimed(key, traced))?.value, 1)
   }
 
-  async getTimed(key: Key): Promise<TimedValue<V> | undefined> {
-    const parts = normalizeKey(key, 'get')
-    const { valueKey } = this.layout.place(parts)
+  getTimed(key: Key): Promise<TimedValue<V> | undefined> {
+    return this.operations.run('getTimed', (traced) => this.readTimed(key, traced), 1)
+  }
+
+  private async readTimed(key: Key, traced: CacheOperationContext | undefined): Promise<TimedValue<V> | undefined> {
+    const { parts, valueKey } = this.readPlaces.of(key, 'get')
     const context = { operation: 'get', commands: this.near?.isTracking ? ['GET', 'PTTL'] : ['GET'], key: parts }
-    const found = await (this.near?.readEntry(valueKey, <T>(run: () => Promise<T>) => this.guard(context, () => this.connection.guarded(valueKey, run))) ?? this.guard(context, () => this.getText(valueKey, context)))
+    const found = await (this.near?.readEntry(valueKey, <T>(run: () => Promise<T>) =>
+      this.guard(context, () => this.connection.guarded(valueKey, run)),
+    ) ?? this.guard(context, () => this.getText(valueKey, context)))
+    if (traced !== undefined && this.near !== undefined) traced.nearCache = nearCacheOutcome(found)
     return found === undefined ? undefined : this.decode(parts, typeof found === 'string' ? found : found.text, 'get')
   }
 
@@ -192,13 +279,22 @@ export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> impl
    * the default serializer, each copy is decoded once and its value, deeply frozen, shared by
    * every read of it; otherwise a fresh value, as `get`.
    */
-  async [READ_SHARED](key: Key): Promise<V | undefined> {
+  [READ_SHARED](key: Key): Promise<V | undefined> {
+    // The middleware's read on every request: no closure unless someone listens.
+    return this.operations.counted('get')
+      ? this.operations.trace('get', (traced) => this.readShared(key, traced), 1)
+      : this.readShared(key, undefined)
+  }
+
+  private async readShared(key: Key, traced: CacheOperationContext | undefined): Promise<V | undefined> {
     const near = this.near
-    if (near === undefined || this.options.serializer !== jsonSerializer) return this.get(key)
-    const parts = normalizeKey(key, 'get')
-    const { valueKey } = this.layout.place(parts)
+    if (near === undefined || this.options.serializer !== jsonSerializer) return (await this.readTimed(key, traced))?.value
+    const { parts, valueKey } = this.readPlaces.of(key, 'get')
     const context = { operation: 'get', commands: near.isTracking ? ['GET', 'PTTL'] : ['GET'], key: parts }
-    const found = await (near.readEntry(valueKey, <T>(run: () => Promise<T>) => this.guard(context, () => this.connection.guarded(valueKey, run))) ?? this.guard(context, () => this.getText(valueKey, context)))
+    const found = await (near.readEntry(valueKey, <T>(run: () => Promise<T>) =>
+      this.guard(context, () => this.connection.guarded(valueKey, run)),
+    ) ?? this.guard(context, () => this.getText(valueKey, context)))
+    if (traced !== undefined) traced.nearCache = nearCacheOutcome(found)
     if (found === undefined) return undefined
     const entry = typeof found === 'string' ? near.entryOf(valueKey, found) : found
     if (entry?.shared !== undefined) return entry.shared as V
@@ -207,21 +303,44 @@ export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> impl
     return value
   }
 
+  /**
+   * A shared read of a near-cache copy already decoded, counted as a `get` and a near-cache hit;
+   * `NOT_IN_MEMORY` for anything else, counted as nothing (the read that follows counts itself),
+   * and while someone traces the cache, so that every traced read has its events.
+   */
+  private peekShared(near: NearReads, key: Key): unknown {
+    if (this.operations.listened) return NOT_IN_MEMORY
+    const shared = near.sharedCopy(this.readPlaces.of(key, 'get').valueKey)
+    if (shared === undefined) return NOT_IN_MEMORY
+    this.operations.counts.get++
+    return shared
+  }
+
   private async getText(valueKey: string, context: Context): Promise<string | undefined> {
     const reply = await this.connection.send(['GET', valueKey], valueKey, true)
     return reply === null ? undefined : asText(reply, () => unexpectedReply(context, 'a string or nil'))
   }
 
-  async touch(key: Key, options: PutOptions = {}): Promise<boolean> {
-    return (await this.touchMany([key], options)) === 1
+  touch(key: Key, options: PutOptions = {}): Promise<boolean> {
+    return this.operations.run('touch', async () => (await this.touchKeys([key], options)) === 1, 1)
   }
 
   touchMany(keys: Iterable<Key>, options: PutOptions = {}): Promise<number> {
+    let list: Key[]
+    try {
+      list = [...keys]
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return this.operations.run('touchMany', () => this.touchKeys(list, options), list.length)
+  }
+
+  private touchKeys(keys: Key[], options: PutOptions): Promise<number> {
     let places: RecordPlace[]
     let ttlMs: number
     let parts: KeyPart[][]
     try {
-      parts = [...keys].map((key) => normalizeKey(key, 'touch'))
+      parts = keys.map((key) => normalizeKey(key, 'touch'))
       ttlMs = resolvePutOptions(options, this.options.ttlMs).ttlMs
       places = parts.map((key) => this.layout.place(key))
     } catch (error) {
@@ -246,6 +365,10 @@ export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> impl
   }
 
   delete(key: Key, options: DeleteOptions = {}): Promise<boolean> {
+    return this.operations.run('delete', () => this.remove(key, options), 1)
+  }
+
+  private remove(key: Key, options: DeleteOptions): Promise<boolean> {
     let parts: KeyPart[]
     let tombstoneMs: number
     let wait: ReplicaWait | undefined
@@ -270,7 +393,23 @@ export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> impl
     )
   }
 
-  async all(match: Match): Promise<CacheRecord<V>[]> {
+  all(match: Match): Promise<CacheRecord<V>[]> {
+    return this.operations.run('all', () => this.listAll(match), 0, foundKeys)
+  }
+
+  keys(match: Match): Promise<KeyPart[][]> {
+    return this.operations.run('keys', () => this.listKeys(match, 'keys'), 0, foundKeys)
+  }
+
+  count(match: Match): Promise<number> {
+    return this.operations.run('count', () => this.countMatching(match), 0, countedKeys)
+  }
+
+  countUnder(prefix: readonly KeyPart[]): Promise<number> {
+    return this.operations.run('countUnder', () => this.countPrefixed(prefix), 0, countedKeys)
+  }
+
+  private async listAll(match: Match): Promise<CacheRecord<V>[]> {
     const pattern = normalizeMatch(match, 'all')
     const found = await this.find(pattern, 'all', true)
     // Each text is a live record's: the reader left out missing keys and tombstones.
@@ -282,30 +421,91 @@ export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> impl
     return records
   }
 
-  async keys(match: Match): Promise<KeyPart[][]> {
-    const pattern = normalizeMatch(match, 'keys')
-    return (await this.find(pattern, 'keys', false)).map((found) => found.key)
+  private async listKeys(match: Match, operation: string): Promise<KeyPart[][]> {
+    const pattern = normalizeMatch(match, operation)
+    return (await this.find(pattern, operation, false)).map((found) => found.key)
   }
 
-  async count(match: Match): Promise<number> {
+  private async countMatching(match: Match): Promise<number> {
     const pattern = normalizeMatch(match, 'count')
-    if (!pattern.includes(ANY)) return (await this.keys(pattern)).length
+    if (!pattern.includes(ANY)) return (await this.listKeys(pattern, 'keys')).length
     const literal = pattern.findIndex((part) => part === ANY)
     // Counted inside Redis when every part after the first ANY is ANY too: no key crosses the network.
-    if (!pattern.slice(literal).every((part) => part === ANY)) return (await this.keys(pattern)).length
+    if (!pattern.slice(literal).every((part) => part === ANY)) return (await this.listKeys(pattern, 'keys')).length
     const indexes = this.layout.indexesFor(pattern, 'count')
     const segments = pattern.length - Math.min(this.tagDepth, pattern.length) + 1
     return this.countIn(indexes, segments, 'count')
   }
 
-  async countUnder(prefix: readonly KeyPart[]): Promise<number> {
+  private async countPrefixed(prefix: readonly KeyPart[]): Promise<number> {
     const parts = prefix.length === 0 ? [] : normalizeKey(prefix, 'countUnder')
     const indexes = this.layout.indexesUnder(parts, 'countUnder')
     return this.countIn(indexes, 0, 'countUnder')
   }
 
+  settled(): Promise<void> {
+    return this.writes.settled()
+  }
+
+  /** @deprecated Renamed `settled()`. */
   flush(): Promise<void> {
-    return this.writes.flush()
+    deprecate('SESSIONVAULT_DEP_FLUSH', 'cache.flush() is renamed cache.settled(); flush() goes in the next minor version')
+    return this.settled()
+  }
+
+  /**
+   * One script per slot (one in all on a single server; one per bucket on Cluster, from a random
+   * bucket on, so that concurrent sweepers start apart), each taking at most what is left of `max`.
+   */
+  async claimExpired(prefix: readonly KeyPart[], { max, leaseMs }: ClaimOptions): Promise<ExpiredClaims> {
+    const parts = prefix.length === 0 ? [] : normalizeKey(prefix, 'claimExpired')
+    const indexes = this.layout.indexesUnder(parts, 'claimExpired')
+    const above = parts.slice(0, this.tagDepth - 1)
+    const start = Math.floor(Math.random() * indexes.length)
+    const groups = this.isCluster ? [...indexes.slice(start), ...indexes.slice(0, start)].map((index) => [index]) : [indexes]
+    const context = { operation: 'claimExpired', commands: ['EVALSHA claim-expired'] }
+    const records: ExpiredRecord[] = []
+    let claimedAtMs = 0
+    const bySet = new Map<string, string[]>()
+    await this.guard(context, async () => {
+      for (let next = 0; next < groups.length && records.length < max; next += CLAIM_CONCURRENCY) {
+        const chunk = groups.slice(next, next + CLAIM_CONCURRENCY)
+        const share = String(Math.ceil((max - records.length) / chunk.length))
+        const replies = await Promise.all(
+          chunk.map((group) =>
+            this.connection.evalScript(
+              CLAIM_EXPIRED_SCRIPT,
+              group.flatMap((index) => [index.indexKey, this.layout.claimsKey(index.indexKey)]),
+              [share, String(leaseMs), group[0]?.memberPrefix ?? ''],
+            ),
+          ),
+        )
+        replies.forEach((reply, i) => {
+          const group = chunk[i] as IndexToRead[]
+          const [now, perIndex] = Array.isArray(reply) ? (reply as unknown[]) : []
+          if (typeof now !== 'number' || !Array.isArray(perIndex) || perIndex.length !== group.length)
+            throw unexpectedReply(context, "Redis's time and the claims per index")
+          claimedAtMs = Math.max(claimedAtMs, now)
+          group.forEach((index, j) => {
+            const claims = (perIndex[j] as unknown[]).map((claim) => asText(claim, () => unexpectedReply(context, 'a claim')))
+            if (claims.length === 0) return
+            bySet.set(this.layout.claimsKey(index.indexKey), claims)
+            for (const claim of claims) {
+              const key = above.slice()
+              for (const segment of claim.slice(14).split(':')) key.push(decodePart(segment, 'claimExpired'))
+              records.push({ key, expiresAtMs: Number(claim.slice(0, 13)) })
+            }
+          })
+        })
+      }
+    })
+    const acknowledge = async () => {
+      if (bySet.size === 0) return
+      await this.guard({ operation: 'claimExpired', commands: ['ZREM'] }, async () => {
+        await Promise.all([...bySet].map(([set, claims]) => this.connection.send(['ZREM', set, ...claims], set, false)))
+      })
+    }
+    return { records, claimedAtMs, acknowledge }
   }
 
   private countIn(indexes: IndexToRead[], segments: number, operation: string): Promise<number> {
@@ -327,7 +527,9 @@ export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> impl
   /** The one index a limit's prefix names: it needs the first `tagDepth` parts. */
   private writeLimit({ prefix, max }: { prefix: KeyPart[]; max: number }): WriteLimit {
     if (prefix.length < this.tagDepth) {
-      throw new UsageError(`cache.batch(): a limit's prefix needs the first ${this.tagDepth} parts of the keys (tagDepth), to name one index`)
+      throw new UsageError(
+        `cache.batch(): a limit's prefix needs the first ${this.tagDepth} parts of the keys (tagDepth), to name one index`,
+      )
     }
     const [index] = this.layout.indexesFor([...prefix, ANY], 'batch')
     return { max, index: index as IndexToRead }
@@ -369,26 +571,47 @@ export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> impl
   }
 
   /** A stored text as a value and its expiry; undefined for a tombstone; an error for anything else. */
-  private decode(key: KeyPart[], stored: string, operation: string): TimedValue<V> | undefined {
+  private decode(key: readonly KeyPart[], stored: string, operation: string): TimedValue<V> | undefined {
     const read = readStoredText(stored)
     if (read.kind === 'tombstone') return undefined
     if (read.kind === 'malformed') {
-      throw new CacheError('UNDECODABLE_VALUE', 'the stored text is not a record written by this cache (its header is missing)', { operation, key })
+      this.errors++
+      throw new CacheError('UNDECODABLE_VALUE', 'the stored text is not a record written by this cache (its header is missing)', {
+        operation,
+        key: [...key],
+      })
     }
     try {
       return { value: this.options.serializer.parse(read.text) as V, expiresAtMs: read.expiresAtMs }
     } catch (error) {
-      throw parseError(key, error)
+      this.errors++
+      throw parseError([...key], error)
     }
   }
 
-  private async guard<T>(context: { operation: string; commands?: string[]; key?: KeyPart[] | undefined }, run: () => Promise<T>): Promise<T> {
+  private async guard<T>(
+    context: { operation: string; commands?: string[]; key?: readonly KeyPart[] | undefined },
+    run: () => Promise<T>,
+  ): Promise<T> {
     try {
       return await run()
     } catch (error) {
+      this.errors++
       const { key, ...rest } = context
-      throw toCacheError(error, key ? { ...rest, key } : rest)
+      throw toCacheError(error, key ? { ...rest, key: [...key] } : rest)
     }
   }
 }
 
+/** A read through the near-cache: its entry (a hit), or text or nothing read from Redis. */
+function nearCacheOutcome(found: object | string | undefined): 'hit' | 'miss' {
+  return typeof found === 'object' ? 'hit' : 'miss'
+}
+
+function foundKeys(context: CacheOperationContext, found: readonly unknown[]): void {
+  context.keyCount = found.length
+}
+
+function countedKeys(context: CacheOperationContext, count: number): void {
+  context.keyCount = count
+}

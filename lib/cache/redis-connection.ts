@@ -4,7 +4,7 @@
  */
 import { performance } from 'node:perf_hooks'
 import calculateSlot from 'cluster-key-slot'
-import { DeadlineQueue } from '../deadline-queue'
+import { DeadlineQueue } from '../shared/deadline-queue'
 import { adaptClient } from './clients/adapt-client'
 import type { ClientAdapter } from './clients/client-adapter'
 import type { RedisArgument, RedisClient } from './clients/client-types'
@@ -27,7 +27,10 @@ export class RedisConnection {
     // The adapter drops a command that waited out the timeout while the client was offline.
     this.adapter = adaptClient(client, commandTimeoutMs)
     this.isCluster = this.adapter.isCluster
-    this.deadlines = commandTimeoutMs > 0 ? new DeadlineQueue(commandTimeoutMs, () => new Error(`no reply from Redis within ${commandTimeoutMs} ms`), false) : undefined
+    this.deadlines =
+      commandTimeoutMs > 0
+        ? new DeadlineQueue(commandTimeoutMs, () => new Error(`no reply from Redis within ${commandTimeoutMs} ms`), false)
+        : undefined
   }
 
   /**

@@ -46,6 +46,8 @@ export interface IndexToRead {
 }
 
 const INDEX_MARK = '_i'
+/** Beside each home index, in its slot: the entries an expiry sweep claimed and has not acknowledged yet. */
+const CLAIMS_MARK = '_c'
 
 export class RedisLayout {
   private readonly head: string
@@ -88,7 +90,10 @@ export class RedisLayout {
       )
     }
     const above = encodeParts(match.slice(0, depth - 1) as KeyPart[])
-    const below = match.slice(depth - 1, fixed).map((part) => `${encodePart(part as KeyPart)}:`).join('')
+    const below = match
+      .slice(depth - 1, fixed)
+      .map((part) => `${encodePart(part as KeyPart)}:`)
+      .join('')
     const buckets = fixed >= depth ? [this.bucketOf(encodePart(match[depth - 1] as KeyPart))] : this.allBuckets()
     return buckets.map((bucket) => {
       const tag = `{${above.join(':')}#${bucket}}`
@@ -108,6 +113,11 @@ export class RedisLayout {
       )
     }
     return this.indexesFor([...prefix, ANY], operation)
+  }
+
+  /** The claims of an index (see `claimExpired`): same tag, so same slot. */
+  claimsKey(indexKey: string): string {
+    return `${this.head}${CLAIMS_MARK}${indexKey.slice(this.head.length + INDEX_MARK.length)}`
   }
 
   private tag(above: readonly string[], bucketSegment: string): string {

@@ -14,7 +14,9 @@ export function listPage(page: unknown, context: CacheErrorContext): [string, st
   if (Array.isArray(page) && page.length === 3 && Array.isArray(page[1]) && Array.isArray(page[2])) {
     const cursor = asText(page[0], () => unexpectedReply(context, 'a cursor'))
     const members = (page[1] as unknown[]).map((member) => asText(member, () => unexpectedReply(context, 'an index member')))
-    const values = (page[2] as unknown[]).map((value) => (value === null || value === false ? undefined : asText(value, () => unexpectedReply(context, 'a value'))))
+    const values = (page[2] as unknown[]).map((value) =>
+      value === null || value === false ? undefined : asText(value, () => unexpectedReply(context, 'a value')),
+    )
     return [cursor, members, values]
   }
   throw unexpectedReply(context, 'a LIST page')

@@ -10,7 +10,7 @@
  * cannot fall between them and make `WAIT` count a connection that never wrote.
  */
 import calculateSlot from 'cluster-key-slot'
-import { withDeadline } from '../deadline'
+import { withDeadline } from '../shared/deadline'
 import { CacheError } from '../errors'
 import type { ReplicaWait } from './cache'
 import type { CircuitBreaker } from './circuit-breaker'
@@ -37,14 +37,21 @@ export class ReplicatedWrites {
     const connection = await this.connection(wait.timeoutMs, routingKey)
     const tail = [String(call.keys.length), ...call.keys, ...call.args]
     const waitArgs = ['WAIT', String(wait.replicas), String(wait.timeoutMs)]
-    let [written, acknowledged] = await Promise.allSettled([connection.send(['EVALSHA', call.script.sha1, ...tail], routingKey, false), connection.send(waitArgs, routingKey, false)])
+    let [written, acknowledged] = await Promise.allSettled([
+      connection.send(['EVALSHA', call.script.sha1, ...tail], routingKey, false),
+      connection.send(waitArgs, routingKey, false),
+    ])
     if (written.status === 'rejected' && written.reason instanceof Error && written.reason.message.startsWith('NOSCRIPT')) {
-      ;[written, acknowledged] = await Promise.allSettled([connection.send(['EVAL', call.script.source, ...tail], routingKey, false), connection.send(waitArgs, routingKey, false)])
+      ;[written, acknowledged] = await Promise.allSettled([
+        connection.send(['EVAL', call.script.source, ...tail], routingKey, false),
+        connection.send(waitArgs, routingKey, false),
+      ])
     }
     if (written.status === 'rejected') throw written.reason
     if (acknowledged.status === 'rejected') throw acknowledged.reason
     const replicas = acknowledged.value
-    if (typeof replicas !== 'number') throw new CacheError('UNEXPECTED_REPLY', 'Redis sent a reply to WAIT that is not a count', { operation, commands: ['WAIT'] })
+    if (typeof replicas !== 'number')
+      throw new CacheError('UNEXPECTED_REPLY', 'Redis sent a reply to WAIT that is not a count', { operation, commands: ['WAIT'] })
     if (replicas < wait.replicas) {
       throw new CacheError(
         'NOT_REPLICATED',
@@ -120,7 +127,10 @@ interface NodeRedisCluster {
  * tips say all shards) and answer with the smallest count, so one lagging master's replica would
  * fail every other master's writes.
  */
-async function slotMaster(client: RedisClient, routingKey: string | undefined): Promise<{ address: string; client: RedisClient } | undefined> {
+async function slotMaster(
+  client: RedisClient,
+  routingKey: string | undefined,
+): Promise<{ address: string; client: RedisClient } | undefined> {
   const cluster = client as Partial<NodeRedisCluster>
   const slots = cluster.slots
   if (routingKey === undefined || typeof cluster.nodeClient !== 'function' || !Array.isArray(slots)) return undefined

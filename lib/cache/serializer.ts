@@ -33,7 +33,7 @@ export function parseError(key: readonly KeyPart[], error: unknown): CacheError 
 }
 
 export function serializeError(key: readonly KeyPart[], error: unknown): CacheError {
-  return new CacheError('UNDECODABLE_VALUE', `the value could not be serialized (${errorName(error)})`, { operation: 'put', key })
+  return new CacheError('UNSERIALIZABLE_VALUE', `the value could not be serialized (${errorName(error)})`, { operation: 'put', key })
 }
 
 function errorName(error: unknown): string {

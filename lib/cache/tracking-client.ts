@@ -12,6 +12,7 @@ import { OptionError } from '../errors'
 import type { RedisArgument, RedisClient } from './clients/client-types'
 import type { NearCacheMap } from './near-cache'
 import { RedisConnection } from './redis-connection'
+import { unrefConnection } from './clients/unref-connection'
 
 /** What the near-cache needs of the app's client: a way to open a connection like it. */
 export interface DuplicableClient {
@@ -65,10 +66,16 @@ export class TrackingClient {
     }
     this.client = (source as unknown as DuplicableClient).duplicate({ RESP: 3, clientSideCache: { maxEntries: 1 } })
     const provider = this.client.clientSideCache
-    if (provider === undefined) throw new OptionError('nearCache', 'needs a node-redis 5 or 6 client, cluster or sentinel (its duplicate() gave no client-side cache)')
+    if (provider === undefined)
+      throw new OptionError(
+        'nearCache',
+        'needs a node-redis 5 or 6 client, cluster or sentinel (its duplicate() gave no client-side cache)',
+      )
     forwardInvalidations(provider, map)
     // A failing near-cache connection only means reads go to Redis; node-redis reconnects it.
     this.client.on('error', () => map.invalidate(null))
+    // Ours, not the app's: it must not keep the process alive (on Sentinel it does; close() then).
+    unrefConnection(this.client)
     this.connection = new RedisConnection(this.client, commandTimeoutMs)
     this.firstAttempt = this.client.connect().then(
       () => {

@@ -6,9 +6,9 @@ import calculateSlot from 'cluster-key-slot'
 import type { RecordCondition } from './cache-options'
 import type { LuaScript } from './lua-script'
 import type { IndexToRead, RecordPlace } from './redis-layout'
-import { REMOVE_SCRIPT } from './scripts/remove'
-import { TOUCH_SCRIPT } from './scripts/touch'
-import { WRITE_SCRIPT } from './scripts/write'
+import { REMOVE_SCRIPT } from './lua/remove'
+import { TOUCH_SCRIPT } from './lua/touch'
+import { WRITE_SCRIPT } from './lua/write'
 
 export interface PlannedPut {
   place: RecordPlace
@@ -44,7 +44,12 @@ const NO_CONDITION: WriteCondition = { record: { kind: 'any' }, unlessDeleted: f
  * deletes gets a REMOVE call instead, which a full Redis still runs. On a cluster, the calls
  * holding puts come first, so a failure midway leaves records written rather than gone.
  */
-export function writeCalls(puts: readonly PlannedPut[], deletes: readonly RecordPlace[], cluster: boolean, limit?: WriteLimit): ScriptCall[] {
+export function writeCalls(
+  puts: readonly PlannedPut[],
+  deletes: readonly RecordPlace[],
+  cluster: boolean,
+  limit?: WriteLimit,
+): ScriptCall[] {
   const slots = new Map<string, { puts: PlannedPut[]; deletes: RecordPlace[] }>()
   const groupOf = (place: RecordPlace) => {
     const slot = cluster ? String(calculateSlot(place.valueKey)) : 'all'
@@ -58,7 +63,9 @@ export function writeCalls(puts: readonly PlannedPut[], deletes: readonly Record
   const limited = limit && groupOf({ valueKey: limit.index.indexKey, indexKey: '', member: '' })
   const groups = [...slots.values()].sort((a, b) => Number(b.puts.length > 0) - Number(a.puts.length > 0))
   return groups.map((group) =>
-    group.puts.length === 0 ? placesCall(REMOVE_SCRIPT, group.deletes, '0') : writeCall(group.puts, group.deletes, NO_CONDITION, group === limited ? limit : undefined),
+    group.puts.length === 0
+      ? placesCall(REMOVE_SCRIPT, group.deletes, '0')
+      : writeCall(group.puts, group.deletes, NO_CONDITION, group === limited ? limit : undefined),
   )
 }
 
@@ -66,14 +73,24 @@ export function writeCalls(puts: readonly PlannedPut[], deletes: readonly Record
  * One record written only if `condition` holds, with the records `alongWith` it: those in its
  * slot join its WRITE call (the last one), those elsewhere are written first, by their own calls.
  */
-export function conditionalWriteCalls(put: PlannedPut, condition: WriteCondition, alongWith: readonly PlannedPut[], cluster: boolean): ScriptCall[] {
+export function conditionalWriteCalls(
+  put: PlannedPut,
+  condition: WriteCondition,
+  alongWith: readonly PlannedPut[],
+  cluster: boolean,
+): ScriptCall[] {
   const slot = cluster ? calculateSlot(put.place.valueKey) : 0
   const inSlot = alongWith.filter((other) => !cluster || calculateSlot(other.place.valueKey) === slot)
   const elsewhere = alongWith.filter((other) => !inSlot.includes(other))
   return [...writeCalls(elsewhere, [], cluster), writeCall([put, ...inSlot], [], condition)]
 }
 
-function writeCall(puts: readonly PlannedPut[], deletes: readonly RecordPlace[], condition: WriteCondition, limit?: WriteLimit): ScriptCall {
+function writeCall(
+  puts: readonly PlannedPut[],
+  deletes: readonly RecordPlace[],
+  condition: WriteCondition,
+  limit?: WriteLimit,
+): ScriptCall {
   const keys: string[] = []
   const { record, unlessDeleted } = condition
   const args = [

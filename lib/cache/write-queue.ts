@@ -35,7 +35,7 @@ export class WriteQueue {
   }
 
   /** Resolves once every write issued so far has finished, whatever its outcome. */
-  async flush(): Promise<void> {
+  async settled(): Promise<void> {
     await Promise.all([this.tail, ...this.inFlight])
   }
 

@@ -59,7 +59,10 @@ export interface SessionContext<User = unknown, Meta = SessionMetadata> {
    * fixation). The request's current session, and any of the user's sessions with the same
    * fingerprint, are replaced. Throws a `UsageError` once the response headers are sent.
    */
-  login(user: User, ...options: Record<never, never> extends Meta ? [options?: LoginOptions<Meta>] : [options: LoginOptions<Meta>]): Promise<LoginResult<Meta>>
+  login(
+    user: User,
+    ...options: Record<never, never> extends Meta ? [options?: LoginOptions<Meta>] : [options: LoginOptions<Meta>]
+  ): Promise<LoginResult<Meta>>
   /** Ends the current session everywhere and clears the cookie. Does nothing when not logged in. */
   logout(): Promise<void>
   /** The current user's sessions (devices), oldest first. Empty when not logged in. */

@@ -8,6 +8,7 @@ import { resolveSessionReplicaWait } from '../cache/cache-options'
 import type { KeyPart } from '../cache/key'
 import { OptionError, type CacheError } from '../errors'
 import {
+  DEFAULT_EXPIRY_SWEEP_MS,
   DEFAULT_MAX_SESSIONS_PER_USER,
   DEFAULT_RENEWED_TOKEN_HEADER,
   DEFAULT_ROTATION_GRACE_MS,
@@ -67,6 +68,12 @@ export interface SessionsOptions<User = unknown> {
    * login costs bounded work however often a user logs in. @default 100
    */
   maxSessionsPerUser?: number
+  /**
+   * Milliseconds between two sweeps for expired sessions, each of which emits `ended` with
+   * reason `expired`. Sweeps run only while the middleware has an `ended` listener; an expired
+   * session's event comes within about this time after its expiry. @default 1000
+   */
+  expirySweepMs?: number
   /** Milliseconds a session lives without a renewal; also the cookie's `Max-Age`. @default 1_800_000 (30 minutes) */
   ttlMs?: number
   /**
@@ -141,6 +148,7 @@ export interface ResolvedSessionsOptions<User> {
   signingKeys: readonly KeyObject[]
   timing: SessionTiming
   maxSessionsPerUser: number
+  expirySweepMs: number
   cookie: ResolvedCookie
   bearer: boolean
   renewedTokenHeader: string
@@ -164,10 +172,11 @@ const COOKIE_DOMAIN = /^\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/
 const COOKIE_PATH = /^[\x21-\x3A\x3C-\x7E]+$/
 // RFC 9110 token characters: what a cookie or header name may contain.
 const TOKEN_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-const CACHE_METHODS = ['get', 'putIf', 'batch', 'delete', 'all', 'flush'] as const
+const CACHE_METHODS = ['get', 'putIf', 'batch', 'delete', 'all', 'settled'] as const
 
 export function resolveSessionsOptions<User>(options: SessionsOptions<User>): ResolvedSessionsOptions<User> {
-  if (options === null || typeof options !== 'object') throw new OptionError('cache', 'is required: sessions() needs options with a cache and a secret')
+  if (options === null || typeof options !== 'object')
+    throw new OptionError('cache', 'is required: sessions() needs options with a cache and a secret')
   const {
     cache,
     secret,
@@ -185,6 +194,7 @@ export function resolveSessionsOptions<User>(options: SessionsOptions<User>): Re
     onUnavailable,
     now = Date.now,
     maxSessionsPerUser = DEFAULT_MAX_SESSIONS_PER_USER,
+    expirySweepMs = DEFAULT_EXPIRY_SWEEP_MS,
   } = options
 
   if (cache === null || typeof cache !== 'object' || CACHE_METHODS.some((method) => typeof cache[method] !== 'function')) {
@@ -192,13 +202,17 @@ export function resolveSessionsOptions<User>(options: SessionsOptions<User>): Re
   }
   const layout = cache as Partial<Record<'isCluster' | 'tagDepth', unknown>>
   if (layout.isCluster === true && layout.tagDepth !== SESSION_TAG_DEPTH) {
-    throw new OptionError('cache', `must have tagDepth: ${SESSION_TAG_DEPTH} on Redis Cluster, so that each user's session records share a slot`)
+    throw new OptionError(
+      'cache',
+      `must have tagDepth: ${SESSION_TAG_DEPTH} on Redis Cluster, so that each user's session records share a slot`,
+    )
   }
   const secrets = resolveSecrets(secret)
   requireWhole(ttlMs, 'ttlMs', 1)
   const renewAfterMs = options.renewAfterMs ?? Math.floor(ttlMs / 2)
   requireWhole(renewAfterMs, 'renewAfterMs', 0)
-  if (renewAfterMs >= ttlMs) throw new OptionError('renewAfterMs', `must be less than ttlMs (${ttlMs}), or sessions would expire before they renew`)
+  if (renewAfterMs >= ttlMs)
+    throw new OptionError('renewAfterMs', `must be less than ttlMs (${ttlMs}), or sessions would expire before they renew`)
   requireWhole(maxAgeMs, 'maxAgeMs', 0)
   if (maxAgeMs !== 0 && maxAgeMs < ttlMs) throw new OptionError('maxAgeMs', `must be at least ttlMs (${ttlMs}), or 0 for no limit`)
   requireWhole(rotationGraceMs, 'rotationGraceMs', 0)
@@ -219,6 +233,7 @@ export function resolveSessionsOptions<User>(options: SessionsOptions<User>): Re
   if (typeof maxSessionsPerUser !== 'number' || !Number.isSafeInteger(maxSessionsPerUser) || maxSessionsPerUser < 1) {
     throw new OptionError('maxSessionsPerUser', 'must be a whole number, at least 1')
   }
+  requireWhole(expirySweepMs, 'expirySweepMs', 1)
   const { endings: endingsWait, logins: loginsWait } = resolveSessionReplicaWait(options.waitForReplicas)
 
   return {
@@ -227,6 +242,7 @@ export function resolveSessionsOptions<User>(options: SessionsOptions<User>): Re
     signingKeys: secrets.map((item) => signingKey(item)),
     timing: { ttlMs, renewAfterMs, rotationGraceMs, maxAgeMs },
     maxSessionsPerUser,
+    expirySweepMs,
     cookie: resolveCookie(cookie),
     bearer,
     renewedTokenHeader,
@@ -244,14 +260,21 @@ export function resolveSessionsOptions<User>(options: SessionsOptions<User>): Re
 
 function resolveSecrets(secret: unknown): string[] {
   const secrets: unknown[] = Array.isArray(secret) ? secret : [secret]
-  if (secrets.length === 0 || secret === undefined) throw new OptionError('secret', 'is required: a string of at least 32 characters, or a list of them')
+  if (secrets.length === 0 || secret === undefined)
+    throw new OptionError('secret', 'is required: a string of at least 32 characters, or a list of them')
   secrets.forEach((item, index) => {
     const which = Array.isArray(secret) ? `secret[${index}]` : 'secret'
     if (typeof item !== 'string' || item.length < MIN_TOKEN_SECRET_LENGTH) {
-      throw new OptionError(which, `must be a string of at least ${MIN_TOKEN_SECRET_LENGTH} characters (e.g. randomBytes(32).toString('base64url'))`)
+      throw new OptionError(
+        which,
+        `must be a string of at least ${MIN_TOKEN_SECRET_LENGTH} characters (e.g. randomBytes(32).toString('base64url'))`,
+      )
     }
     if (estimatedEntropyBits(item) < MIN_TOKEN_SECRET_ENTROPY_BITS) {
-      throw new OptionError(which, `is too predictable (repeated or too few different characters): use a random secret, e.g. randomBytes(32).toString('base64url')`)
+      throw new OptionError(
+        which,
+        `is too predictable (repeated or too few different characters): use a random secret, e.g. randomBytes(32).toString('base64url')`,
+      )
     }
   })
   return secrets as string[]
@@ -292,7 +315,8 @@ function resolveCookie(cookie: SessionCookieOptions): ResolvedCookie {
   // Browsers drop prefixed cookies that break their rules (whatever the prefix's case): fail here instead.
   if (/^__secure-/i.test(name) && !secure) throw new OptionError('cookie.secure', 'must be true for a __Secure- cookie')
   if (/^__host-/i.test(name) && (!secure || path !== '/' || domain !== undefined)) {
-    const why = cookie.name === undefined ? ` (the default name when secure): to set a domain or path, name the cookie, e.g. '__Secure-session'` : ''
+    const why =
+      cookie.name === undefined ? ` (the default name when secure): to set a domain or path, name the cookie, e.g. '__Secure-session'` : ''
     throw new OptionError('cookie.name', `is a __Host- cookie, which needs secure: true, path '/' and no domain${why}`)
   }
   if (!secure) warnInsecureInProduction()

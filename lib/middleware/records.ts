@@ -7,6 +7,7 @@
  * | key                                  | value                                               | TTL                 |
  * |--------------------------------------|-----------------------------------------------------|---------------------|
  * | `['u', userKey, 's', sessionId]`     | the session: times, fingerprint, metadata, a copy of the user, and the hashes of the secrets that open it | until it expires |
+ * | `['e', 'u', sealedUserId, sessionId]` | `0`: an expiry marker, written only while someone listens for `ended` (expiry-markers.ts) | until the session expires, as of its login or last sweep |
  *
  * `userKey` is a hash of the user's id (token.ts); `sessionId` a hash of the device's
  * fingerprint, so a login from a device overwrites that device's session (Pow's "a login with

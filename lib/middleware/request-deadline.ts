@@ -4,7 +4,7 @@
  * token it has, still valid), so a renewal only starts with time to spare.
  */
 import { performance } from 'node:perf_hooks'
-import { withDeadline } from '../deadline'
+import { withDeadline } from '../shared/deadline'
 
 export interface RenewalDeadline {
   /** True while at least half of the request's budget is left: room for a renewal's round trip. */

@@ -71,12 +71,19 @@ export class RequestSession<User, Meta = SessionMetadata> implements SessionCont
     this.#current = { session, user }
   }
 
-  async login(user: User, ...[options]: LoginArguments<Meta>): Promise<LoginResult<Meta>> {
+  login(user: User, ...[options]: LoginArguments<Meta>): Promise<LoginResult<Meta>> {
+    return this.#credentials.operations.run('login', () => this.logIn(user, options))
+  }
+
+  private async logIn(user: User, options: LoginOptions<Meta> | undefined): Promise<LoginResult<Meta>> {
     const { fingerprint, metadata, cookie = true } = (options ?? {}) as LoginOptions<SessionMetadata>
     this.assertHeadersNotSent('login')
     const userId: unknown = this.#options.userId(user)
     if (!isUserId(userId)) {
-      throw new UsageError('req.auth.login(): the userId option returned no usable id for this user (a non-empty string or a finite number)', { option: 'userId' })
+      throw new UsageError(
+        'req.auth.login(): the userId option returned no usable id for this user (a non-empty string or a finite number)',
+        { option: 'userId' },
+      )
     }
     if (fingerprint !== undefined && !isShortId(fingerprint)) {
       throw new UsageError(`req.auth.login(): fingerprint must be a non-empty string of at most ${MAX_ID_LENGTH} characters`)
@@ -87,7 +94,7 @@ export class RequestSession<User, Meta = SessionMetadata> implements SessionCont
     // the login's own write when it was this user's, else first.
     this.#current = undefined
     const sameUser = previous !== undefined && String(previous.record.userId) === String(userId)
-    if (previous && !sameUser) await this.#credentials.revoke(previous.record.userId, previous.id)
+    if (previous && !sameUser) await this.#credentials.revoke(previous.record.userId, previous.id, 'replaced')
     // The device keeps its identity across logins of one user, never into another user's session.
     const deviceFingerprint = fingerprint ?? (sameUser ? previous.record.fingerprint : undefined) ?? createId()
     const issued = await this.#credentials.create({
@@ -100,44 +107,60 @@ export class RequestSession<User, Meta = SessionMetadata> implements SessionCont
     const session: AuthenticatedSession = { userKey: issued.userKey, id: issued.id, record: issued.record, graced: false }
     this.#current = { session, user }
     const token = signToken(issued.token, this.#options.signingKeys[0] as KeyObject)
-    if (cookie) setTokenCookie(this.#res, this.#options.cookie, token, cookieMaxAgeSeconds(issued.record, this.#options.now(), this.#options.timing))
+    if (cookie)
+      setTokenCookie(this.#res, this.#options.cookie, token, cookieMaxAgeSeconds(issued.record, this.#options.now(), this.#options.timing))
     // The token goes out in the body the app sends: no shared cache may keep that either.
     else noStore(this.#res)
     return { token, session: sessionInfo<Meta>(issued.id, issued.record, this.#options.timing) }
   }
 
-  async logout(): Promise<void> {
+  logout(): Promise<void> {
+    return this.#credentials.operations.run('logout', () => this.logOut())
+  }
+
+  private async logOut(): Promise<void> {
     const previous = this.#current?.session
-    if (previous) await this.#credentials.revoke(previous.record.userId, previous.id)
+    if (previous) await this.#credentials.revoke(previous.record.userId, previous.id, 'logout')
     this.#current = undefined
     if (!this.#res.headersSent) clearTokenCookie(this.#res, this.#options.cookie)
   }
 
-  async listSessions(): Promise<DeviceSession<Meta>[]> {
-    const current = this.#current?.session
-    if (!current) return []
-    const devices = await this.#credentials.devices(current.record.userId)
-    return devices.map((device) => ({ ...sessionInfo<Meta>(device.id, device.record, this.#options.timing), current: device.id === current.id }))
+  listSessions(): Promise<DeviceSession<Meta>[]> {
+    return this.#credentials.operations.run('listSessions', async () => {
+      const current = this.#current?.session
+      if (!current) return []
+      const devices = await this.#credentials.devices(current.record.userId)
+      return devices.map((device) => ({
+        ...sessionInfo<Meta>(device.id, device.record, this.#options.timing),
+        current: device.id === current.id,
+      }))
+    })
   }
 
-  async revokeSession(id: string): Promise<boolean> {
-    const current = this.#current?.session
-    if (!current || !isShortId(id)) return false
-    if (id === current.id) {
-      await this.logout()
-      return true
-    }
-    return this.#credentials.revoke(current.record.userId, id)
+  revokeSession(id: string): Promise<boolean> {
+    return this.#credentials.operations.run('revokeSession', async () => {
+      const current = this.#current?.session
+      if (!current || !isShortId(id)) return false
+      if (id === current.id) {
+        await this.logOut()
+        return true
+      }
+      return this.#credentials.revoke(current.record.userId, id)
+    })
   }
 
-  async revokeOtherSessions(): Promise<number> {
-    const current = this.#current?.session
-    return current ? this.#credentials.revokeAll(current.record.userId, current.id) : 0
+  revokeOtherSessions(): Promise<number> {
+    return this.#credentials.operations.run('revokeOtherSessions', async () => {
+      const current = this.#current?.session
+      return current ? this.#credentials.revokeAll(current.record.userId, current.id) : 0
+    })
   }
 
   private assertHeadersNotSent(operation: string): void {
     if (this.#res.headersSent) {
-      throw new UsageError(`req.auth.${operation}() was called after the response headers were sent (${this.#req.method} ${this.#req.path}): the session cookie could not be set`)
+      throw new UsageError(
+        `req.auth.${operation}() was called after the response headers were sent (${this.#req.method} ${this.#req.path}): the session cookie could not be set`,
+      )
     }
   }
 }

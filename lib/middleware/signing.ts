@@ -60,5 +60,7 @@ export function verifyToken(signed: string, secrets: readonly SigningSecret[]): 
 }
 
 function signature(token: string, secret: SigningSecret): string {
-  return createHmac('sha256', secret).update(CONTEXT + token, 'utf8').digest('base64url')
+  return createHmac('sha256', secret)
+    .update(CONTEXT + token, 'utf8')
+    .digest('base64url')
 }

@@ -63,7 +63,9 @@ export function hashSecret(secret: string): string {
  * other id in plain text. `42` and `'42'` are the same user (as in the express-session store).
  */
 export function userKeyOf(userId: KeyPart): string {
-  return sha256(`sessionvault/user/v1\0${String(userId)}`).subarray(0, HASH_BYTES).toString('base64url')
+  return sha256(`sessionvault/user/v1\0${String(userId)}`)
+    .subarray(0, HASH_BYTES)
+    .toString('base64url')
 }
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/

@@ -4,6 +4,7 @@
  */
 import { parseCookie, stringifySetCookie } from 'cookie'
 import type { Request, Response } from 'express'
+import { arrivedOverHttp, isLoopbackHost, warnInsecureRequest } from '../shared/insecure-request'
 import type { ResolvedCookie } from './options'
 import { SIGNED_TOKEN_LENGTH } from './signing'
 
@@ -67,15 +68,35 @@ function cookieValues(header: string, name: string): string[] {
 }
 
 /** Sends a signed token back the way it came: a cookie, or the `renewedTokenHeader` for a bearer client. */
-export function deliverToken(res: Response, source: TokenSource, signed: string, maxAgeSeconds: number, cookie: ResolvedCookie, header: string): void {
+export function deliverToken(
+  res: Response,
+  source: TokenSource,
+  signed: string,
+  maxAgeSeconds: number,
+  cookie: ResolvedCookie,
+  header: string,
+): void {
   if (source === 'cookie') return setTokenCookie(res, cookie, signed, maxAgeSeconds)
   res.setHeader(header, signed)
   noStore(res)
 }
 
 export function setTokenCookie(res: Response, cookie: ResolvedCookie, signed: string, maxAgeSeconds: number): void {
+  if (cookie.secure) warnIfDropped(res.req)
   replaceCookie(res, cookie, signed, maxAgeSeconds)
   noStore(res)
+}
+
+/**
+ * A browser drops a `Secure` cookie that came over plain HTTP (but from `localhost` and loopback
+ * addresses): the login would seem to work and the next request be anonymous.
+ */
+function warnIfDropped(req: unknown): void {
+  if (!arrivedOverHttp(req) || isLoopbackHost(req.hostname)) return
+  warnInsecureRequest(
+    'sessions()',
+    `a Secure session cookie was set in answer to a request that did not arrive over HTTPS (req.secure is false, host ${JSON.stringify(req.hostname)}): browsers drop it, so the next request will not be logged in.`,
+  )
 }
 
 const NO_STORE_HOOKED = Symbol('sessionvault no-store')
@@ -96,7 +117,8 @@ export function noStore(res: Response): void {
     if (!this.headersSent) this.setHeader('Cache-Control', 'no-store')
     for (const headers of args) {
       if (headers !== null && typeof headers === 'object' && !Array.isArray(headers)) {
-        for (const name of Object.keys(headers)) if (name.toLowerCase() === 'cache-control') delete (headers as Record<string, unknown>)[name]
+        for (const name of Object.keys(headers))
+          if (name.toLowerCase() === 'cache-control') delete (headers as Record<string, unknown>)[name]
       }
     }
     return writeHead(...args)
@@ -124,5 +146,3 @@ function replaceCookie(res: Response, cookie: ResolvedCookie, value: string, max
   )
   res.setHeader('Set-Cookie', [...others, line])
 }
-
-

@@ -15,6 +15,8 @@
  *   a new text, and a removed secret means a new middleware.
  * - Bounded: beyond `maxEntries` the oldest entry goes (a hot token it drops is verified again).
  */
+import type { KeyPart } from '../cache/key'
+import { recordKeys } from './records'
 import { verifyToken, type SigningSecret } from './signing'
 import { hashSecret, splitToken, TOKEN_LENGTH } from './token'
 
@@ -28,6 +30,8 @@ export interface VerifiedCredentials {
   readonly sessionId: string
   /** The stored form of its secret (`hashSecret`). */
   readonly secretHash: string
+  /** Where its session is stored (`recordKeys.session`), frozen: the cache places a frozen key once. */
+  readonly sessionKey: readonly KeyPart[]
 }
 
 /** Verified tokens kept by default: a few MB at most (each entry holds some 500 bytes of text). */
@@ -59,6 +63,7 @@ export class VerifiedTokens {
       userKey: parts.userKey,
       sessionId: parts.sessionId,
       secretHash: hashSecret(parts.secret),
+      sessionKey: Object.freeze(recordKeys.session(parts.userKey, parts.sessionId)),
     })
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string)
     this.entries.set(key, credentials)

@@ -43,7 +43,11 @@ interface SessionOfRequest {
  * resets the connection, cutting off a response that was fine. So an error that comes once the
  * response has started goes to `late` instead, and express-session hears that the call is done.
  */
-export function unlessAnswered<T>(callback: StoreCallback<T> | undefined, session: unknown, late: (error: unknown) => void): StoreCallback<T> | undefined {
+export function unlessAnswered<T>(
+  callback: StoreCallback<T> | undefined,
+  session: unknown,
+  late: (error: unknown) => void,
+): StoreCallback<T> | undefined {
   if (callback === undefined) return undefined
   return (error, value) => {
     if (error && (session as SessionOfRequest | null)?.req?.res?.headersSent === true) {

@@ -14,7 +14,8 @@ import type { SessionSerializer } from './store-options'
 /** The fields a store cannot change after construction, and why. */
 const FIXED = {
   client: 'the store built its cache on the client it was constructed with; construct another store for another client',
-  prefix: "the store built its cache under the prefix it was constructed with (the cache's namespace); construct another store for another prefix",
+  prefix:
+    "the store built its cache under the prefix it was constructed with (the cache's namespace); construct another store for another prefix",
   scanCount: 'the store never runs SCAN (it reads its own index), so a SCAN page size has nothing to change',
 } as const
 
@@ -48,7 +49,10 @@ export function scanCountOf(options: object): number {
   const { scanCount } = options as { scanCount?: unknown }
   if (scanCount === undefined) return DEFAULT_STORE_SCAN_COUNT
   if (typeof scanCount !== 'number' || !Number.isSafeInteger(scanCount) || scanCount < 0) {
-    throw new OptionError('scanCount', 'must be a whole number, 0 or more (the store never SCANs: it is accepted for connect-redis configurations, and unused)')
+    throw new OptionError(
+      'scanCount',
+      'must be a whole number, 0 or more (the store never SCANs: it is accepted for connect-redis configurations, and unused)',
+    )
   }
   return scanCount
 }

@@ -1,5 +1,5 @@
 /**
- * With `absoluteTtl`, each stored session starts with the time it was first saved, so every
+ * With `absoluteTtlMs`, each stored session starts with the time it was first saved, so every
  * server can tell when its absolute lifetime ends. Pure, no I/O.
  *
  *   \u0000<first save: 13 digits, ms since the epoch><the serialized session>

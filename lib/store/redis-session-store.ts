@@ -7,19 +7,24 @@
 import type { Request } from 'express'
 import { Store, type Session, type SessionData } from 'express-session'
 import type { Cache } from '../cache/cache'
+import { isExpiryQueue, type ExpiredRecord } from '../cache/expiry-queue'
+import { ExpirySweeper } from '../cache/expiry-sweeper'
 import { RedisCache } from '../cache/redis-cache'
 import { parseError, serializeError } from '../cache/serializer'
-import { withDeadline } from '../deadline'
+import { withDeadline } from '../shared/deadline'
 import { DEFAULT_STORE_TTL_SECONDS, STORE_PROBE_INTERVAL_MS } from '../defaults'
 import { UsageError } from '../errors'
+import { arrivedOverHttp, warnInsecureRequest } from '../shared/insecure-request'
 import { settle, unlessAnswered, type StoreCallback } from './callback'
 import { LegacySessions } from './legacy-sessions'
 import { Readiness } from './readiness'
-import { PROBE_KEY, STORE_TAG_DEPTH, sessionKey } from './session-keys'
+import { PROBE_KEY, SESSIONS_PREFIX, STORE_TAG_DEPTH, sessionKey, storedIdOf } from './session-keys'
+import type { RedisSessionStoreEvents, StoreEndReason } from './store-events'
 import { SessionRecords, type StoredSessionText } from './session-records'
 import { secondsToMs, sessionTtlMs, touchIsFresh } from './session-ttl'
 import { readCreatedAt, withCreatedAt } from './created-at'
 import { SessionMarks } from './session-marks'
+import { storeOperations, type StoreStats } from './store-stats'
 import { hashedUserId, plainId, rememberedHashedIds } from './stored-id'
 import { resolveStoreOptions, type RedisSessionStoreOptions, type ResolvedStoreOptions, type SessionSerializer } from './store-options'
 import { assignedBoolean, assignedSerializer, assignedTtl, fixedFieldError, scanCountOf } from './connect-redis-fields'
@@ -35,13 +40,13 @@ export interface UserSession {
   /** The session's id as stored: a hash of its express-session id, unless `hashIds: false`. */
   id: string
   session: SessionData
-  /** When the stored session expires (as last written; `touchAfter` may let it lag a little). */
-  expiresAt: Date
+  /** When the stored session expires, in ms since the epoch, as the middleware's times are (as last written; `touchAfterMs` may let it lag a little). */
+  expiresAt: number
 }
 
 interface LoadedSession extends StoredSessionText {
   session: SessionData
-  /** When it was first saved (only with `absoluteTtl`). */
+  /** When it was first saved (only with `absoluteTtlMs`). */
   createdAtMs?: number | undefined
 }
 
@@ -49,10 +54,24 @@ interface LoadedSession extends StoredSessionText {
 const DONE: Promise<void> = Promise.resolve()
 /** Records handled at once by `clear()` and `destroyUserSessions()`; each batch gets `timeoutMs`. */
 const BATCH_SIZE = 100
-/** With no `touchAfter` given, a touch writes once this share of the TTL has passed since the last write, */
+/** With no `touchAfterMs` given, a touch writes once this share of the TTL has passed since the last write, */
 const DEFAULT_TOUCH_SHARE = 0.1
 /** and at least once a minute. */
 const DEFAULT_TOUCH_AFTER_MAX_MS = 60_000
+
+/** The store's own events, typed (express-session's `connect` and `disconnect` are typed as any EventEmitter event). */
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-declaration-merging -- typed overloads over EventEmitter's own */
+export interface RedisSessionStore {
+  on<E extends keyof RedisSessionStoreEvents>(event: E, listener: (...args: RedisSessionStoreEvents[E]) => void): this
+  on(event: string | symbol, listener: (...args: any[]) => void): this
+  once<E extends keyof RedisSessionStoreEvents>(event: E, listener: (...args: RedisSessionStoreEvents[E]) => void): this
+  once(event: string | symbol, listener: (...args: any[]) => void): this
+  off<E extends keyof RedisSessionStoreEvents>(event: E, listener: (...args: RedisSessionStoreEvents[E]) => void): this
+  off(event: string | symbol, listener: (...args: any[]) => void): this
+  emit<E extends keyof RedisSessionStoreEvents>(event: E, ...args: RedisSessionStoreEvents[E]): boolean
+  emit(event: string | symbol, ...args: any[]): boolean
+}
+/* eslint-enable @typescript-eslint/no-explicit-any */
 
 export class RedisSessionStore extends Store {
   /** Where the sessions are kept: the cache given, or the RedisCache built on `client`. */
@@ -66,17 +85,21 @@ export class RedisSessionStore extends Store {
   private readonly storedIdOf: (sid: string) => string
   /** The stored expiry of each session object this store handed out, so a touch can skip without a read. */
   private readonly loadedExpiry = new SessionMarks()
-  /** With `absoluteTtl`: when each session object this store handed out was first saved. */
+  /** With `absoluteTtlMs`: when each session object this store handed out was first saved. */
   private readonly loadedCreatedAt = new SessionMarks()
   /** The touch in flight for each session id, so concurrent requests of one session write it once. */
   private readonly touching = new Map<string, Promise<void>>()
   /** connect-redis's `prefix` and `scanCount` as given (see the connect-redis fields below). */
   private readonly given: { prefix: string | undefined; scanCount: number }
+  private readonly operations = storeOperations()
+  /** Claims expired sessions for `ended` events while there is an `ended` listener; undefined on a cache that cannot. */
+  private readonly expirySweeper: ExpirySweeper | undefined
 
   constructor(options: RedisSessionStoreOptions) {
     super()
     this.options = resolveStoreOptions(options)
-    const { client, cache, namespace, legacyPrefix, nearCache, breaker, timeoutMs, whenUnavailable, tombstoneTtlMs, hashIds, endingsWait } = this.options
+    const { client, cache, namespace, legacyPrefix, nearCache, breaker, timeoutMs, whenUnavailable, tombstoneTtlMs, hashIds, endingsWait } =
+      this.options
     this.ownCache =
       cache === undefined
         ? new RedisCache<string>({
@@ -96,9 +119,25 @@ export class RedisSessionStore extends Store {
     this.records = new SessionRecords(this.cache as Cache<string>, tombstoneTtlMs, endingsWait)
     this.storedIdOf = hashIds ? rememberedHashedIds() : plainId
     this.legacy = client !== undefined && legacyPrefix !== undefined ? new LegacySessions(client, legacyPrefix, timeoutMs) : undefined
-    this.readiness =
-      whenUnavailable === 'skip' ? new Readiness(this, () => this.cache.get(PROBE_KEY), STORE_PROBE_INTERVAL_MS) : undefined
-    this.given = { prefix: cache === undefined ? ((options as { prefix?: string }).prefix ?? DEFAULT_STORE_PREFIX) : undefined, scanCount: scanCountOf(options) }
+    this.readiness = whenUnavailable === 'skip' ? new Readiness(this, () => this.cache.get(PROBE_KEY), STORE_PROBE_INTERVAL_MS) : undefined
+    this.given = {
+      prefix: cache === undefined ? ((options as { prefix?: string }).prefix ?? DEFAULT_STORE_PREFIX) : undefined,
+      scanCount: scanCountOf(options),
+    }
+    const sweeper = isExpiryQueue(this.cache)
+      ? new ExpirySweeper(this.cache, SESSIONS_PREFIX, this.options.expirySweepMs, (record) => this.expired(record))
+      : undefined
+    this.expirySweeper = sweeper
+    if (sweeper !== undefined) {
+      // Sweeps cost Redis work: they run only while someone listens.
+      this.on('newListener', (event: string) => event === 'ended' && sweeper.start())
+      this.on('removeListener', (event: string) => event === 'ended' && this.listenerCount('ended') === 0 && sweeper.stop())
+    }
+  }
+
+  /** Calls of each method, and the stats of the cache (plain counters: cheap to read on every scrape). */
+  stats(): StoreStats {
+    return { operations: this.operations.snapshot(), cache: this.cache.stats?.() }
   }
 
   // connect-redis's public fields, with its meanings and defaults (see connect-redis-fields.ts).
@@ -171,7 +210,10 @@ export class RedisSessionStore extends Store {
   override get(sid: string): Promise<SessionData | null>
   override get(sid: string, callback: StoreCallback<SessionData | null>): Promise<void>
   override get(sid: string, callback?: StoreCallback<SessionData | null>): Promise<SessionData | null> | Promise<void> {
-    return settle(this.bounded('get', () => this.fetch(sid)), callback)
+    return settle(
+      this.operations.run('get', () => this.bounded('get', () => this.fetch(sid))),
+      callback,
+    )
   }
 
   /**
@@ -181,31 +223,48 @@ export class RedisSessionStore extends Store {
   override set(sid: string, session: SessionData): Promise<void>
   override set(sid: string, session: SessionData, callback: StoreCallback<void>): Promise<void>
   override set(sid: string, session: SessionData, callback?: StoreCallback<void>): Promise<void> {
-    return settle(this.bounded('set', () => this.save(sid, session)), unlessAnswered(callback, session, (error) => this.failedAfterResponse(error, 'set')))
+    warnIfCookieWithheld(session)
+    return settle(
+      this.operations.run('set', () => this.bounded('set', () => this.save(sid, session))),
+      unlessAnswered(callback, session, (error) => this.failedAfterResponse(error, 'set')),
+    )
   }
 
   /**
-   * Renews the session's TTL without resending it (one small script), unless `touchAfter` says
+   * Renews the session's TTL without resending it (one small script), unless `touchAfterMs` says
    * the stored expiry is recent enough. Never brings back a session that ended.
    */
   override touch(sid: string, session: SessionData): Promise<void>
   override touch(sid: string, session: SessionData, callback: StoreCallback<void>): Promise<void>
   override touch(sid: string, session: SessionData, callback?: StoreCallback<void>): Promise<void> {
-    return settle(this.refresh(sid, session), unlessAnswered(callback, session, (error) => this.failedAfterResponse(error, 'touch')))
+    // express-session touches on every request: no closure unless someone listens.
+    const touched = this.operations.counted('touch')
+      ? this.operations.trace('touch', () => this.refresh(sid, session))
+      : this.refresh(sid, session)
+    return settle(
+      touched,
+      unlessAnswered(callback, session, (error) => this.failedAfterResponse(error, 'touch')),
+    )
   }
 
-  /** Deletes the session and, for `tombstoneTtl` seconds, blocks late writes of it. An unknown id writes nothing. */
+  /** Deletes the session and, for `tombstoneTtlMs`, blocks late writes of it. An unknown id writes nothing. */
   override destroy(sid: string): Promise<void>
   override destroy(sid: string, callback: StoreCallback<void>): Promise<void>
   override destroy(sid: string, callback?: StoreCallback<void>): Promise<void> {
-    return settle(this.bounded('destroy', () => this.end(this.storedIdOf(sid), true, sid)), callback)
+    return settle(
+      this.operations.run('destroy', () => this.bounded('destroy', () => this.end(this.storedIdOf(sid), true, sid))),
+      callback,
+    )
   }
 
   /** Every live session, each with its stored `id`, read from the index (no SCAN). */
   override all(): Promise<SessionWithId[]>
   override all(callback: StoreCallback<SessionWithId[]>): Promise<void>
   override all(callback?: StoreCallback<SessionWithId[]>): Promise<SessionWithId[]> | Promise<void> {
-    return settle(this.bounded('all', () => this.list()), callback)
+    return settle(
+      this.operations.run('all', () => this.bounded('all', () => this.list())),
+      callback,
+    )
   }
 
   /** How many live sessions there are: one counter per bucket, summed in Redis (no SCAN). */
@@ -213,7 +272,7 @@ export class RedisSessionStore extends Store {
   override length(callback: StoreCallback<number>): Promise<void>
   override length(callback?: StoreCallback<number>): Promise<number> | Promise<void> {
     return settle(
-      this.bounded('length', () => this.records.count()),
+      this.operations.run('length', () => this.bounded('length', () => this.records.count())),
       callback,
     )
   }
@@ -223,7 +282,7 @@ export class RedisSessionStore extends Store {
   ids(callback: StoreCallback<string[]>): Promise<void>
   ids(callback?: StoreCallback<string[]>): Promise<string[]> | Promise<void> {
     return settle(
-      this.bounded('ids', () => this.records.ids()),
+      this.operations.run('ids', () => this.bounded('ids', () => this.records.ids())),
       callback,
     )
   }
@@ -232,15 +291,20 @@ export class RedisSessionStore extends Store {
   override clear(): Promise<void>
   override clear(callback: StoreCallback<void>): Promise<void>
   override clear(callback?: StoreCallback<void>): Promise<void> {
-    return settle(this.removeAll(), callback)
+    return settle(
+      this.operations.run('clear', () => this.removeAll()),
+      callback,
+    )
   }
 
   /* eslint-enable @typescript-eslint/no-misused-promises */
 
   /** The live sessions of one user (needs `userOf`): one index read, then one read per session. */
-  async listUserSessions(userId: string | number): Promise<UserSession[]> {
-    const id = this.requireUserIndex('listUserSessions', userId)
-    return this.bounded('listUserSessions', () => this.sessionsOf(id))
+  listUserSessions(userId: string | number): Promise<UserSession[]> {
+    return this.operations.run('listUserSessions', async () => {
+      const id = this.requireUserIndex('listUserSessions', userId)
+      return this.bounded('listUserSessions', () => this.sessionsOf(id))
+    })
   }
 
   /**
@@ -248,12 +312,14 @@ export class RedisSessionStore extends Store {
    * device"; needs `userOf`), with a tombstone as `destroy` leaves. Only if that session is the
    * user's: an id that came back from a form is not trusted. Resolves to whether it was.
    */
-  async destroyUserSession(userId: string | number, id: string): Promise<boolean> {
-    const user = this.requireUserIndex('destroyUserSession', userId)
-    return this.bounded('destroyUserSession', async () => {
-      if (typeof id !== 'string' || (await this.sessionOf(user, id)) === undefined) return false
-      await this.records.remove(id, user, true)
-      return true
+  destroyUserSession(userId: string | number, id: string): Promise<boolean> {
+    return this.operations.run('destroyUserSession', async () => {
+      const user = this.requireUserIndex('destroyUserSession', userId)
+      return this.bounded('destroyUserSession', async () => {
+        if (typeof id !== 'string' || (await this.sessionOf(user, id)) === undefined) return false
+        if (await this.records.remove(id, user, true)) this.ended(id, toUserId(userId), 'revoked')
+        return true
+      })
     })
   }
 
@@ -267,20 +333,30 @@ export class RedisSessionStore extends Store {
   }
 
   /** Destroys every session of one user ("sign out everywhere"; needs `userOf`); resolves to how many. */
-  async destroyUserSessions(userId: string | number): Promise<number> {
-    const id = this.requireUserIndex('destroyUserSessions', userId)
-    const sessions = await this.bounded('destroyUserSessions', () => this.sessionsOf(id))
-    await this.inBatches('destroyUserSessions', sessions, (session) => this.records.remove(session.id, id, true))
-    return sessions.length
+  destroyUserSessions(userId: string | number): Promise<number> {
+    return this.operations.run('destroyUserSessions', async () => {
+      const id = this.requireUserIndex('destroyUserSessions', userId)
+      const storedIds = await this.bounded('destroyUserSessions', () => this.records.idsOfUser(id))
+      let destroyed = 0
+      // Each batch reads its sessions (to skip one that is someone else's now) and ends them, within one bound.
+      await this.inBatches('destroyUserSessions', storedIds, async (storedId) => {
+        if ((await this.sessionOf(id, storedId)) === undefined) return
+        if (await this.records.remove(storedId, id, true)) this.ended(storedId, toUserId(userId), 'revoked')
+        destroyed++
+      })
+      return destroyed
+    })
   }
 
   /**
-   * Stops probing Redis for readiness (`whenUnavailable: 'skip'`) and, when the store built its
-   * cache on `client`, closes that cache. The client and a cache given as `cache` stay open:
-   * they are the app's. The store is not meant to be used afterwards.
+   * Stops probing Redis for readiness (`whenUnavailable: 'skip'`) and sweeping for expired
+   * sessions, and, when the store built its cache on `client`, closes that cache. The client and
+   * a cache given as `cache` stay open: they are the app's. The store is not meant to be used
+   * afterwards.
    */
   async close(): Promise<void> {
     this.readiness?.stop()
+    this.expirySweeper?.stop()
     await this.ownCache?.close()
   }
 
@@ -292,7 +368,7 @@ export class RedisSessionStore extends Store {
     this.emit('failedAfterResponse', error, operation)
   }
 
-  /** express-session builds each request's Session here; the stored expiry follows it, for `touchAfter`. */
+  /** express-session builds each request's Session here; the stored expiry follows it, for `touchAfterMs`. */
   override createSession(req: Request, session: SessionData): Session & SessionData {
     const expiresAtMs = this.loadedExpiry.get(session)
     const createdAtMs = this.loadedCreatedAt.get(session)
@@ -324,7 +400,7 @@ export class RedisSessionStore extends Store {
     return loaded.session
   }
 
-  /** The stored session, unless its absolute lifetime (`absoluteTtl`) is over. */
+  /** The stored session, unless its absolute lifetime (`absoluteTtlMs`) is over. */
   private async read(storedId: string): Promise<LoadedSession | undefined> {
     const stored = await this.records.read(storedId)
     if (stored === undefined) return undefined
@@ -346,7 +422,9 @@ export class RedisSessionStore extends Store {
     // What is left of its connect-redis TTL; a key without one (its disableTTL) gets ours.
     const ttlMs = legacy.ttlMs ?? this.ttlOf(session, now)
     // Only into an empty place: a server that moved it first may have saved a newer version since.
-    const moved = ttlMs > 0 && (await this.records.write(storedId, this.stamped(legacy.text, now), ttlMs, this.userIdOf(session), { onlyIfAbsent: true }))
+    const moved =
+      ttlMs > 0 &&
+      (await this.records.write(storedId, this.stamped(legacy.text, now), ttlMs, this.userIdOf(session), { onlyIfAbsent: true }))
     await this.legacy.remove(sid)
     if (moved) return { text: legacy.text, expiresAtMs: now + ttlMs, session }
     // Someone else's move (and maybe save) won, or a destroy did: what is there now is the answer.
@@ -360,35 +438,56 @@ export class RedisSessionStore extends Store {
     const ttlMs = this.ttlOf(session, now, createdAtMs)
     // Over, not destroyed: no tombstone, or a later save of this id (a login) would be dropped.
     if (ttlMs <= 0) return this.end(storedId, false, sid)
-    const userId = this.userIdOf(session)
+    const appUserId = this.appUserIdOf(session)
+    const userId = appUserId === undefined ? undefined : this.userKey(appUserId)
     // A session this store never handed out is a new one (a login).
     const isNew = !this.loadedExpiry.has(session)
     const wait = isNew ? this.options.loginsWait : undefined
-    await this.records.write(storedId, this.stamped(await this.stringify(storedId, session), createdAtMs), ttlMs, userId, { wait })
+    const written = await this.records.write(storedId, this.stamped(await this.stringify(storedId, session), createdAtMs), ttlMs, userId, {
+      wait,
+    })
+    if (written && isNew && this.listenerCount('created') > 0) {
+      this.emit('created', { sessionId: storedId, userId: appUserId, at: now, expiresAt: now + ttlMs })
+    }
     // Only a login can make a user's count grow.
-    if (userId !== undefined && this.options.maxSessionsPerUser > 0 && isNew) await this.enforceLimit(userId, storedId)
+    if (userId !== undefined && this.options.maxSessionsPerUser > 0 && isNew) await this.enforceLimit(userId, appUserId, storedId)
   }
 
   /** Destroys the user's sessions idle longest beyond `maxSessionsPerUser`, keeping `keep` (the one just saved). */
-  private async enforceLimit(userId: string, keep: string): Promise<void> {
+  private async enforceLimit(userId: string, appUserId: string | undefined, keep: string): Promise<void> {
     const others = (await this.records.entriesOfUser(userId)).filter((entry) => entry.storedId !== keep)
     const excess = others.length + 1 - this.options.maxSessionsPerUser
-    if (excess > 0) await Promise.all(others.slice(0, excess).map((entry) => this.records.remove(entry.storedId, userId, true)))
+    if (excess <= 0) return
+    await Promise.all(
+      others.slice(0, excess).map(async (entry) => {
+        if (await this.records.remove(entry.storedId, userId, true)) this.ended(entry.storedId, appUserId, 'evicted')
+      }),
+    )
   }
 
-  /** With `absoluteTtl`: whether a session first saved at `createdAtMs` has lived its time. */
+  /** Emits `ended` for a session this process ended (the sweep emits `expired` ones). */
+  private ended(sessionId: string, userId: string | undefined, reason: StoreEndReason): void {
+    if (this.listenerCount('ended') > 0) this.emit('ended', { sessionId, userId, at: this.options.now(), reason })
+  }
+
+  /** A session the sweep claimed: its record is gone, so its user is unknown. */
+  private expired({ key, expiresAtMs }: ExpiredRecord): void {
+    this.emit('ended', { sessionId: storedIdOf(key), userId: undefined, at: expiresAtMs, reason: 'expired' })
+  }
+
+  /** With `absoluteTtlMs`: whether a session first saved at `createdAtMs` has lived its time. */
   private lifetimeOver(createdAtMs: number | undefined): boolean {
     const { absoluteTtlMs } = this.options
     return absoluteTtlMs > 0 && createdAtMs !== undefined && createdAtMs + absoluteTtlMs <= this.options.now()
   }
 
-  /** The text to store: with `absoluteTtl`, behind the time of the session's first save. */
+  /** The text to store: with `absoluteTtlMs`, behind the time of the session's first save. */
   private stamped(text: string, createdAtMs: number): string {
     return this.options.absoluteTtlMs > 0 ? withCreatedAt(createdAtMs, text) : text
   }
 
   /**
-   * Most touches have nothing to write (`touchAfter`): that is decided here, at once, without a
+   * Most touches have nothing to write (`touchAfterMs`): that is decided here, at once, without a
    * deadline to arm or a promise chain of its own (express-session touches on every request).
    * Only a write, or the delete of a session whose time is up, goes to Redis, bounded.
    */
@@ -436,8 +535,9 @@ export class RedisSessionStore extends Store {
     // A session that is merely over (its TTL is 0) is deleted only if it is there: deleting
     // blindly would also erase the tombstone of a destroy, and a late save would bring it back.
     const mustRead = migrateFirst || !destroyed || this.options.userOf !== undefined
-    const found = mustRead ? await this.storedForEnd(storedId, migrateFirst ? sid : undefined) : { userId: undefined }
-    if (found !== undefined || destroyed) await this.records.remove(storedId, found?.userId, destroyed)
+    const found = mustRead ? await this.storedForEnd(storedId, migrateFirst ? sid : undefined) : { userId: undefined, appUserId: undefined }
+    const live = (found !== undefined || destroyed) && (await this.records.remove(storedId, found?.userId, destroyed))
+    if (live) this.ended(storedId, found?.appUserId, destroyed ? 'logout' : 'expired')
     if (this.legacy !== undefined && sid !== undefined) await this.legacy.remove(sid)
   }
 
@@ -446,12 +546,17 @@ export class RedisSessionStore extends Store {
    * connect-redis holds): undefined when no session is there (nothing, or a tombstone), else its
    * user, to tidy their index. One that cannot be read is there, with no user.
    */
-  private async storedForEnd(storedId: string, sid?: string): Promise<{ userId: string | undefined } | undefined> {
+  private async storedForEnd(
+    storedId: string,
+    sid?: string,
+  ): Promise<{ userId: string | undefined; appUserId: string | undefined } | undefined> {
     try {
       const loaded = (await this.read(storedId)) ?? (sid === undefined ? undefined : await this.migrate(sid, storedId))
-      return loaded && { userId: this.userIdOf(loaded.session) }
+      if (loaded === undefined) return undefined
+      const appUserId = this.appUserIdOf(loaded.session)
+      return { userId: appUserId === undefined ? undefined : this.userKey(appUserId), appUserId }
     } catch {
-      return { userId: undefined }
+      return { userId: undefined, appUserId: undefined }
     }
   }
 
@@ -467,7 +572,9 @@ export class RedisSessionStore extends Store {
   /** Every session (with tombstones), then every user entry. */
   private async removeAll(): Promise<void> {
     const ids = await this.bounded('clear', () => this.records.ids())
-    await this.inBatches('clear', ids, (storedId) => this.records.remove(storedId, undefined, true))
+    await this.inBatches('clear', ids, async (storedId) => {
+      if (await this.records.remove(storedId, undefined, true)) this.ended(storedId, undefined, 'revoked')
+    })
     if (this.options.userOf === undefined) return
     const entries = await this.bounded('clear', () => this.records.allUserEntries())
     await this.inBatches('clear', entries, ([userId, storedId]) => this.records.forgetEntry(userId, storedId))
@@ -496,7 +603,7 @@ export class RedisSessionStore extends Store {
   private async sessionOf(userId: string, storedId: string): Promise<UserSession | undefined> {
     const loaded = await this.read(storedId)
     if (loaded === undefined || this.userIdOf(loaded.session) !== userId) return undefined
-    return { id: storedId, session: loaded.session, expiresAt: new Date(loaded.expiresAtMs) }
+    return { id: storedId, session: loaded.session, expiresAt: loaded.expiresAtMs }
   }
 
   private requireUserIndex(method: string, userId: string | number): string {
@@ -512,15 +619,23 @@ export class RedisSessionStore extends Store {
   }
 
   private userIdOf(session: SessionData): string | undefined {
+    const id = this.appUserIdOf(session)
+    return id === undefined ? undefined : this.userKey(id)
+  }
+
+  /** What `userOf` says, as a string: the id the app knows the user by. */
+  private appUserIdOf(session: SessionData): string | undefined {
     const { userOf } = this.options
     if (userOf === undefined) return undefined
     const id: unknown = userOf(session)
     if (id === undefined || id === null) return undefined
-    if (typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))) return this.userKey(toUserId(id))
-    throw new UsageError(`the \`userOf\` function must return a string, a finite number, null or undefined (got ${typeof id})`, { option: 'userOf' })
+    if (typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))) return toUserId(id)
+    throw new UsageError(`the \`userOf\` function must return a string, a finite number, null or undefined (got ${typeof id})`, {
+      option: 'userOf',
+    })
   }
 
-  /** The session's TTL from `now`; with `absoluteTtl`, never past `createdAtMs + absoluteTtl`. */
+  /** The session's TTL from `now`; with `absoluteTtlMs`, never past `createdAtMs + absoluteTtl`. */
   private ttlOf(session: SessionData, now: number, createdAtMs?: number): number {
     const ttlMs = sessionTtlMs(session, this.options, now)
     const { absoluteTtlMs } = this.options
@@ -555,6 +670,19 @@ export class RedisSessionStore extends Store {
       throw serializeError(sessionKey(storedId), error)
     }
   }
+}
+
+/**
+ * express-session does not send a `Secure` cookie in answer to a request that did not arrive over
+ * HTTPS, and says nothing: the session is saved, and the next request starts another. Its
+ * Session objects carry their request (`session.req`), so a save can tell.
+ */
+function warnIfCookieWithheld(session: SessionData): void {
+  if (session?.cookie?.secure !== true || !arrivedOverHttp((session as { req?: unknown }).req)) return
+  warnInsecureRequest(
+    'RedisSessionStore',
+    'a session whose cookie is Secure was saved for a request that did not arrive over HTTPS (req.secure is false): express-session does not send that cookie, so the next request starts a new session.',
+  )
 }
 
 /** User ids are keys of their index: `42` and `'42'` are the same user. */

@@ -42,7 +42,13 @@ export class SessionRecords {
    * `onlyIfAbsent` over anything at all (a session moved in from connect-redis). With `wait`,
    * resolves once replicas have it.
    */
-  write(storedId: string, text: string, ttlMs: number, userId: string | undefined, { onlyIfAbsent = false, wait }: { onlyIfAbsent?: boolean; wait?: ReplicaWait | undefined } = {}): Promise<boolean> {
+  write(
+    storedId: string,
+    text: string,
+    ttlMs: number,
+    userId: string | undefined,
+    { onlyIfAbsent = false, wait }: { onlyIfAbsent?: boolean; wait?: ReplicaWait | undefined } = {},
+  ): Promise<boolean> {
     const key = sessionKey(storedId)
     // The entry's life is only ever lengthened: on Cluster it is written before the session, and a
     // save that shortens the session and then fails must not leave the session outliving its entry.
@@ -67,12 +73,14 @@ export class SessionRecords {
 
   /**
    * Ends a session: `destroyed` leaves a tombstone (only where a session was) and, with
-   * `waitForReplicas`, resolves once replicas have the ending; else it is just deleted.
+   * `waitForReplicas`, resolves once replicas have the ending; else it is just deleted. Resolves
+   * to whether a live session was there.
    */
-  async remove(storedId: string, userId: string | undefined, destroyed: boolean): Promise<void> {
+  async remove(storedId: string, userId: string | undefined, destroyed: boolean): Promise<boolean> {
     const wait = destroyed && this.endingsWait !== undefined ? { waitForReplicas: this.endingsWait } : {}
-    await this.cache.delete(sessionKey(storedId), destroyed ? { tombstoneMs: this.tombstoneMs, ...wait } : {})
+    const live = await this.cache.delete(sessionKey(storedId), destroyed ? { tombstoneMs: this.tombstoneMs, ...wait } : {})
     if (userId !== undefined) await this.cache.delete(userSessionKey(userId, storedId))
+    return live
   }
 
   /** Drops a user's entry (`clear()`, which ends every session first). */

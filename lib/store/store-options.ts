@@ -4,7 +4,14 @@
  */
 import type { NearCacheOptions } from '../cache/redis-cache'
 import type { SessionData } from 'express-session'
-import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_STORE_PREFIX, DEFAULT_STORE_TTL_SECONDS, DEFAULT_TOMBSTONE_TTL_SECONDS } from '../defaults'
+import {
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  DEFAULT_EXPIRY_SWEEP_MS,
+  DEFAULT_STORE_PREFIX,
+  DEFAULT_STORE_TTL_SECONDS,
+  DEFAULT_TOMBSTONE_TTL_MS,
+} from '../defaults'
+import { deprecate, type DeprecationCode } from '../shared/deprecation'
 import { OptionError } from '../errors'
 import type { Cache, ReplicaWait, SessionReplicaWait } from '../cache/cache'
 import { resolveSessionReplicaWait } from '../cache/cache-options'
@@ -59,12 +66,14 @@ export interface CommonStoreOptions {
    */
   userOf?: UserOf
   /**
-   * Seconds: a touch writes only when the stored expiry is at least this much older than the
-   * one it would write, so most requests of an active session write nothing; a session then
-   * expires between `ttl - touchAfter` and `ttl` after its last request. `0` writes on every
+   * Milliseconds: a touch writes only when the stored expiry is at least this much older than
+   * the one it would write, so most requests of an active session write nothing; a session then
+   * expires between `ttl - touchAfterMs` and `ttl` after its last request. `0` writes on every
    * touch (connect-redis's behaviour).
-   * @default a tenth of the session's TTL, at most 60 seconds
+   * @default a tenth of the session's TTL, at most 60000 (one minute)
    */
+  touchAfterMs?: number
+  /** @deprecated Seconds; renamed `touchAfterMs` (milliseconds). Works, with a warning, until the next minor version. */
   touchAfter?: number
   /**
    * Keep sessions under a hash of their id (SHA-256, 128 bits), so a Redis dump, a replica or
@@ -80,10 +89,12 @@ export interface CommonStoreOptions {
    */
   hashUserIds?: boolean
   /**
-   * Seconds a session lives at most from its first save, however often it is touched or saved
-   * (an absolute timeout, next to the idle one `ttl` and the cookie give). `0`: no such limit.
+   * Milliseconds a session lives at most from its first save, however often it is touched or
+   * saved (an absolute timeout, next to the idle one `ttl` and the cookie give). `0`: no such limit.
    * @default 0
    */
+  absoluteTtlMs?: number
+  /** @deprecated Seconds; renamed `absoluteTtlMs` (milliseconds). Works, with a warning, until the next minor version. */
   absoluteTtl?: number
   /**
    * Most sessions one user keeps (needs `userOf`): the save of a new session beyond it destroys
@@ -94,13 +105,21 @@ export interface CommonStoreOptions {
   /** The clock, in ms since the epoch, for TTL arithmetic (tests). Redis keeps its own time for expiry. @default Date.now */
   now?: () => number
   /**
-   * Seconds (like `ttl` and `touchAfter`; not milliseconds like `timeoutMs`) that the id of a
-   * session ended by `destroy`, `destroyUserSessions` or `clear` stays blocked: a request that
-   * loaded the session before the logout and saves or touches it afterwards, within this time,
-   * cannot bring it back. Keep it at least as long as your slowest request. `0` writes no
-   * tombstone (connect-redis's behaviour).
-   * @default 3600 (one hour)
+   * Milliseconds between two sweeps for expired sessions, each of which emits an `ended` event
+   * with reason `expired` (see the `ended` event). Sweeps run only while the store has an `ended`
+   * listener; an expired session's event comes within about this time after its expiry.
+   * @default 1000
    */
+  expirySweepMs?: number
+  /**
+   * Milliseconds that the id of a session ended by `destroy`, `destroyUserSessions` or `clear`
+   * stays blocked: a request that loaded the session before the logout and saves or touches it
+   * afterwards, within this time, cannot bring it back. Keep it at least as long as your slowest
+   * request. `0` writes no tombstone (connect-redis's behaviour).
+   * @default 3600000 (one hour)
+   */
+  tombstoneTtlMs?: number
+  /** @deprecated Seconds; renamed `tombstoneTtlMs` (milliseconds). Works, with a warning, until the next minor version. */
   tombstoneTtl?: number
   /**
    * Milliseconds a store call may take before it fails with a `CacheError`
@@ -156,7 +175,8 @@ export interface ClientStoreOptions extends CommonStoreOptions {
   /**
    * Keep recently read sessions in this process (see RedisCache's `nearCache`): a hot session is
    * read with no round trip, and Redis evicts every server's copy the moment any server changes
-   * or destroys it. Best with `touchAfter`, so most requests write nothing. @default off
+   * or destroys it. Best with `touchAfterMs`, so most requests write nothing. Its connection is
+   * closed by `close()`; on Sentinel the process cannot exit before that. @default off
    */
   nearCache?: NearCacheOptions
   /** The breaker of the cache the store builds (see RedisCache's `breaker`). @default { probeIntervalMs: 500 } */
@@ -205,6 +225,7 @@ export interface ResolvedStoreOptions {
   /** 0: no limit. */
   maxSessionsPerUser: number
   now: () => number
+  expirySweepMs: number
   timeoutMs: number
   whenUnavailable: WhenUnavailable
   /** What endings wait for; undefined: nothing. */
@@ -235,7 +256,8 @@ export function resolveStoreOptions(options: RedisSessionStoreOptions): Resolved
     throw new OptionError('nearCache', 'cannot be combined with `cache`: give the RedisCache its own `nearCache` option')
   }
   const missing = cache === undefined ? undefined : missingCacheMethod(cache)
-  if (missing !== undefined) throw new OptionError('cache', `must be a Cache (a RedisCache or a MemoryCache): it has no ${missing}() method`)
+  if (missing !== undefined)
+    throw new OptionError('cache', `must be a Cache (a RedisCache or a MemoryCache): it has no ${missing}() method`)
   const clusterTagDepth = cache === undefined ? undefined : clusterTagDepthOf(cache)
   if (clusterTagDepth !== undefined && clusterTagDepth !== STORE_TAG_DEPTH) {
     throw new OptionError(
@@ -247,7 +269,10 @@ export function resolveStoreOptions(options: RedisSessionStoreOptions): Resolved
   const prefix = given.prefix ?? DEFAULT_STORE_PREFIX
   const namespace = typeof prefix === 'string' ? prefix.replace(/:$/, '') : ''
   if (!/^[A-Za-z0-9_.:/-]{1,64}$/.test(namespace)) {
-    throw new OptionError('prefix', 'must be 1 to 64 characters from A-Z a-z 0-9 _ - . : / (no braces or glob characters, which Redis key names give a meaning)')
+    throw new OptionError(
+      'prefix',
+      'must be 1 to 64 characters from A-Z a-z 0-9 _ - . : / (no braces or glob characters, which Redis key names give a meaning)',
+    )
   }
   const legacyPrefix = given.legacyPrefix
   if (legacyPrefix !== undefined && typeof legacyPrefix !== 'string') throw new OptionError('legacyPrefix', 'must be a string')
@@ -266,25 +291,29 @@ export function resolveStoreOptions(options: RedisSessionStoreOptions): Resolved
     throw new OptionError('serializer', 'must have parse(text) and stringify(session) functions')
   }
   const userOf = given.userOf
-  if (userOf !== undefined && typeof userOf !== 'function') throw new OptionError('userOf', 'must be a function of the session returning a user id')
+  if (userOf !== undefined && typeof userOf !== 'function')
+    throw new OptionError('userOf', 'must be a function of the session returning a user id')
 
-  const touchAfter = given.touchAfter
-  if (touchAfter !== undefined && !isSeconds(touchAfter)) throw new OptionError('touchAfter', 'must be a finite number of seconds, 0 or more')
+  const touchAfterMs = renamedMsOption(given, 'touchAfterMs', 'touchAfter', 'SESSIONVAULT_DEP_TOUCH_AFTER')
   const hashIds = given.hashIds ?? true
   requireBoolean(hashIds, 'hashIds')
   const hashUserIds = given.hashUserIds ?? false
   requireBoolean(hashUserIds, 'hashUserIds')
-  const absoluteTtl = given.absoluteTtl ?? 0
-  if (!isSeconds(absoluteTtl)) throw new OptionError('absoluteTtl', 'must be a finite number of seconds, 0 or more')
+  const absoluteTtlMs = renamedMsOption(given, 'absoluteTtlMs', 'absoluteTtl', 'SESSIONVAULT_DEP_ABSOLUTE_TTL') ?? 0
   const maxSessionsPerUser = given.maxSessionsPerUser ?? 0
   if (typeof maxSessionsPerUser !== 'number' || !Number.isSafeInteger(maxSessionsPerUser) || maxSessionsPerUser < 0) {
     throw new OptionError('maxSessionsPerUser', 'must be a whole number of sessions, 0 (no limit) or more')
   }
-  if (maxSessionsPerUser > 0 && userOf === undefined) throw new OptionError('maxSessionsPerUser', 'needs `userOf`: it tells the store whose session is whose')
+  if (maxSessionsPerUser > 0 && userOf === undefined)
+    throw new OptionError('maxSessionsPerUser', 'needs `userOf`: it tells the store whose session is whose')
   const now = given.now ?? Date.now
   if (typeof now !== 'function') throw new OptionError('now', 'must be a function returning milliseconds since the epoch')
-  const tombstoneTtl = given.tombstoneTtl ?? DEFAULT_TOMBSTONE_TTL_SECONDS
-  if (!isSeconds(tombstoneTtl)) throw new OptionError('tombstoneTtl', 'must be a finite number of seconds, 0 or more')
+  const expirySweepMs = given.expirySweepMs ?? DEFAULT_EXPIRY_SWEEP_MS
+  if (typeof expirySweepMs !== 'number' || !Number.isSafeInteger(expirySweepMs) || expirySweepMs < 1) {
+    throw new OptionError('expirySweepMs', 'must be a whole number of milliseconds, 1 or more')
+  }
+  const tombstoneTtlMs =
+    renamedMsOption(given, 'tombstoneTtlMs', 'tombstoneTtl', 'SESSIONVAULT_DEP_TOMBSTONE_TTL') ?? DEFAULT_TOMBSTONE_TTL_MS
   const timeoutMs = given.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS
   if (typeof timeoutMs !== 'number' || !Number.isSafeInteger(timeoutMs) || timeoutMs < 0) {
     throw new OptionError('timeoutMs', 'must be a whole number of milliseconds, 0 or more')
@@ -305,18 +334,51 @@ export function resolveStoreOptions(options: RedisSessionStoreOptions): Resolved
     disableTouch,
     serializer,
     userOf,
-    touchAfterMs: touchAfter === undefined ? undefined : secondsToMs(touchAfter),
-    tombstoneTtlMs: secondsToMs(tombstoneTtl),
+    touchAfterMs,
+    tombstoneTtlMs,
     hashIds,
     hashUserIds,
-    absoluteTtlMs: secondsToMs(absoluteTtl),
+    absoluteTtlMs,
     maxSessionsPerUser,
     now,
+    expirySweepMs,
     timeoutMs,
     whenUnavailable,
     endingsWait,
     loginsWait,
   }
+}
+
+type RenamedMsOption = 'touchAfterMs' | 'absoluteTtlMs' | 'tombstoneTtlMs'
+type SecondsOption = 'touchAfter' | 'absoluteTtl' | 'tombstoneTtl'
+
+/**
+ * A duration option in milliseconds that replaced one in seconds: the old name still works,
+ * converted, with a deprecation warning; giving both is refused.
+ */
+function renamedMsOption(
+  given: Partial<Record<RenamedMsOption | SecondsOption, unknown>>,
+  name: RenamedMsOption,
+  formerName: SecondsOption,
+  code: DeprecationCode,
+): number | undefined {
+  const ms = given[name]
+  const seconds = given[formerName]
+  if (ms !== undefined && seconds !== undefined) {
+    throw new OptionError(formerName, `cannot be combined with \`${name}\`: it is its former name (in seconds); give \`${name}\` only`)
+  }
+  if (seconds !== undefined) {
+    if (!isSeconds(seconds)) throw new OptionError(formerName, 'must be a finite number of seconds, 0 or more')
+    deprecate(
+      code,
+      `option \`${formerName}\` (seconds) is renamed \`${name}\` (milliseconds); \`${formerName}\` goes in the next minor version`,
+    )
+    return secondsToMs(seconds)
+  }
+  if (ms === undefined) return undefined
+  if (typeof ms !== 'number' || !Number.isSafeInteger(ms) || ms < 0)
+    throw new OptionError(name, 'must be a whole number of milliseconds, 0 or more')
+  return ms
 }
 
 function isSeconds(value: unknown): value is number {

@@ -14,7 +14,8 @@ import { createHash } from 'node:crypto'
 const oneShotHash = (crypto as Partial<Pick<typeof crypto, 'hash'>>).hash
 
 export function hashedId(sid: string): string {
-  const digest = oneShotHash === undefined ? createHash('sha256').update(sid).digest() : Buffer.from(oneShotHash('sha256', sid, 'hex'), 'hex')
+  const digest =
+    oneShotHash === undefined ? createHash('sha256').update(sid).digest() : Buffer.from(oneShotHash('sha256', sid, 'hex'), 'hex')
   return digest.subarray(0, 16).toString('base64url')
 }
 

@@ -16,7 +16,8 @@ export function identifyClient(client: unknown, option = 'client'): IdentifiedCl
     // ioredis first: its clients have a `sendCommand` too, which takes a Command object.
     if (isIoRedis(candidate)) {
       // The cache names keys itself (its namespace) and reads them back inside scripts, where ioredis would not prefix them.
-      if (ioRedisKeyPrefix(candidate) !== '') throw new OptionError(option, "must be an ioredis client without keyPrefix (the cache's namespace plays that role)")
+      if (ioRedisKeyPrefix(candidate) !== '')
+        throw new OptionError(option, "must be an ioredis client without keyPrefix (the cache's namespace plays that role)")
       return { library: 'ioredis', client: candidate }
     }
     if (isNodeRedis(candidate)) return { library: 'node-redis', client: candidate }

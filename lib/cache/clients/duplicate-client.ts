@@ -5,6 +5,7 @@
 import { UsageError } from '../../errors'
 import { identifyClient } from './adapt-client'
 import type { RedisClient } from './client-types'
+import { unrefConnection } from './unref-connection'
 
 export interface OwnConnection {
   client: RedisClient
@@ -32,12 +33,17 @@ export function duplicateClient(source: RedisClient): OwnConnection {
   if (identified.library === 'ioredis') {
     // ioredis routes a command by the keys it holds, and WAIT holds none: on a Cluster it could
     // not be sent to the node that took the write.
-    if (identified.client.isCluster) throw new UsageError('waitForReplicas needs a node-redis cluster (createCluster) on Redis Cluster: ioredis cannot send WAIT to the node that took the write', { option: 'waitForReplicas' })
+    if (identified.client.isCluster)
+      throw new UsageError(
+        'waitForReplicas needs a node-redis cluster (createCluster) on Redis Cluster: ioredis cannot send WAIT to the node that took the write',
+        { option: 'waitForReplicas' },
+      )
     const client = (identified.client as unknown as { duplicate(): RedisClient & IoRedisDuplicate }).duplicate()
     client.on('error', ignore)
     return { client, connected: Promise.resolve(), close: () => client.disconnect() }
   }
   const client = (identified.client as unknown as { duplicate(): RedisClient & NodeRedisDuplicate }).duplicate()
   client.on('error', ignore)
+  unrefConnection(client)
   return { client, connected: client.connect().then(() => undefined), close: () => void client.destroy() }
 }

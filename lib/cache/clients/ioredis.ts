@@ -54,7 +54,10 @@ export class IoRedisAdapter implements ClientAdapter {
     const back = (this.waiting ??= this.nextReady())
     if (this.offlineTimeoutMs === 0) return back
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`Redis was not ready within ${this.offlineTimeoutMs} ms; the command was not sent`)), this.offlineTimeoutMs)
+      const timer = setTimeout(
+        () => reject(new Error(`Redis was not ready within ${this.offlineTimeoutMs} ms; the command was not sent`)),
+        this.offlineTimeoutMs,
+      )
       back.then(
         () => {
           clearTimeout(timer)

@@ -1,7 +1,14 @@
 /** The adapter for node-redis 5 and 6: `createClient()`, `createCluster()` and `createSentinel()`. */
 import calculateSlot from 'cluster-key-slot'
 import type { ClientAdapter } from './client-adapter'
-import type { RedisArgument, RedisClient, RedisClusterClient, RedisCommandOptions, RedisSentinelClient, RedisStandaloneClient } from './client-types'
+import type {
+  RedisArgument,
+  RedisClient,
+  RedisClusterClient,
+  RedisCommandOptions,
+  RedisSentinelClient,
+  RedisStandaloneClient,
+} from './client-types'
 
 export type NodeRedisClient = RedisStandaloneClient | RedisClusterClient | RedisSentinelClient
 

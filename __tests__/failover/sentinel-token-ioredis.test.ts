@@ -1,0 +1,3 @@
+import { describeFailover } from './describe-failover'
+
+describeFailover('sentinel', 'token', 'ioredis')

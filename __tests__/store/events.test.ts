@@ -1,0 +1,251 @@
+// The store's session events: created at a session's first save, ended with its reason (logout,
+// revoked, evicted, expired), on a MemoryCache and on a real Redis; expired sessions reported
+// once by a sweep that runs only while someone listens for `ended`.
+import type { SessionData } from 'express-session'
+import { MemoryCache } from 'sessionvault/cache'
+import { RedisCache } from 'sessionvault/cache'
+import type { StoreSessionCreated, StoreSessionEnded } from 'sessionvault/store'
+import { RedisSessionStore } from 'sessionvault/store'
+import { recordCommands } from '../helpers/command-log'
+import { eventually } from '../helpers/waiting'
+import { usePrivateServer } from '../helpers/redis'
+import { sessionCacheKey } from './redis-keys'
+import { sessionData } from './session-data'
+import { Clock } from '../middleware/helpers'
+
+const HOUR = 3_600_000
+const SWEEP_MS = 50
+const userOf = (session: SessionData) => session.userId
+
+const server = usePrivateServer()
+
+interface Heard {
+  created: StoreSessionCreated[]
+  ended: StoreSessionEnded[]
+}
+
+function listen(store: RedisSessionStore): Heard {
+  const heard: Heard = { created: [], ended: [] }
+  store.on('created', (event) => heard.created.push(event))
+  store.on('ended', (event) => heard.ended.push(event))
+  return heard
+}
+
+const backends: [string, (clock: Clock) => RedisSessionStore][] = [
+  [
+    'on a MemoryCache',
+    (clock) =>
+      new RedisSessionStore({
+        cache: new MemoryCache({ ttlMs: HOUR, now: clock.now }),
+        userOf,
+        now: clock.now,
+        expirySweepMs: SWEEP_MS,
+        maxSessionsPerUser: 2,
+      }),
+  ],
+  [
+    'on Redis',
+    (clock) => new RedisSessionStore({ client: server.client, userOf, now: clock.now, expirySweepMs: SWEEP_MS, maxSessionsPerUser: 2 }),
+  ],
+]
+
+describe.each(backends)('store events %s', (_name, storeFor) => {
+  let clock: Clock
+  let store: RedisSessionStore
+  let heard: Heard
+  beforeEach(() => {
+    clock = new Clock(Date.now())
+    store = storeFor(clock)
+    heard = listen(store)
+  })
+  afterEach(() => store.close())
+
+  test('a first save emits created with the stored id, the user, the time and the expiry; later saves do not', async () => {
+    await store.set('sid-1', sessionData({ userId: 'ada' }, HOUR))
+    expect(heard.created).toEqual([
+      { sessionId: store.storedId('sid-1'), userId: 'ada', at: clock.time, expiresAt: expect.any(Number) as number },
+    ])
+    const loaded = (await store.get('sid-1')) as SessionData
+    await store.set('sid-1', { ...loaded, views: 2 })
+    expect(heard.created).toHaveLength(1)
+  })
+
+  test('destroy emits ended with reason logout and the user, once; destroying it again emits nothing', async () => {
+    await store.set('sid-1', sessionData({ userId: 42 }, HOUR))
+    await store.destroy('sid-1')
+    await store.destroy('sid-1')
+    expect(heard.ended).toEqual([{ sessionId: store.storedId('sid-1'), userId: '42', at: clock.time, reason: 'logout' }])
+  })
+
+  test('destroyUserSession and destroyUserSessions emit ended with reason revoked, per session', async () => {
+    for (const sid of ['a', 'b']) await store.set(sid, sessionData({ userId: 'ada' }, HOUR))
+    expect(await store.destroyUserSession('ada', store.storedId('a'))).toBe(true)
+    expect(await store.destroyUserSessions('ada')).toBe(1)
+    expect(heard.ended.map((event) => [event.sessionId, event.userId, event.reason])).toEqual([
+      [store.storedId('a'), 'ada', 'revoked'],
+      [store.storedId('b'), 'ada', 'revoked'],
+    ])
+  })
+
+  test('a save beyond maxSessionsPerUser emits ended with reason evicted for the session idle longest', async () => {
+    await store.set('old', sessionData({ userId: 'ada' }, HOUR / 2))
+    for (const sid of ['mid', 'new']) await store.set(sid, sessionData({ userId: 'ada' }, HOUR))
+    expect(heard.ended).toEqual([{ sessionId: store.storedId('old'), userId: 'ada', at: clock.time, reason: 'evicted' }])
+  })
+
+  test('a save that finds the session over (TTL 0) emits ended with reason expired', async () => {
+    await store.set('sid-1', sessionData({ userId: 'ada' }, HOUR))
+    await store.set('sid-1', sessionData({ userId: 'ada' }, -1_000))
+    expect(heard.ended).toEqual([{ sessionId: store.storedId('sid-1'), userId: 'ada', at: clock.time, reason: 'expired' }])
+  })
+
+  test('clear() emits ended with reason revoked for every session', async () => {
+    for (const sid of ['a', 'b']) await store.set(sid, sessionData({}, HOUR))
+    await store.clear()
+    expect(heard.ended.map((event) => [event.sessionId, event.reason]).sort()).toEqual(
+      [
+        [store.storedId('a'), 'revoked'],
+        [store.storedId('b'), 'revoked'],
+      ].sort(),
+    )
+  })
+})
+
+describe('expired events from the sweep', () => {
+  test('on a MemoryCache: an expired session is reported once, at its expiry, by the injected clock', async () => {
+    const clock = new Clock(Date.now())
+    const store = new RedisSessionStore({
+      cache: new MemoryCache({ ttlMs: HOUR, now: clock.now }),
+      now: clock.now,
+      expirySweepMs: SWEEP_MS,
+    })
+    const heard = listen(store)
+    try {
+      await store.set('short', sessionData({}, 1_000))
+      const expiresAt = (await store.cache.getTimed(sessionCacheKey(store.storedId('short'))))?.expiresAtMs as number
+      clock.advance(expiresAt - clock.time)
+      await eventually(() => heard.ended.length > 0, 5_000, 'the expired event')
+      // A few more sweeps: it is not reported again.
+      await new Promise((resolve) => setTimeout(resolve, 5 * SWEEP_MS))
+      expect(heard.ended).toEqual([{ sessionId: store.storedId('short'), userId: undefined, at: expiresAt, reason: 'expired' }])
+    } finally {
+      await store.close()
+    }
+  })
+
+  test('on Redis: two stores listening, sessions expiring: each reported once in all, at the expiry Redis recorded', async () => {
+    const stores = [
+      new RedisSessionStore({ client: server.client, expirySweepMs: SWEEP_MS }),
+      new RedisSessionStore({ client: await server.redis.connect(), expirySweepMs: SWEEP_MS }),
+    ]
+    const heard = stores.map(listen)
+    try {
+      const [first] = stores as [RedisSessionStore]
+      const sids = Array.from({ length: 20 }, (_, i) => `short-${i}`)
+      const expiries = new Map<string, number>()
+      for (const sid of sids) {
+        await first.set(sid, sessionData({}, 2_000))
+        const stored = await first.cache.getTimed(sessionCacheKey(first.storedId(sid)))
+        expiries.set(first.storedId(sid), stored?.expiresAtMs ?? Number.NaN)
+      }
+      const all = () => heard.flatMap((h) => h.ended)
+      await eventually(() => all().length >= sids.length, 10_000, 'every expired event')
+      await new Promise((resolve) => setTimeout(resolve, 5 * SWEEP_MS))
+      expect(all()).toHaveLength(sids.length)
+      for (const event of all()) {
+        expect(event.reason).toBe('expired')
+        expect(event.at).toBe(expiries.get(event.sessionId))
+      }
+      expect(new Set(all().map((event) => event.sessionId))).toEqual(new Set(expiries.keys()))
+    } finally {
+      await Promise.all(stores.map((store) => store.close()))
+    }
+  })
+
+  test("an index keeps an expired session's entry through writes to it, so a listener added later still hears it", async () => {
+    // One bucket: every save writes (and prunes) the index that holds the expired session.
+    const cache = new RedisCache<string>({ client: server.client, namespace: 'kept', ttlMs: HOUR, tagDepth: 2, buckets: 1 })
+    const store = new RedisSessionStore({ cache, expirySweepMs: SWEEP_MS })
+    try {
+      await store.set('expiring', sessionData({}, 200))
+      await eventually(
+        async () => (await cache.getTimed(sessionCacheKey(store.storedId('expiring')))) === undefined,
+        5_000,
+        'the session to expire',
+      )
+      for (let i = 0; i < 10; i++) await store.set(`other-${i}`, sessionData({}, HOUR))
+      expect(await store.ids()).not.toContain(store.storedId('expiring'))
+      const heard = listen(store)
+      await eventually(() => heard.ended.length > 0, 5_000, 'the expired event')
+      expect(heard.ended.map((event) => [event.sessionId, event.reason])).toEqual([[store.storedId('expiring'), 'expired']])
+      // The index lives a minute past its longest-lived member, for the sweep.
+      expect(await server.client.pTTL('kept:_i:{.s#0}')).toBeGreaterThan(HOUR)
+    } finally {
+      await store.close()
+    }
+  })
+
+  test('on a cache whose indexes hold other records too (tagDepth 1, one bucket), only sessions are reported', async () => {
+    const cache = new RedisCache<string>({ client: server.client, namespace: 'mixed', ttlMs: HOUR, tagDepth: 1, buckets: 1 })
+    const store = new RedisSessionStore({ cache, userOf, expirySweepMs: SWEEP_MS })
+    const heard = listen(store)
+    try {
+      for (const sid of ['a', 'b']) await store.set(sid, sessionData({ userId: 'ada' }, 200))
+      await eventually(() => heard.ended.length >= 2, 5_000, 'the expired events')
+      // Sweeps enough to have reported the users' entries, were they taken for sessions.
+      await new Promise((resolve) => setTimeout(resolve, 10 * SWEEP_MS))
+      expect(heard.ended.map((event) => [event.sessionId, event.reason]).sort()).toEqual(
+        [
+          [store.storedId('a'), 'expired'],
+          [store.storedId('b'), 'expired'],
+        ].sort(),
+      )
+    } finally {
+      await store.close()
+    }
+  })
+
+  test('a destroyed session is not reported as expired later', async () => {
+    const store = new RedisSessionStore({ client: server.client, expirySweepMs: SWEEP_MS })
+    const heard = listen(store)
+    try {
+      await store.set('gone', sessionData({}, 300))
+      await store.destroy('gone')
+      await store.set('marker', sessionData({}, 300))
+      await eventually(() => heard.ended.some((event) => event.reason === 'expired'), 10_000, 'the marker session to expire')
+      expect(heard.ended.map((event) => [event.sessionId, event.reason])).toEqual([
+        [store.storedId('gone'), 'logout'],
+        [store.storedId('marker'), 'expired'],
+      ])
+    } finally {
+      await store.close()
+    }
+  })
+
+  test('with no ended listener, no sweep reaches Redis; with one, sweeps do; once it is removed, they stop', async () => {
+    const store = new RedisSessionStore({ client: server.client, expirySweepMs: SWEEP_MS })
+    const sweeps = async () =>
+      (await recordCommands(server.redis.server.url, () => new Promise((resolve) => setTimeout(resolve, 10 * SWEEP_MS)))).filter(
+        (command) => command.args.includes('ZRANGEBYSCORE'),
+      )
+    try {
+      store.on('created', () => undefined)
+      expect(await sweeps()).toEqual([])
+      const listener = () => undefined
+      store.on('ended', listener)
+      expect((await sweeps()).length).toBeGreaterThan(0)
+      store.off('ended', listener)
+      // A sweep already under way may finish.
+      await new Promise((resolve) => setTimeout(resolve, 2 * SWEEP_MS))
+      expect(await sweeps()).toEqual([])
+    } finally {
+      await store.close()
+    }
+  })
+})
+
+test('expirySweepMs must be a whole number of milliseconds, 1 or more: the error names it', () => {
+  for (const expirySweepMs of [0, -1, 1.5, Number.NaN]) {
+    expect(() => new RedisSessionStore({ cache: new MemoryCache({ ttlMs: HOUR }), expirySweepMs })).toThrow(/expirySweepMs/)
+  }
+})

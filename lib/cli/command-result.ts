@@ -1,0 +1,5 @@
+/** What a command prints: JSON for `--json`, text for people. */
+export interface CommandResult {
+  json: unknown
+  text: string
+}
