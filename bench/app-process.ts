@@ -8,9 +8,7 @@ import type { VariantSpec } from './sessions'
 
 /** What the worker says to us. */
 export type WorkerMessage =
-  | { type: 'ready'; port: number }
-  | { type: 'failed'; error: string }
-  | { type: 'cpu'; id: number; userUs: number; systemUs: number }
+  { type: 'ready'; port: number } | { type: 'failed'; error: string } | { type: 'cpu'; id: number; userUs: number; systemUs: number }
 
 /** What we say to the worker. */
 export type ParentMessage = { type: 'cpu'; id: number } | { type: 'close' }

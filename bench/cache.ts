@@ -14,6 +14,7 @@ import { ANY, RedisCache } from '../lib'
 import { startRedisServer, type RedisServerHandle } from '../scripts/redis-server'
 import { cpuSnapshot, machine, type Machine } from './machine'
 import { RESULTS, writeSection } from './results-file'
+import { giveUpAfter } from './give-up'
 
 // Many short rounds: on a shared machine, two neighbouring rounds see about the same background
 // load, so their ratio is fair even when the absolute numbers swing. Well under 2 minutes in all.
@@ -66,7 +67,13 @@ interface Variant {
 /** A ~200-byte express-session-like object: cookie, user id, CSRF secret. */
 function sessionValue(n: number) {
   return {
-    cookie: { originalMaxAge: TTL_MS, expires: new Date(Date.UTC(2030, 0, 1) + n).toISOString(), httpOnly: true, path: '/', sameSite: 'lax' },
+    cookie: {
+      originalMaxAge: TTL_MS,
+      expires: new Date(Date.UTC(2030, 0, 1) + n).toISOString(),
+      httpOnly: true,
+      path: '/',
+      sameSite: 'lax',
+    },
     userId: 100_000 + n,
     csrfSecret: randomBytes(18).toString('base64url'),
     flash: {},
@@ -163,11 +170,7 @@ const fmtUs = (us: number) => us.toFixed(1)
 const fmtRatio = (r: number) => `${r.toFixed(2)}x`
 
 async function main(): Promise<void> {
-  const giveUp = setTimeout(() => {
-    console.error(`bench:cache: still running after ${RUN_LIMIT_MS / 1000} s, giving up`)
-    process.exit(1)
-  }, RUN_LIMIT_MS)
-  giveUp.unref()
+  giveUpAfter('bench:cache', RUN_LIMIT_MS)
 
   const external = process.env['REDIS_URL']
   if (external) requireLoopback(external)
@@ -189,7 +192,9 @@ async function main(): Promise<void> {
     const cpuAtStart = cpuSnapshot(server ? [server.pid] : [])
     const loadAtStart = loadavg()[0] ?? NaN
     const info = await machine(client)
-    console.log(`bench:cache on ${info.cpu} (${info.cores} cores), node ${info.node}, redis ${info.redis}, ${server ? 'private server' : 'REDIS_URL'}`)
+    console.log(
+      `bench:cache on ${info.cpu} (${info.cores} cores), node ${info.node}, redis ${info.redis}, ${server ? 'private server' : 'REDIS_URL'}`,
+    )
 
     // Same sids, same values, for plain and cache: only the layer in between differs.
     const sids = Array.from({ length: KEY_POOL }, sid)
@@ -210,9 +215,19 @@ async function main(): Promise<void> {
     const variants: Variant[] = [
       { name: plainGet, op: (i) => client.get(plainKeys[at(i)] as string), rounds: [] },
       // What an app reading JSON sessions by hand pays: the part of cache.get no layout can save.
-      { name: 'plain `GET` + `JSON.parse`', baseline: plainGet, op: async (i) => JSON.parse((await client.get(plainKeys[at(i)] as string)) as string) as Session, rounds: [] },
+      {
+        name: 'plain `GET` + `JSON.parse`',
+        baseline: plainGet,
+        op: async (i) => JSON.parse((await client.get(plainKeys[at(i)] as string)) as string) as Session,
+        rounds: [],
+      },
       // node-redis arms an AbortSignal.timeout (5 s default) per command; this is GET without it.
-      { name: 'plain `GET`, node-redis timeout off', baseline: plainGet, op: (i) => client.sendCommand(['GET', plainKeys[at(i)] as string], { timeout: 0 }), rounds: [] },
+      {
+        name: 'plain `GET`, node-redis timeout off',
+        baseline: plainGet,
+        op: (i) => client.sendCommand(['GET', plainKeys[at(i)] as string], { timeout: 0 }),
+        rounds: [],
+      },
       { name: 'cache.get', baseline: plainGet, op: (i) => rwCache.get(cacheKeys[at(i)] as string[]), rounds: [] },
       { name: plainSet, op: (i) => client.set(plainKeys[at(i)] as string, texts[at(i)] as string, { PX: TTL_MS }), rounds: [] },
       { name: 'cache.put', baseline: plainSet, op: (i) => rwCache.put(cacheKeys[at(i)] as string[], values[at(i)] as Session), rounds: [] },
@@ -229,9 +244,10 @@ async function main(): Promise<void> {
     const totalSeconds = (performance.now() - started) / 1000
     const cpuAtEnd = cpuSnapshot(server ? [server.pid] : [])
     // The share of the machine other processes took while we measured: the noise to expect.
-    const othersShare = cpuAtStart && cpuAtEnd && server
-      ? (cpuAtEnd.busy - cpuAtStart.busy - (cpuAtEnd.ours - cpuAtStart.ours)) / (totalSeconds * info.cores)
-      : undefined
+    const othersShare =
+      cpuAtStart && cpuAtEnd && server
+        ? (cpuAtEnd.busy - cpuAtStart.busy - (cpuAtEnd.ours - cpuAtStart.ours)) / (totalSeconds * info.cores)
+        : undefined
     const load = { start: loadAtStart, end: loadavg()[0] ?? NaN, othersShare }
     const section = report({ info, variants, listing, valueBytes, fillSeconds, totalSeconds, external: Boolean(external), load })
     console.log(section)
@@ -283,12 +299,12 @@ async function measureListing(cache: RedisCache<Session>): Promise<{ calls: numb
     const t0 = performance.now()
     const records = await list(calls)
     latencies[calls] = performance.now() - t0
-    if (records.length !== LIST_SESSIONS_PER_USER) throw new Error(`all() listed ${records.length} records, expected ${LIST_SESSIONS_PER_USER}`)
+    if (records.length !== LIST_SESSIONS_PER_USER)
+      throw new Error(`all() listed ${records.length} records, expected ${LIST_SESSIONS_PER_USER}`)
     calls++
   }
   return { calls, latencies: latencies.subarray(0, calls).sort() }
 }
-
 
 interface ReportInput {
   info: Machine
@@ -317,22 +333,29 @@ function report({ info, variants, listing, valueBytes, fillSeconds, totalSeconds
   const listP50 = percentile(listing.latencies, 50)
   const listP99 = percentile(listing.latencies, 99)
   const listRate = listing.calls / (listing.latencies.reduce((sum, ms) => sum + ms, 0) / 1000)
-  rows.push(`| cache.all(['user', u, 'session', ANY]): 10 of 100,000 records, one call at a time | ${fmtInt(listRate)} | | ${fmtMs(listP50)} | ${fmtMs(listP99)} | | |`)
+  rows.push(
+    `| cache.all(['user', u, 'session', ANY]): 10 of 100,000 records, one call at a time | ${fmtInt(listRate)} | | ${fmtMs(listP50)} | ${fmtMs(listP99)} | | |`,
+  )
 
   const get = byName.get('cache.get') as Variant
   const getRatio = median(ratios(get, byName))
   // Client-bound on one connection, throughput follows node CPU per op; it is also far less
   // sensitive to other processes than wall-clock throughput, so it is the cross-check.
-  const cpuRatio = median(get.rounds.map((round, i) => (byName.get(get.baseline as string)?.rounds[i]?.clientCpuUs ?? NaN) / round.clientCpuUs))
-  const getVerdict = getRatio >= GET_TARGET_RATIO && cpuRatio >= GET_TARGET_RATIO
-    ? '**met**'
-    : getRatio < GET_TARGET_RATIO && cpuRatio < GET_TARGET_RATIO
-      ? '**NOT met**'
-      : '**unclear** (throughput and CPU disagree: rerun on a quiet machine)'
+  const cpuRatio = median(
+    get.rounds.map((round, i) => (byName.get(get.baseline as string)?.rounds[i]?.clientCpuUs ?? NaN) / round.clientCpuUs),
+  )
+  const getVerdict =
+    getRatio >= GET_TARGET_RATIO && cpuRatio >= GET_TARGET_RATIO
+      ? '**met**'
+      : getRatio < GET_TARGET_RATIO && cpuRatio < GET_TARGET_RATIO
+        ? '**NOT met**'
+        : '**unclear** (throughput and CPU disagree: rerun on a quiet machine)'
   const listMet = listP50 < LIST_TARGET_MS
   const busy = load.othersShare !== undefined && load.othersShare > BUSY_SHARE
-  const command = process.env['npm_lifecycle_event'] === 'bench:cache' ? 'npm run bench:cache' : 'npx ts-node --transpile-only bench/cache.ts'
-  const others = load.othersShare === undefined ? '' : `; other processes used ${Math.max(0, load.othersShare * 100).toFixed(0)}% of the CPUs meanwhile`
+  const command =
+    process.env['npm_lifecycle_event'] === 'bench:cache' ? 'npm run bench:cache' : 'npx ts-node --transpile-only bench/cache.ts'
+  const others =
+    load.othersShare === undefined ? '' : `; other processes used ${Math.max(0, load.othersShare * 100).toFixed(0)}% of the CPUs meanwhile`
   return [
     START_MARK,
     '## Cache: RedisCache vs plain node-redis',
@@ -343,7 +366,12 @@ function report({ info, variants, listing, valueBytes, fillSeconds, totalSeconds
       `redis-server ${info.redis} ${external ? '(REDIS_URL)' : '(private, on 127.0.0.1, sharing the same CPUs)'}; node-redis client, RESP2, defaults  `,
     `Run: ${totalSeconds.toFixed(0)} s (the 100,000-record fill took ${fillSeconds.toFixed(1)} s); ` +
       `load average ${load.start.toFixed(1)} at start, ${load.end.toFixed(1)} at end${others}`,
-    ...(busy ? ['', `**Busy machine**: other processes took over ${BUSY_SHARE * 100}% of the CPUs, so absolute ops/s swing from round to round; the paired ratios and the CPU columns are the numbers to trust.`] : []),
+    ...(busy
+      ? [
+          '',
+          `**Busy machine**: other processes took over ${BUSY_SHARE * 100}% of the CPUs, so absolute ops/s swing from round to round; the paired ratios and the CPU columns are the numbers to trust.`,
+        ]
+      : []),
     '',
     `get/put: ${ROUNDS} rounds; each round runs every variant for ${fmtInt(OPS_PER_ROUND)} ops with ${CONCURRENCY} in flight, ` +
       `in alternating order, after a ${fmtInt(WARMUP_OPS)}-op warm-up; keys drawn from ${fmtInt(KEY_POOL)} sessions; values ${valueBytes} bytes of JSON. ` +

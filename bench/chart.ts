@@ -38,7 +38,8 @@ export function ratioChart(title: string, subtitle: string, rows: readonly Chart
   for (let tick = 0; tick <= scale + 1e-9; tick += 0.1) {
     const at = x(tick).toFixed(1)
     parts.push(`<line x1="${at}" y1="${TOP - 4}" x2="${at}" y2="${height - BOTTOM + 4}" stroke="#eee"/>`)
-    if (Math.round(tick * 10) % 2 === 0) parts.push(`<text x="${at}" y="${height - BOTTOM + 20}" text-anchor="middle" fill="#555">${tick.toFixed(1)}x</text>`)
+    if (Math.round(tick * 10) % 2 === 0)
+      parts.push(`<text x="${at}" y="${height - BOTTOM + 20}" text-anchor="middle" fill="#555">${tick.toFixed(1)}x</text>`)
   }
   rows.forEach((row, i) => {
     const y = TOP + i * ROW_HEIGHT
@@ -49,10 +50,13 @@ export function ratioChart(title: string, subtitle: string, rows: readonly Chart
       return
     }
     const { median, low, high } = row.ratio
-    parts.push(`<rect x="${BAR_LEFT}" y="${y + 6}" width="${(x(median) - BAR_LEFT).toFixed(1)}" height="${ROW_HEIGHT - 12}" fill="${row.color}"/>`)
+    parts.push(
+      `<rect x="${BAR_LEFT}" y="${y + 6}" width="${(x(median) - BAR_LEFT).toFixed(1)}" height="${ROW_HEIGHT - 12}" fill="${row.color}"/>`,
+    )
     // The whisker: the spread over rounds.
     parts.push(`<line x1="${x(low).toFixed(1)}" y1="${mid}" x2="${x(high).toFixed(1)}" y2="${mid}" stroke="#222"/>`)
-    for (const end of [low, high]) parts.push(`<line x1="${x(end).toFixed(1)}" y1="${mid - 5}" x2="${x(end).toFixed(1)}" y2="${mid + 5}" stroke="#222"/>`)
+    for (const end of [low, high])
+      parts.push(`<line x1="${x(end).toFixed(1)}" y1="${mid - 5}" x2="${x(end).toFixed(1)}" y2="${mid + 5}" stroke="#222"/>`)
     parts.push(`<text x="${(x(Math.max(median, high)) + 6).toFixed(1)}" y="${mid + 4}">${median.toFixed(2)}x</text>`)
   })
   markers.forEach((marker, i) => {

@@ -71,14 +71,19 @@ export async function measureHotKeys(plan: HotKeysPlan, log: (line: string) => v
       log(`hot keys: ${plan.logins} token logins of ${plan.users} users on a ${MASTERS}-master cluster, under MONITOR`)
       // Each login is a new device (no cookie sent), so each user ends with logins / users sessions.
       await inParallel(plan.logins, LOGINS_IN_FLIGHT, plan.limitMs, (n) => logIn(app.url, n % plan.users))
-      await Promise.all(monitors.map((monitor, i) => monitor.sync('bench-hot-keys-done', () => (admins[i] as RedisClientType).echo('bench-hot-keys-done'))))
+      await Promise.all(
+        monitors.map((monitor, i) => monitor.sync('bench-hot-keys-done', () => (admins[i] as RedisClientType).echo('bench-hot-keys-done'))),
+      )
     } finally {
       await app.close()
       await cache.close()
       await client.close()
     }
 
-    const [key, busiest] = [...perKey].reduce((top, entry) => (entry[1].writes > top[1].writes ? entry : top), ['', { writes: 0, commands: new Map<string, number>() }])
+    const [key, busiest] = [...perKey].reduce(
+      (top, entry) => (entry[1].writes > top[1].writes ? entry : top),
+      ['', { writes: 0, commands: new Map<string, number>() }],
+    )
     return {
       logins: plan.logins,
       users: plan.users,

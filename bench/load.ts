@@ -59,7 +59,10 @@ export class LoadGenerator {
   run(job: LoadJob): Promise<LoadResult> {
     const id = this.nextId++
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => settle({ id, error: `load on ${job.url} did not finish within ${job.seconds} s + ${JOB_SLACK_MS / 1000} s` }), job.seconds * 1000 + JOB_SLACK_MS)
+      const timer = setTimeout(
+        () => settle({ id, error: `load on ${job.url} did not finish within ${job.seconds} s + ${JOB_SLACK_MS / 1000} s` }),
+        job.seconds * 1000 + JOB_SLACK_MS,
+      )
       const settle = (reply: LoadReply) => {
         clearTimeout(timer)
         this.pending.delete(id)

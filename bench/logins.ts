@@ -13,7 +13,10 @@ export async function logIn(url: string, n: number): Promise<string> {
   // The whole body: express-session sends all but its last byte before the save is done.
   const answer = await login.text()
   if (!login.ok) throw new Error(`POST /login/${n} answered ${login.status} ${JSON.stringify(answer.slice(0, 200))}`)
-  const cookie = login.headers.getSetCookie().map((header) => header.split(';')[0]).join('; ')
+  const cookie = login.headers
+    .getSetCookie()
+    .map((header) => header.split(';')[0])
+    .join('; ')
   if (cookie === '') throw new Error(`POST /login/${n} set no cookie`)
   return cookie
 }

@@ -21,7 +21,14 @@ export async function machine(client: RedisClientType): Promise<Machine> {
     // not Linux: os.cpus() it is
   }
   const redis = /^redis_version:(.+)$/m.exec(await client.info('server'))?.[1]?.trim() ?? 'unknown'
-  return { cpu, cores: cpus().length, memoryGiB: totalmem() / 2 ** 30, node: process.version, redis, os: `${process.platform} ${release()}` }
+  return {
+    cpu,
+    cores: cpus().length,
+    memoryGiB: totalmem() / 2 ** 30,
+    node: process.version,
+    redis,
+    os: `${process.platform} ${release()}`,
+  }
 }
 
 /** The version of an installed package, for the results' header. */

@@ -47,8 +47,16 @@ const LOGIN_IN_FLIGHT = 20
 
 const LAYERS: readonly { key: string; name: string; open: (client: RedisClientType) => Promise<Creator> }[] = [
   { key: 'connect-redis', name: 'connect-redis', open: async (client) => storeCreator(new RedisStore({ client })) },
-  { key: 'store', name: 'RedisSessionStore, defaults', open: async (client) => storeCreator(new (library().RedisSessionStore)({ client })) },
-  { key: 'store-user', name: 'RedisSessionStore with `userOf`', open: async (client) => storeCreator(new (library().RedisSessionStore)({ client, userOf })) },
+  {
+    key: 'store',
+    name: 'RedisSessionStore, defaults',
+    open: async (client) => storeCreator(new (library().RedisSessionStore)({ client })),
+  },
+  {
+    key: 'store-user',
+    name: 'RedisSessionStore with `userOf`',
+    open: async (client) => storeCreator(new (library().RedisSessionStore)({ client, userOf })),
+  },
   {
     key: 'token',
     name: 'sessions() token middleware (one session per user)',
@@ -71,13 +79,22 @@ export async function measureMemory(plan: MemoryPlan, log: (line: string) => voi
   const layers: MemoryLayer[] = []
   for (const layer of LAYERS) {
     log(`memory: ${plan.sessions} sessions through ${layer.name}, on a fresh redis-server`)
-    const result = await attempt(`memory of ${layer.key}`, () => withPrivateRedis((server, admin) => measureLayer(server.url, admin, layer.open, plan)), log)
+    const result = await attempt(
+      `memory of ${layer.key}`,
+      () => withPrivateRedis((server, admin) => measureLayer(server.url, admin, layer.open, plan)),
+      log,
+    )
     layers.push({ key: layer.key, name: layer.name, result })
   }
   return layers
 }
 
-async function measureLayer(url: string, admin: RedisClientType, open: (client: RedisClientType) => Promise<Creator>, plan: MemoryPlan): Promise<LayerMemory> {
+async function measureLayer(
+  url: string,
+  admin: RedisClientType,
+  open: (client: RedisClientType) => Promise<Creator>,
+  plan: MemoryPlan,
+): Promise<LayerMemory> {
   const client = await connect(url)
   let creator: Creator | undefined
   try {

@@ -16,7 +16,7 @@ import { NearCacheMap } from '../lib/cache/near-cache'
 import { jsonSerializer } from '../lib/cache/serializer'
 import { readShared } from '../lib/cache/shared-read'
 import { readStoredText } from '../lib/cache/stored-text'
-import { withDeadline } from '../lib/deadline'
+import { withDeadline } from '../lib/shared/deadline'
 import { resolveSessionsOptions } from '../lib/middleware/options'
 import { readSessionRecord } from '../lib/middleware/records'
 import { RequestDeadline } from '../lib/middleware/request-deadline'
@@ -28,12 +28,24 @@ import { presentedToken } from '../lib/middleware/transport'
 import { VerifiedTokens } from '../lib/middleware/verified-tokens'
 import type { CredentialsCache } from '../lib/middleware/credentials-cache'
 import { startRedisServer } from '../scripts/redis-server'
-import { NEAR_CACHE, SESSION_MS, TOKEN_CACHE, TOUCH_AFTER_S, benchUser, sessionData, sessionId, tokenMetadata, userOf, type BenchUser } from './bench-data'
+import {
+  NEAR_CACHE,
+  SESSION_MS,
+  TOKEN_CACHE,
+  TOUCH_AFTER_S,
+  benchUser,
+  sessionData,
+  sessionId,
+  tokenMetadata,
+  userOf,
+  type BenchUser,
+} from './bench-data'
 import { library } from './library'
 import { machine } from './machine'
 import { timeAsync, timeSync, type MicroPlan, type Timing } from './micro-timer'
 import { connect } from './private-redis'
 import { RESULTS, writeSection } from './results-file'
+import { giveUpAfter } from './give-up'
 
 const SECTION_START = '<!-- bench:micro:start -->'
 const SECTION_END = '<!-- bench:micro:end -->'
@@ -57,11 +69,7 @@ interface Row {
 }
 
 async function main(): Promise<void> {
-  const giveUp = setTimeout(() => {
-    console.error(`bench:micro: still running after ${RUN_LIMIT_MS / 60_000} minutes, giving up`)
-    process.exit(1)
-  }, RUN_LIMIT_MS)
-  giveUp.unref()
+  giveUpAfter('bench:micro', RUN_LIMIT_MS)
   const loadAtStart = loadavg()[0] ?? NaN
   const server = await startRedisServer()
   const admin = await connect(server.url)
@@ -69,7 +77,7 @@ async function main(): Promise<void> {
   const { RedisCache, RedisSessionStore, sessions } = library()
   const cache = new RedisCache({ client, ...TOKEN_CACHE, nearCache: NEAR_CACHE })
   const plainCache = new RedisCache({ client, ...TOKEN_CACHE })
-  const store = new RedisSessionStore({ client, userOf, touchAfter: TOUCH_AFTER_S, nearCache: NEAR_CACHE })
+  const store = new RedisSessionStore({ client, userOf, touchAfterMs: TOUCH_AFTER_S * 1000, nearCache: NEAR_CACHE })
   const rows: Row[] = []
   const chosen = (step: string) => ONLY === undefined || step.includes(ONLY)
   const sync = (step: string, covers: string, run: (i: number) => unknown) => {
@@ -91,7 +99,9 @@ async function main(): Promise<void> {
     for (let n = 0; n < SESSIONS; n++) signed.push(await logIn(auth, n))
     const pick = <T>(items: readonly T[], i: number) => items[i % items.length] as T
     const alone = signed.map((value) => ({ headers: { cookie: `${resolved.cookie.name}=${value}` } }) as unknown as Request)
-    const among = signed.map((value) => ({ headers: { cookie: `${OTHER_COOKIES}; ${resolved.cookie.name}=${value}` } }) as unknown as Request)
+    const among = signed.map(
+      (value) => ({ headers: { cookie: `${OTHER_COOKIES}; ${resolved.cookie.name}=${value}` } }) as unknown as Request,
+    )
     const tokens = signed.map((value) => verifyToken(value, resolved.signingKeys)?.token as string)
     const valueKeys = tokens.map((token) => valueKeyOf(token))
     const texts = await Promise.all(valueKeys.map(async (key) => (await admin.get(key)) as string))
@@ -105,16 +115,28 @@ async function main(): Promise<void> {
     const credentials = undefined as unknown as CredentialsCache
     const timing = resolved.timing
 
-    sync('cookie: the token, alone', '`presentedToken`: the session cookie is the only one', (i) => presentedToken(pick(alone, i), resolved.cookie, true))
-    sync('cookie: the token, among 3 others', '`presentedToken`: a browser\'s usual few cookies', (i) => presentedToken(pick(among, i), resolved.cookie, true))
-    sync('verify: HMAC signature', '`verifyToken`: shape, HMAC-SHA256, constant-time compare (a token\'s first request)', (i) => verifyToken(pick(signed, i), resolved.signingKeys))
-    const verifiedTokens = new VerifiedTokens(resolved.signingKeys)
-    sync('verify: a token verified before', '`VerifiedTokens.verify` of a token it knows: one map lookup by the signed text (these strings keep their hash; a request\'s fresh header text is hashed once more)', (i) =>
-      verifiedTokens.verify(pick(signed, i)),
+    sync('cookie: the token, alone', '`presentedToken`: the session cookie is the only one', (i) =>
+      presentedToken(pick(alone, i), resolved.cookie, true),
     )
-    sync('token: split + SHA-256 of the secret', '`splitToken` and `hashSecret` (a token\'s first request)', (i) => hashSecret((splitToken(pick(tokens, i)) as { secret: string }).secret))
+    sync('cookie: the token, among 3 others', "`presentedToken`: a browser's usual few cookies", (i) =>
+      presentedToken(pick(among, i), resolved.cookie, true),
+    )
+    sync('verify: HMAC signature', "`verifyToken`: shape, HMAC-SHA256, constant-time compare (a token's first request)", (i) =>
+      verifyToken(pick(signed, i), resolved.signingKeys),
+    )
+    const verifiedTokens = new VerifiedTokens(resolved.signingKeys)
+    sync(
+      'verify: a token verified before',
+      "`VerifiedTokens.verify` of a token it knows: one map lookup by the signed text (these strings keep their hash; a request's fresh header text is hashed once more)",
+      (i) => verifiedTokens.verify(pick(signed, i)),
+    )
+    sync('token: split + SHA-256 of the secret', "`splitToken` and `hashSecret` (a token's first request)", (i) =>
+      hashSecret((splitToken(pick(tokens, i)) as { secret: string }).secret),
+    )
     sync('near-cache: map lookup', '`NearCacheMap.lookup` of one of 64 hot keys', (i) => map.lookup(pick(valueKeys, i)))
-    sync('near-cache: decode the copy', 'stored text → header check → `JSON.parse` (the copy each `get` returns)', (i) => decode(pick(texts, i)))
+    sync('near-cache: decode the copy', 'stored text → header check → `JSON.parse` (the copy each `get` returns)', (i) =>
+      decode(pick(texts, i)),
+    )
     sync('record: check + freshness', '`readSessionRecord` and `freshness`', (i) => {
       const record = pick(records, i)
       return record && freshness(record, Date.now(), timing)
@@ -124,18 +146,32 @@ async function main(): Promise<void> {
       const deadline = new RequestDeadline(resolved.timeoutMs)
       return deadline.roomToRenew() && context
     })
-    await async('deadline: a bounded call', '`withDeadline` around an answered promise (the middleware\'s `deadline.bound`)', (i) =>
+    await async('deadline: a bounded call', "`withDeadline` around an answered promise (the middleware's `deadline.bound`)", (i) =>
       withDeadline(Promise.resolve(i), resolved.timeoutMs, 'sessions'),
     )
-    await async('cache.get: near-cache hit', '`RedisCache.getTimed` of a hot record: lookup, turn, decode', (i) => cache.get(keyOf(pick(tokens, i))))
-    await async('cache: shared read, near-cache hit', 'what the middleware reads with: lookup, turn, the copy decoded once and shared (frozen)', (i) => readShared(cache, keyOf(pick(tokens, i))))
-    await async('baseline: request objects', 'a Node request and response object and a resolved promise: included in the two rows below', async (i) => {
-      const { req } = requestObjects(`${resolved.cookie.name}=${pick(signed, i)}`)
-      return Promise.resolve(req)
-    })
-    await async('middleware: near-cache hit', '`sessions()` on a request with a hot session, to `next()`', (i) => runMiddleware(auth, pick(signed, i), resolved.cookie.name))
+    await async('cache.get: near-cache hit', '`RedisCache.getTimed` of a hot record: lookup, turn, decode', (i) =>
+      cache.get(keyOf(pick(tokens, i))),
+    )
+    await async(
+      'cache: shared read, near-cache hit',
+      'what the middleware reads with: lookup, turn, the copy decoded once and shared (frozen)',
+      (i) => readShared(cache, keyOf(pick(tokens, i))),
+    )
+    await async(
+      'baseline: request objects',
+      'a Node request and response object and a resolved promise: included in the two rows below',
+      async (i) => {
+        const { req } = requestObjects(`${resolved.cookie.name}=${pick(signed, i)}`)
+        return Promise.resolve(req)
+      },
+    )
+    await async('middleware: near-cache hit', '`sessions()` on a request with a hot session, to `next()`', (i) =>
+      runMiddleware(auth, pick(signed, i), resolved.cookie.name),
+    )
     const plainAuth = sessions<BenchUser>({ ...options, cache: plainCache })
-    await async('middleware: one GET', 'the same without the near-cache (includes the round trip)', (i) => runMiddleware(plainAuth, pick(signed, i), resolved.cookie.name))
+    await async('middleware: one GET', 'the same without the near-cache (includes the round trip)', (i) =>
+      runMiddleware(plainAuth, pick(signed, i), resolved.cookie.name),
+    )
 
     const memory = new MemoryStore()
     const sids = Array.from({ length: SESSIONS }, () => sessionId())
@@ -145,21 +181,29 @@ async function main(): Promise<void> {
       await store.set(pick(sids, n), data)
     }
     const sessionJson = JSON.stringify(sessionData(benchUser(SESSIONS)))
-    sync('store: session JSON parse', 'the `JSON.parse` a store\'s `get` must do (a fresh object each request)', () => JSON.parse(sessionJson))
-    sync('store: session JSON parse + stringify', 'what MemoryStore\'s `touch` adds on top of that', () => JSON.stringify(JSON.parse(sessionJson)))
-    await async('store: get + touch, near-cache', 'RedisSessionStore `get` then `touch` (`touchAfter`, near-cache hit)', async (i) => {
+    sync('store: session JSON parse', "the `JSON.parse` a store's `get` must do (a fresh object each request)", () =>
+      JSON.parse(sessionJson),
+    )
+    sync('store: session JSON parse + stringify', "what MemoryStore's `touch` adds on top of that", () =>
+      JSON.stringify(JSON.parse(sessionJson)),
+    )
+    await async('store: get + touch, near-cache', 'RedisSessionStore `get` then `touch` (`touchAfterMs`, near-cache hit)', async (i) => {
       const sid = pick(sids, i)
       const session = (await store.get(sid)) as SessionData
       // As express-session does on every request (`req.session.touch()`): the cookie's expiry moves on.
       session.cookie.expires = new Date(Date.now() + SESSION_MS)
       await store.touch(sid, session)
     })
-    await async('store: MemoryStore get + touch', 'MemoryStore `get` then `touch` (it parses on get, parses and stringifies on touch)', async (i) => {
-      const sid = pick(sids, i)
-      const session = (await promised<SessionData | null | undefined>((done) => memory.get(sid, done))) as SessionData
-      session.cookie.expires = new Date(Date.now() + SESSION_MS)
-      await promised<void>((done) => memory.touch(sid, session, () => done(undefined)))
-    })
+    await async(
+      'store: MemoryStore get + touch',
+      'MemoryStore `get` then `touch` (it parses on get, parses and stringifies on touch)',
+      async (i) => {
+        const sid = pick(sids, i)
+        const session = (await promised<SessionData | null | undefined>((done) => memory.get(sid, done))) as SessionData
+        session.cookie.expires = new Date(Date.now() + SESSION_MS)
+        await promised<void>((done) => memory.touch(sid, session, () => done(undefined)))
+      },
+    )
 
     const section = report(rows, {
       machine: `${info.cpu}, ${info.cores} cores; Node ${info.node}; redis-server ${info.redis}`,
@@ -208,14 +252,19 @@ function requestObjects(cookie: string): { req: IncomingMessage; res: ServerResp
 function runMiddleware(auth: Middleware, signed: string, cookieName: string): Promise<unknown> {
   const { req, res } = requestObjects(`${cookieName}=${signed}`)
   return new Promise((resolve, reject) => {
-    auth(req as Request, res as unknown as Response, (error?: unknown) => (error === undefined ? resolve((req as Request).auth.user) : reject(error)))
+    auth(req as Request, res as unknown as Response, (error?: unknown) =>
+      error === undefined ? resolve((req as Request).auth.user) : reject(error),
+    )
   })
 }
 
 /** Logs user `n` in through the middleware's own `login`; resolves to the signed token. */
 async function logIn(auth: Middleware, n: number): Promise<string> {
   const { req, res } = requestObjects('')
-  await new Promise<void>((resolve, reject) => void auth(req as Request, res as unknown as Response, (error?: unknown) => (error === undefined ? resolve() : reject(error))))
+  await new Promise<void>(
+    (resolve, reject) =>
+      void auth(req as Request, res as unknown as Response, (error?: unknown) => (error === undefined ? resolve() : reject(error))),
+  )
   const { token } = await auth.of(req as Request).login(benchUser(n), { metadata: tokenMetadata() })
   return token
 }
@@ -241,7 +290,10 @@ function report(rows: readonly Row[], run: { machine: string; load: string }): s
     '',
     '| step | what it covers | ns / op | samples | CPU ns / op |',
     '|---|---|---:|---:|---:|',
-    ...rows.map(({ step, covers, timing }) => `| ${step} | ${covers} | ${ns(timing.ns)} | ${ns(timing.spread[0])}–${ns(timing.spread[1])} | ${ns(timing.cpuNs)} |`),
+    ...rows.map(
+      ({ step, covers, timing }) =>
+        `| ${step} | ${covers} | ${ns(timing.ns)} | ${ns(timing.spread[0])}–${ns(timing.spread[1])} | ${ns(timing.cpuNs)} |`,
+    ),
     ...storeVerdict(rows),
     SECTION_END,
   ].join('\n')

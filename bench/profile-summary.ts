@@ -56,7 +56,11 @@ export function summarise(profile: Profile, requests: number | undefined, top: n
   }
   const line = ([name, us]: [string, number]) =>
     `${((100 * us) / total).toFixed(1).padStart(5)}%  ${requests ? `${(us / requests).toFixed(2).padStart(7)} µs/req  ` : ''}${name}`
-  const ranked = (map: Map<string, number>) => [...map].sort((a, b) => b[1] - a[1]).slice(0, top).map(line)
+  const ranked = (map: Map<string, number>) =>
+    [...map]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(line)
   return [
     `profile: ${(total / 1e6).toFixed(2)} s of busy samples (idle left out)${requests ? `, ${requests} requests: ${(total / requests).toFixed(1)} µs/req` : ''}`,
     '',

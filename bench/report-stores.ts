@@ -24,8 +24,10 @@ export function memoryTable(memory: Outcome<MemoryLayer[]>, plan: MemoryPlan, se
     ...memory.value.map(({ key, name, result }) => {
       if (!result.ok) return `| ${name} | failed: ${result.error} | | | |`
       const { bytesPerSession, keysPerSession, fillSeconds } = result.value
-      return `| ${name} | ${fmtInt(bytesPerSession)} B | ${key === 'connect-redis' ? 'baseline' : fmtRatio(bytesPerSession / baseBytes)} | ` +
+      return (
+        `| ${name} | ${fmtInt(bytesPerSession)} B | ${key === 'connect-redis' ? 'baseline' : fmtRatio(bytesPerSession / baseBytes)} | ` +
         `${keysPerSession.toFixed(2)} | ${fillSeconds.toFixed(1)} s |`
+      )
     }),
   ]
 }
@@ -41,7 +43,9 @@ export function scaleLines(scale: Outcome<ScaleResult>, login: Outcome<LoginRoun
   return [
     `Each store fills a database of its own on a private server with its own \`set()\`, ${plan.inFlight} calls in flight; RedisSessionStore with \`userOf\` (its per-user index). ` +
       `For the listing, RedisSessionStore is then filled with \`set()\` (${fmtInt(plan.bulkInFlight)} in flight) up to ${fmtInt(plan.listingSessions)} sessions, ${plan.sessionsPerUser} per user` +
-      (listing.ok ? ` (${listing.value.fillSeconds.toFixed(0)} s; ${fmtInt(listing.value.bytesPerSession)} B of Redis memory per session added at that size)` : '') +
+      (listing.ok
+        ? ` (${listing.value.fillSeconds.toFixed(0)} s; ${fmtInt(listing.value.bytesPerSession)} B of Redis memory per session added at that size)`
+        : '') +
       '; `listUserSessions()` is then called one call at a time, for users all over the index, each answer checked.',
     '',
     '| measurement | connect-redis | RedisSessionStore | ratio |',
@@ -73,8 +77,10 @@ function listingRow(listing: Outcome<ListingResult>): string {
   const { sessions, planned, latenciesMs } = listing.value
   const sorted = [...latenciesMs].sort((a, b) => a - b)
   const short = sessions < planned ? ` (the fill stopped at its time limit, short of ${fmtInt(planned)})` : ''
-  return `| \`listUserSessions(u)\`: one user's sessions among ${fmtInt(sessions)}${short}, median / p99 ms over ${fmtInt(latenciesMs.length)} calls | ` +
+  return (
+    `| \`listUserSessions(u)\`: one user's sessions among ${fmtInt(sessions)}${short}, median / p99 ms over ${fmtInt(latenciesMs.length)} calls | ` +
     `no per-user index | ${fmtMs(percentile(sorted, 50))} / ${fmtMs(percentile(sorted, 99))} | |`
+  )
 }
 
 export function hotKeysLines(hotKeys: Outcome<HotKeys>, plan: HotKeysPlan): string[] {

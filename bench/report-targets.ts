@@ -42,7 +42,8 @@ function memoryLines(input: ReportInput): string[] {
     ] as const
   ).map(([key, name, target]) => {
     const bytes = bytesOf(key)
-    if (base === undefined || bytes === undefined) return `- 1. Memory per session, ${name}, at most ${target}x connect-redis: ${notMeasured('a layer failed')}.`
+    if (base === undefined || bytes === undefined)
+      return `- 1. Memory per session, ${name}, at most ${target}x connect-redis: ${notMeasured('a layer failed')}.`
     return `- 1. Memory per session, ${name}, at most ${target}x connect-redis: ${met(bytes / base <= target)}: ${fmtInt(bytes)} B vs ${fmtInt(base)} B (${fmtRatio(bytes / base)}).`
   })
 }
@@ -58,12 +59,14 @@ function requestLines(input: ReportInput): string[] {
   const lines = [
     `- 2. express-session + store defaults, at most ${TARGETS.storeCommandsPerRequest} Redis commands per request over the soak: ` +
       (store === undefined ? notMeasured('the soak failed') : `${met(store <= TARGETS.storeCommandsPerRequest)}: ${fmtCommands(store)}.`),
-    `- 2. ... with \`touchAfter\` + near-cache, at most ${TARGETS.nearCommandsPerRequest} commands per request over the soak: ` +
+    `- 2. ... with \`touchAfterMs\` + near-cache, at most ${TARGETS.nearCommandsPerRequest} commands per request over the soak: ` +
       (near === undefined ? notMeasured('the soak failed') : `${met(near <= TARGETS.nearCommandsPerRequest)}: ${fmtCommands(near)}.`),
   ]
   const storeRounds = roundsOf(input.variants, 'store')
   const connectRedis = roundsOf(input.variants, 'connect-redis')
-  lines.push(`- 2. ... store defaults at least ${TARGETS.storeVsConnectRedis}x connect-redis's throughput: ${against(storeRounds, connectRedis, TARGETS.storeVsConnectRedis)}.`)
+  lines.push(
+    `- 2. ... store defaults at least ${TARGETS.storeVsConnectRedis}x connect-redis's throughput: ${against(storeRounds, connectRedis, TARGETS.storeVsConnectRedis)}.`,
+  )
   return lines
 }
 
@@ -71,14 +74,21 @@ function requestLines(input: ReportInput): string[] {
 function writeLines(input: ReportInput): string[] {
   const { scale, loginRoundTrips } = input
   const lines: string[] = []
-  if (!scale.ok) lines.push(`- 3. \`set()\` time at most ${TARGETS.setTimeVsConnectRedis}x connect-redis's: ${notMeasured('the step failed')}.`)
+  if (!scale.ok)
+    lines.push(`- 3. \`set()\` time at most ${TARGETS.setTimeVsConnectRedis}x connect-redis's: ${notMeasured('the step failed')}.`)
   else {
     const { sessions, storeSeconds, connectRedisSeconds } = scale.value.sets
     const ratio = storeSeconds / connectRedisSeconds
-    lines.push(`- 3. ${fmtInt(sessions)} \`set()\` (100 in flight, with \`userOf\`) in at most ${TARGETS.setTimeVsConnectRedis}x connect-redis's time: ${met(ratio <= TARGETS.setTimeVsConnectRedis)}: ${fmtRatio(ratio)} (${storeSeconds.toFixed(2)} s vs ${connectRedisSeconds.toFixed(2)} s).`)
+    lines.push(
+      `- 3. ${fmtInt(sessions)} \`set()\` (100 in flight, with \`userOf\`) in at most ${TARGETS.setTimeVsConnectRedis}x connect-redis's time: ${met(ratio <= TARGETS.setTimeVsConnectRedis)}: ${fmtRatio(ratio)} (${storeSeconds.toFixed(2)} s vs ${connectRedisSeconds.toFixed(2)} s).`,
+    )
   }
-  lines.push(`- 3. A token login in at most ${TARGETS.loginRoundTrips} round trips: ` +
-    (loginRoundTrips.ok ? `${met(loginRoundTrips.value.sent.length <= TARGETS.loginRoundTrips)}: ${loginRoundTrips.value.sent.length} (${loginRoundTrips.value.sent.join(', ')}).` : notMeasured('the step failed')))
+  lines.push(
+    `- 3. A token login in at most ${TARGETS.loginRoundTrips} round trips: ` +
+      (loginRoundTrips.ok
+        ? `${met(loginRoundTrips.value.sent.length <= TARGETS.loginRoundTrips)}: ${loginRoundTrips.value.sent.length} (${loginRoundTrips.value.sent.join(', ')}).`
+        : notMeasured('the step failed')),
+  )
   return lines
 }
 
@@ -91,14 +101,24 @@ function listingLines(input: ReportInput): string[] {
   else {
     const lengthRatio = median(counting.connectRedis.lengthMs) / median(counting.store.lengthMs)
     const idsRatio = median(counting.connectRedis.idsMs) / median(counting.store.idsMs)
-    lines.push(`- 4. \`length()\` over ${fmtInt(counting.sessions)} sessions at least ${TARGETS.lengthSpeedup}x faster than connect-redis: ${met(lengthRatio >= TARGETS.lengthSpeedup)}: ${fmtRatio(lengthRatio)}.`)
-    lines.push(`- 4. \`ids()\` over ${fmtInt(counting.sessions)} sessions at least ${TARGETS.idsSpeedup}x faster: ${met(idsRatio >= TARGETS.idsSpeedup)}: ${fmtRatio(idsRatio)}.`)
+    lines.push(
+      `- 4. \`length()\` over ${fmtInt(counting.sessions)} sessions at least ${TARGETS.lengthSpeedup}x faster than connect-redis: ${met(lengthRatio >= TARGETS.lengthSpeedup)}: ${fmtRatio(lengthRatio)}.`,
+    )
+    lines.push(
+      `- 4. \`ids()\` over ${fmtInt(counting.sessions)} sessions at least ${TARGETS.idsSpeedup}x faster: ${met(idsRatio >= TARGETS.idsSpeedup)}: ${fmtRatio(idsRatio)}.`,
+    )
   }
   const listing = scale.ok && scale.value.listing.ok ? scale.value.listing.value : undefined
-  if (listing === undefined) lines.push(`- 4. One user's sessions among 1,000,000 under ${TARGETS.listingMs} ms median: ${notMeasured('the step failed')}.`)
+  if (listing === undefined)
+    lines.push(`- 4. One user's sessions among 1,000,000 under ${TARGETS.listingMs} ms median: ${notMeasured('the step failed')}.`)
   else {
-    const p50 = percentile([...listing.latenciesMs].sort((a, b) => a - b), 50)
-    lines.push(`- 4. One user's sessions among ${fmtInt(listing.sessions)} listed in under ${TARGETS.listingMs} ms median: ${met(p50 < TARGETS.listingMs)} (${fmtMs(p50)} ms).`)
+    const p50 = percentile(
+      [...listing.latenciesMs].sort((a, b) => a - b),
+      50,
+    )
+    lines.push(
+      `- 4. One user's sessions among ${fmtInt(listing.sessions)} listed in under ${TARGETS.listingMs} ms median: ${met(p50 < TARGETS.listingMs)} (${fmtMs(p50)} ms).`,
+    )
   }
   return lines
 }
@@ -120,8 +140,10 @@ function against(entry: Measured | undefined, base: Measured | undefined, target
   if (entry === undefined || base === undefined) return notMeasured('a variant failed')
   const throughput = median(paired(entry, base))
   const cpu = cpuRatio(entry, base)
-  return `${verdictOf(throughput, cpu, target)}: throughput ${fmtRatio(throughput)}, by app CPU per request ${fmtRatio(cpu)} ` +
+  return (
+    `${verdictOf(throughput, cpu, target)}: throughput ${fmtRatio(throughput)}, by app CPU per request ${fmtRatio(cpu)} ` +
     `(${appCpuPerRequest(entry).totalUs.toFixed(0)} vs ${appCpuPerRequest(base).totalUs.toFixed(0)} µs)`
+  )
 }
 
 /** Throughput and app CPU must agree; on a busy 2-core machine they sometimes do not. */

@@ -59,8 +59,13 @@ export function report(input: ReportInput): { section: string; chart: string } {
   const { info, load, plans } = input
   const { throughput } = plans
   const busy = load.othersShare !== undefined && load.othersShare > BUSY_SHARE
-  const others = load.othersShare === undefined ? '' : `; other processes used ${Math.max(0, load.othersShare * 100).toFixed(0)}% of the CPUs during the load`
-  const versions = Object.entries(input.versions).map(([name, version]) => `${name} ${version}`).join(', ')
+  const others =
+    load.othersShare === undefined
+      ? ''
+      : `; other processes used ${Math.max(0, load.othersShare * 100).toFixed(0)}% of the CPUs during the load`
+  const versions = Object.entries(input.versions)
+    .map(([name, version]) => `${name} ${version}`)
+    .join(', ')
   const section = [
     SECTION_START,
     '## Sessions: express-session stores and the token middleware, against bare Express and connect-redis',
@@ -71,7 +76,12 @@ export function report(input: ReportInput): { section: string; chart: string } {
       `redis-server ${info.redis} (private, on 127.0.0.1, sharing the same CPUs as the apps and the load)  `,
     `Versions: ${versions}  `,
     `Run: ${input.totalSeconds.toFixed(0)} s; load average ${load.start.toFixed(1)} at start, ${load.end.toFixed(1)} at end${others}`,
-    ...(busy ? ['', `**Busy machine**: other processes took over ${BUSY_SHARE * 100}% of the CPUs, so absolute req/s swing from round to round; the paired ratios and the CPU columns are the numbers to trust.`] : []),
+    ...(busy
+      ? [
+          '',
+          `**Busy machine**: other processes took over ${BUSY_SHARE * 100}% of the CPUs, so absolute req/s swing from round to round; the paired ratios and the CPU columns are the numbers to trust.`,
+        ]
+      : []),
     '',
     '### Throughput',
     '',
@@ -91,7 +101,7 @@ export function report(input: ReportInput): { section: string; chart: string } {
     '',
     '### Redis commands per request, over a soak',
     '',
-    `Each Redis variant alone under the same load for ${plans.soak.seconds} s (a \`touchAfter: ${TOUCH_AFTER_S}\` store writes each session's expiry about once in that time), ` +
+    `Each Redis variant alone under the same load for ${plans.soak.seconds} s (a \`touchAfterMs: ${TOUCH_AFTER_S * 1000}\` store writes each session's expiry about once in that time), ` +
       `counted by its own redis-server (INFO commandstats, before and 1 s after): every command Redis ran, a script's own commands included, divided by the requests answered. ` +
       `EVALSHA (and EVAL) calls are not in that count; they are the round trips that are scripts, in their own column.`,
     '',
@@ -120,8 +130,10 @@ export function report(input: ReportInput): { section: string; chart: string } {
 export function throughputTable(variants: readonly VariantResult[]): string[] {
   const bare = roundsOf(variants, 'bare')
   const connectRedis = roundsOf(variants, 'connect-redis')
-  const versus = (entry: Measured, base: Measured | undefined) => (base === undefined ? '–' : entry === base ? 'baseline' : span(paired(entry, base), fmtRatio))
-  const byCpu = (entry: Measured, base: Measured | undefined) => (base === undefined ? '–' : entry === base ? 'baseline' : fmtRatio(cpuRatio(entry, base)))
+  const versus = (entry: Measured, base: Measured | undefined) =>
+    base === undefined ? '–' : entry === base ? 'baseline' : span(paired(entry, base), fmtRatio)
+  const byCpu = (entry: Measured, base: Measured | undefined) =>
+    base === undefined ? '–' : entry === base ? 'baseline' : fmtRatio(cpuRatio(entry, base))
   return [
     '| variant | req/s, median (min–max) | vs bare Express | vs connect-redis | p99 ms | app CPU µs / req (kernel) | by CPU vs bare | by CPU vs connect-redis | Redis CPU µs / req |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -132,10 +144,15 @@ export function throughputTable(variants: readonly VariantResult[]): string[] {
       const { rounds } = entry
       const failed = rounds.reduce((sum, round) => sum + round.failed, 0)
       const cpu = appCpuPerRequest(entry)
-      return `| ${spec.name}${failed ? ` (**${fmtInt(failed)} failed requests**)` : ''} | ${span(rounds.map((r) => r.reqPerSec), fmtInt)} | ` +
+      return (
+        `| ${spec.name}${failed ? ` (**${fmtInt(failed)} failed requests**)` : ''} | ${span(
+          rounds.map((r) => r.reqPerSec),
+          fmtInt,
+        )} | ` +
         `${versus(entry, bare)} | ${versus(entry, connectRedis)} | ${fmtMs(median(rounds.map((r) => r.p99Ms)))} | ` +
         `${cpu.totalUs.toFixed(0)} (${cpu.systemUs.toFixed(0)}) | ${byCpu(entry, bare)} | ${byCpu(entry, connectRedis)} | ` +
         `${spec.redis ? median(rounds.map((r) => r.redisCpuUs)).toFixed(1) : '–'} |`
+      )
     }),
   ]
 }
@@ -160,8 +177,10 @@ function soakTable(soaks: readonly SoakResult[]): string[] {
       if (!result.ok) return `| ${spec.name} | failed: ${result.error} | | | | |`
       const { requests, seconds, failed, count, appCpuUs } = result.value
       const per = Math.max(1, requests)
-      return `| ${spec.name}${failed ? ` (**${fmtInt(failed)} failed requests**)` : ''} | ${fmtInt(requests)} (${fmtInt(requests / seconds)}) | ` +
+      return (
+        `| ${spec.name}${failed ? ` (**${fmtInt(failed)} failed requests**)` : ''} | ${fmtInt(requests)} (${fmtInt(requests / seconds)}) | ` +
         `${fmtCommands(count.commands / per)} | ${commandList(count.byName, per) || '–'} | ${fmtCommands(count.scripts / per)} | ${appCpuUs.toFixed(0)} |`
+      )
     }),
   ]
 }
@@ -169,14 +188,16 @@ function soakTable(soaks: readonly SoakResult[]): string[] {
 function chartOf(input: ReportInput): string {
   const { throughput } = input.plans
   const bare = roundsOf(input.variants, 'bare')
-  const rows = input.variants.filter(({ spec }) => spec.key !== 'bare').map(({ spec }): ChartRow => {
-    const entry = roundsOf(input.variants, spec.key)
-    if (entry === undefined) return { label: spec.label, note: 'failed', color: '#999' }
-    if (bare === undefined) return { label: spec.label, note: 'no baseline: bare Express failed', color: '#999' }
-    const ratios = paired(entry, bare)
-    const [low, high] = range(ratios)
-    return { label: spec.label, ratio: { median: median(ratios), low, high }, color: colorOf(spec) }
-  })
+  const rows = input.variants
+    .filter(({ spec }) => spec.key !== 'bare')
+    .map(({ spec }): ChartRow => {
+      const entry = roundsOf(input.variants, spec.key)
+      if (entry === undefined) return { label: spec.label, note: 'failed', color: '#999' }
+      if (bare === undefined) return { label: spec.label, note: 'no baseline: bare Express failed', color: '#999' }
+      const ratios = paired(entry, bare)
+      const [low, high] = range(ratios)
+      return { label: spec.label, ratio: { median: median(ratios), low, high }, color: colorOf(spec) }
+    })
   return ratioChart(
     'Throughput as a share of bare Express: express-session stores, token middleware',
     `each app in its own process; median of ${throughput.rounds} interleaved rounds, whiskers min–max; ${throughput.connections} connections; ` +

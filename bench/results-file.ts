@@ -13,8 +13,7 @@ export function writeSection(startMark: string, endMark: string, section: string
   }
   const start = text.indexOf(startMark)
   const end = text.indexOf(endMark)
-  const next = start !== -1 && end > start
-    ? text.slice(0, start) + section + text.slice(end + endMark.length)
-    : `${text.trimEnd()}\n\n${section}\n`
+  const next =
+    start !== -1 && end > start ? text.slice(0, start) + section + text.slice(end + endMark.length) : `${text.trimEnd()}\n\n${section}\n`
   writeFileSync(RESULTS, next)
 }

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: Express session layers side by side, in one run: bare Express (the ceiling),
  * express-session with MemoryStore, connect-redis and RedisSessionStore (defaults, `userOf`,
- * `touchAfter` + near-cache), and the token-session middleware (defaults, near-cache). Measures
+ * `touchAfterMs` + near-cache), and the token-session middleware (defaults, near-cache). Measures
  * throughput and app CPU per request, Redis commands per request over a soak, Redis memory per
  * session of every layer, the stores at 100,000 and 1,000,000 sessions, a token login's round
  * trips, and hot keys on a 3-master Cluster. Writes its section of bench/RESULTS.md and
@@ -36,8 +36,9 @@ import { measureScale } from './scale'
 import { VARIANTS, type VariantSpec } from './sessions'
 import { soak } from './soak'
 import { measureThroughput, type Measured } from './throughput'
+import { giveUpAfter } from './give-up'
 
-/** Seconds each Redis variant runs alone, for its commands per request: a `touchAfter` period. */
+/** Seconds each Redis variant runs alone, for its commands per request: a `touchAfterMs` period. */
 const SOAK_SECONDS = 60
 const FULL: ReportPlans = {
   // 8 variants x (6 rounds x 2 s + 2 s warm-up): about 2 minutes. Many short rounds pair better
@@ -76,11 +77,16 @@ const PLANS: ReportPlans = SMOKE
   : FULL
 // BENCH_VARIANTS=bare,token-near: a short run of the throughput rounds alone, for those variants
 // (bare Express always, as the baseline); it prints its table and writes nothing.
-const CHOSEN = process.env['BENCH_VARIANTS']?.split(',').map((key) => key.trim()).filter((key) => key !== '')
-const RUN_VARIANTS: readonly VariantSpec[] = CHOSEN === undefined ? VARIANTS : VARIANTS.filter((spec) => spec.key === 'bare' || CHOSEN.includes(spec.key))
+const CHOSEN = process.env['BENCH_VARIANTS']
+  ?.split(',')
+  .map((key) => key.trim())
+  .filter((key) => key !== '')
+const RUN_VARIANTS: readonly VariantSpec[] =
+  CHOSEN === undefined ? VARIANTS : VARIANTS.filter((spec) => spec.key === 'bare' || CHOSEN.includes(spec.key))
 if (CHOSEN !== undefined) {
   const unknown = CHOSEN.filter((key) => !VARIANTS.some((spec) => spec.key === key))
-  if (unknown.length > 0) throw new Error(`BENCH_VARIANTS: no variant ${unknown.join(', ')} (there are ${VARIANTS.map((spec) => spec.key).join(', ')})`)
+  if (unknown.length > 0)
+    throw new Error(`BENCH_VARIANTS: no variant ${unknown.join(', ')} (there are ${VARIANTS.map((spec) => spec.key).join(', ')})`)
   const rounds = Number(process.env['BENCH_ROUNDS'] ?? PLANS.throughput.rounds)
   if (!Number.isSafeInteger(rounds) || rounds < 1) throw new Error('BENCH_ROUNDS: a whole number of rounds, at least 1')
   PLANS.throughput = { ...PLANS.throughput, rounds }
@@ -93,12 +99,8 @@ const startedAt = performance.now()
 const log = (line: string) => console.log(`bench [${((performance.now() - startedAt) / 1000).toFixed(0)} s]: ${line}`)
 
 async function main(): Promise<void> {
-  const giveUp = setTimeout(() => {
-    console.error(`bench: still running after ${RUN_LIMIT_MS / 60_000} minutes, giving up`)
-    // The app and load processes exit when their IPC channel closes; the servers' watchdogs kill them.
-    process.exit(1)
-  }, RUN_LIMIT_MS)
-  giveUp.unref()
+  // On giving up, the app and load processes exit when their IPC channel closes; the servers' watchdogs kill them.
+  giveUpAfter('bench', RUN_LIMIT_MS)
   const loadAtStart = loadavg()[0] ?? NaN
 
   // The helper's watchdogs kill these servers even if we crash.
@@ -120,7 +122,12 @@ async function main(): Promise<void> {
     log(`starting ${RUN_VARIANTS.length} app processes, each logging ${PLANS.sessionsInRotation} users in`)
     const starts = await Promise.all(RUN_VARIANTS.map((spec) => startVariant(spec, servers, stats, apps)))
     const running = starts.flatMap((start) => (start.ok ? [start.value] : []))
-    const pids = () => [server.pid, ...servers.map((each) => each.pid), ...apps.flatMap((app) => (app.pid ? [app.pid] : [])), ...(load.pid ? [load.pid] : [])]
+    const pids = () => [
+      server.pid,
+      ...servers.map((each) => each.pid),
+      ...apps.flatMap((app) => (app.pid ? [app.pid] : [])),
+      ...(load.pid ? [load.pid] : []),
+    ]
     const cpuAtStart = cpuSnapshot(pids())
     const throughputStarted = performance.now()
     const measured = await measureThroughput(running, load, PLANS.throughput, log)
@@ -159,9 +166,10 @@ async function main(): Promise<void> {
     const hotKeys = await attempt('hot keys', () => measureHotKeys(PLANS.hotKeys, log), log)
 
     // The share of the machine other processes took while the load ran: the noise to expect.
-    const othersShare = cpuAtStart && cpuAfterLoad
-      ? (cpuAfterLoad.busy - cpuAtStart.busy - (cpuAfterLoad.ours - cpuAtStart.ours)) / (throughputSeconds * info.cores)
-      : undefined
+    const othersShare =
+      cpuAtStart && cpuAfterLoad
+        ? (cpuAfterLoad.busy - cpuAtStart.busy - (cpuAfterLoad.ours - cpuAtStart.ours)) / (throughputSeconds * info.cores)
+        : undefined
     const { section, chart } = report({
       command: process.env['npm_lifecycle_event'] === 'bench' ? 'npm run bench' : 'npx ts-node --transpile-only bench/run.ts',
       info,
@@ -203,23 +211,32 @@ async function main(): Promise<void> {
  * Starts a variant's redis-server (if it uses Redis) and app process, and logs its users in, each
  * login checked. A variant that cannot start is reported as failed; the others go on.
  */
-async function startVariant(spec: VariantSpec, servers: RedisServerHandle[], stats: RedisClientType[], apps: AppProcess[]): Promise<Outcome<RunningVariant>> {
-  return attempt(`starting ${spec.key}`, async () => {
-    let redis: RedisClientType | undefined
-    let url: string | undefined
-    if (spec.redis) {
-      const server = await startRedisServer()
-      servers.push(server)
-      url = server.url
-      redis = await connect(url)
-      stats.push(redis)
-    }
-    const app = await AppProcess.start(spec, url)
-    apps.push(app)
-    const sessions = []
-    for (let n = 0; n < PLANS.sessionsInRotation; n++) sessions.push(await logInChecked(app.url, n))
-    return { app, sessions, redis }
-  }, log)
+async function startVariant(
+  spec: VariantSpec,
+  servers: RedisServerHandle[],
+  stats: RedisClientType[],
+  apps: AppProcess[],
+): Promise<Outcome<RunningVariant>> {
+  return attempt(
+    `starting ${spec.key}`,
+    async () => {
+      let redis: RedisClientType | undefined
+      let url: string | undefined
+      if (spec.redis) {
+        const server = await startRedisServer()
+        servers.push(server)
+        url = server.url
+        redis = await connect(url)
+        stats.push(redis)
+      }
+      const app = await AppProcess.start(spec, url)
+      apps.push(app)
+      const sessions = []
+      for (let n = 0; n < PLANS.sessionsInRotation; n++) sessions.push(await logInChecked(app.url, n))
+      return { app, sessions, redis }
+    },
+    log,
+  )
 }
 
 main().catch((error: unknown) => {

@@ -88,7 +88,9 @@ export async function measureScale(url: string, plan: ScalePlan, log: (line: str
     log(`scale: ${plan.sessions} set() calls, ${plan.inFlight} in flight, into connect-redis, then into RedisSessionStore (with userOf)`)
     const sets: SetResult = {
       sessions: plan.sessions,
-      connectRedisSeconds: await inParallel(plan.sessions, plan.inFlight, plan.fillLimitMs, (n) => storeSet(connectRedis, sessionId(), data(n))),
+      connectRedisSeconds: await inParallel(plan.sessions, plan.inFlight, plan.fillLimitMs, (n) =>
+        storeSet(connectRedis, sessionId(), data(n)),
+      ),
       storeSeconds: await inParallel(plan.sessions, plan.inFlight, plan.fillLimitMs, (n) => storeSet(store, sessionId(), data(n))),
     }
 
@@ -106,7 +108,12 @@ export async function measureScale(url: string, plan: ScalePlan, log: (line: str
 }
 
 /** length() and ids() of both stores, alternating, each call checked. */
-async function countBoth(connectRedis: RedisStore, store: RedisSessionStore, plan: ScalePlan, admin: RedisClientType): Promise<CountResult> {
+async function countBoth(
+  connectRedis: RedisStore,
+  store: RedisSessionStore,
+  plan: ScalePlan,
+  admin: RedisClientType,
+): Promise<CountResult> {
   const commandsOf = async (call: () => Promise<unknown>) => {
     const before = await commandCalls(admin)
     await call()

@@ -13,7 +13,17 @@ import express, { type Express } from 'express'
 import session, { MemoryStore, type Store } from 'express-session'
 import { createClient } from 'redis'
 import type { RedisCache, RedisClient, RedisSessionStore } from '../lib'
-import { NEAR_CACHE, SESSION_MS, TOKEN_CACHE, TOUCH_AFTER_S, benchUser, sessionFields, tokenMetadata, userOf, type BenchUser } from './bench-data'
+import {
+  NEAR_CACHE,
+  SESSION_MS,
+  TOKEN_CACHE,
+  TOUCH_AFTER_S,
+  benchUser,
+  sessionFields,
+  tokenMetadata,
+  userOf,
+  type BenchUser,
+} from './bench-data'
 import { library } from './library'
 
 export interface VariantSpec {
@@ -36,7 +46,13 @@ export interface BuiltApp {
 const SECRET = randomBytes(32).toString('base64url')
 
 export const VARIANTS: readonly VariantSpec[] = [
-  { key: 'bare', label: 'bare Express', name: 'Express, no session (the ceiling)', redis: false, build: async () => ({ app: bareApp(), close: async () => undefined }) },
+  {
+    key: 'bare',
+    label: 'bare Express',
+    name: 'Express, no session (the ceiling)',
+    redis: false,
+    build: async () => ({ app: bareApp(), close: async () => undefined }),
+  },
   {
     key: 'memory',
     label: 'MemoryStore',
@@ -67,10 +83,13 @@ export const VARIANTS: readonly VariantSpec[] = [
   },
   {
     key: 'store-near',
-    label: 'RedisSessionStore, touchAfter, near-cache',
-    name: `express-session + RedisSessionStore, \`userOf\`, \`touchAfter: ${TOUCH_AFTER_S}\` + near-cache`,
+    label: 'RedisSessionStore, touchAfterMs, near-cache',
+    name: `express-session + RedisSessionStore, \`userOf\`, \`touchAfterMs: ${TOUCH_AFTER_S * 1000}\` + near-cache`,
     redis: true,
-    build: (url) => onRedis(url, (client) => storeApp(new (library().RedisSessionStore)({ client, userOf, touchAfter: TOUCH_AFTER_S, nearCache: NEAR_CACHE }))),
+    build: (url) =>
+      onRedis(url, (client) =>
+        storeApp(new (library().RedisSessionStore)({ client, userOf, touchAfterMs: TOUCH_AFTER_S * 1000, nearCache: NEAR_CACHE })),
+      ),
   },
   {
     key: 'token',
@@ -99,7 +118,10 @@ function bareApp(): Express {
   const app = express()
   app.post('/login/:user', (req, res) => {
     // About the size of the other variants' cookies.
-    res.cookie('session', `${benchUser(Number(req.params.user)).name}.${randomBytes(48).toString('base64url')}`, { httpOnly: true, sameSite: 'lax' })
+    res.cookie('session', `${benchUser(Number(req.params.user)).name}.${randomBytes(48).toString('base64url')}`, {
+      httpOnly: true,
+      sameSite: 'lax',
+    })
     res.send('ok')
   })
   app.get('/me', (req, res) => {

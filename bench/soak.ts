@@ -1,6 +1,6 @@
 /**
  * Redis commands per request over a soak: one variant at a time under the same load for a minute,
- * long enough for what recurs (a `touchAfter` write per session per minute) to show at its true
+ * long enough for what recurs (a `touchAfterMs` write per session per minute) to show at its true
  * rate. Counted by the variant's own redis-server (INFO commandstats), so the commands a script
  * runs count, and the EVALSHA round trips that ran them are reported apart.
  */

@@ -62,7 +62,8 @@ export async function measureThroughput(
     }
   }
   // JIT, connection pools and near-caches warm before anything counts.
-  for (const entry of measured) await guarded(entry, async () => void (await runLoad(entry.variant, load, plan.warmupSeconds, plan.connections)))
+  for (const entry of measured)
+    await guarded(entry, async () => void (await runLoad(entry.variant, load, plan.warmupSeconds, plan.connections)))
   await sleep(plan.settleSeconds * 1000)
   for (let round = 0; round < plan.rounds; round++) {
     for (const entry of order(measured, round)) {
@@ -85,7 +86,9 @@ export async function measureThroughput(
           appCpu: { userUs: NaN, systemUs: NaN },
           redisCpuUs: (redisSeconds * 1e6) / requests,
         })
-        log(`round ${round + 1}/${plan.rounds} ${app.spec.key}: ${Math.round(result.requests / result.seconds)} req/s${failed ? `, ${failed} FAILED` : ''}`)
+        log(
+          `round ${round + 1}/${plan.rounds} ${app.spec.key}: ${Math.round(result.requests / result.seconds)} req/s${failed ? `, ${failed} FAILED` : ''}`,
+        )
       })
     }
   }
@@ -119,4 +122,3 @@ export function appCpuPerRequest(entry: Measured): { totalUs: number; systemUs: 
   const system = entry.rounds.reduce((sum, round) => sum + round.appCpu.systemUs, 0)
   return { totalUs: (user + system) / Math.max(1, requests), systemUs: system / Math.max(1, requests) }
 }
-
