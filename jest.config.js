@@ -22,7 +22,10 @@ module.exports = {
   maxWorkers: process.env.REDIS_URL || process.env.REDIS_CLUSTER_NODES ? 1 : 2,
   // A worker's heap grows with each test file it runs (`--logHeapUsage`: 80 MB after one store
   // file, 460 MB after all 29), and a Node process tears a bigger heap down more slowly when it
-  // exits: measured 430 to 800 ms for 430 to 750 MB, past the 500 ms jest waits before it
-  // force-exits a worker at the end. A worker past this much after a file is replaced by a fresh one.
+  // exits: its `exit` event came 1 to 2 ms after jest asked it to end, the process was gone 430
+  // to 800 ms later for heaps of 430 to 750 MB, past the 500 ms jest waits by default before it
+  // force-exits a worker. A worker past this much after a file is replaced by a fresh one, and
+  // one that is exiting gets this long: a handle left open would still keep it alive past it.
   workerIdleMemoryLimit: '300MB',
+  workerGracefulExitTimeout: 3_000,
 }
