@@ -36,6 +36,7 @@ export function createApp({ cache, secret }: AppOptions): MetricsApp {
   app.disable('x-powered-by')
   app.use(express.json())
   app.use(auth)
+  // The routes of any token-session API, written out here as the tests' app writes them: an example stands alone.
   app.post(
     '/login',
     asyncHandler(async (req, res) => {
