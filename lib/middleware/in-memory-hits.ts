@@ -7,31 +7,44 @@
  * - A busy server then runs one stage of many requests back to back, as it does when their reads
  *   go to Redis, which costs markedly less CPU than carrying each request through alone.
  * One `setImmediate` per turn and no promise per request: a hit should cost little more than a
- * map lookup.
+ * map lookup. Each request is answered in its own async context (an `AsyncLocalStorage` store
+ * set around it, an APM agent's span), not in that of the request that scheduled the turn.
  */
-export class InMemoryHits<T> {
-  private pending: T[] = []
+import { AsyncResource } from 'node:async_hooks'
 
-  /** `answer`: runs once per request, on the next turn (it sends its own errors to `next`). */
-  constructor(private readonly answer: (request: T) => void) {}
+interface Pending<T> {
+  request: T
+  scope: AsyncResource
+}
+
+export class InMemoryHits<T> {
+  private pending: Pending<T>[] = []
+
+  /**
+   * `answer`: runs once per request, on the next turn; `fail`: gets what `answer` threw, as a
+   * request's async path would (the middleware's `next(error)`), and the other requests go on.
+   */
+  constructor(
+    private readonly answer: (request: T) => void,
+    private readonly fail: (request: T, error: unknown) => void,
+  ) {}
 
   add(request: T): void {
     if (this.pending.length === 0) setImmediate(this.answerAll)
-    this.pending.push(request)
+    this.pending.push({ request, scope: new AsyncResource('sessionvault.InMemoryHit') })
   }
 
   private readonly answerAll = (): void => {
-    const requests = this.pending
+    const pending = this.pending
     this.pending = []
-    for (const request of requests) {
-      try {
-        this.answer(request)
-      } catch (error) {
-        // Not for the requests after it to pay for: thrown again on its own, as uncaught.
-        queueMicrotask(() => {
-          throw error
-        })
-      }
+    for (const { request, scope } of pending) scope.runInAsyncScope(this.answerOne, undefined, request)
+  }
+
+  private readonly answerOne = (request: T): void => {
+    try {
+      this.answer(request)
+    } catch (error) {
+      this.fail(request, error)
     }
   }
 }

@@ -101,7 +101,9 @@ export function sessions<User = unknown, Meta = SessionMetadata>(options: Sessio
 
   // A near-cache copy answers a request without a promise (in-memory-hits.ts); anything else,
   // or a copy that turns out to need a write, takes the request's async path.
-  const inMemory = canPeekShared(cache) ? new InMemoryHits<PresentedRequest<User, Meta>>(answerFromMemory) : undefined
+  const inMemory = canPeekShared(cache)
+    ? new InMemoryHits<PresentedRequest<User, Meta>>(answerFromMemory, (request, error) => request.next(error))
+    : undefined
 
   // Express 4 ignores a middleware's promise: a rejection would reach no one (an unhandled
   // rejection, a request never answered), so none leaves here. A throwing `onUnavailable` or
@@ -132,13 +134,9 @@ export function sessions<User = unknown, Meta = SessionMetadata>(options: Sessio
     resolveSession(request)
   }
 
+  /** What `inMemory` runs for each request on its turn; what it throws goes to the request's `next`. */
   function answerFromMemory(request: PresentedRequest<User, Meta>): void {
-    let found: AuthenticatedSession | undefined | typeof NOT_IN_MEMORY
-    try {
-      found = credentials.authenticateInMemory(request.verified)
-    } catch (error) {
-      return request.next(error)
-    }
+    const found = credentials.authenticateInMemory(request.verified)
     if (found === NOT_IN_MEMORY) resolveSession(request)
     else attachSession(request, found)
   }
