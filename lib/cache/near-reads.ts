@@ -26,14 +26,17 @@ export class NearReads {
   /**
    * The stored text of `valueKey`, `undefined` for no record: from memory as the near-cache's
    * entry (which also keeps what readers that share their values decode from it, see
-   * shared-read.ts), or as text read on the tracking connection. `undefined` instead of a promise
-   * when the tracking connection is not ready: the caller reads Redis as without a near-cache.
-   * `guard` wraps the Redis read's errors.
+   * shared-read.ts), or as text read on the tracking connection; while that connection is not
+   * ready, by `readPlain`, the read without a near-cache. `guard` wraps the Redis read's errors.
    */
-  readEntry(valueKey: string, guard: <T>(run: () => Promise<T>) => Promise<T>): Promise<NearCacheEntry | string | undefined> | undefined {
+  readEntry(
+    valueKey: string,
+    guard: <T>(run: () => Promise<T>) => Promise<T>,
+    readPlain: () => Promise<string | undefined>,
+  ): Promise<NearCacheEntry | string | undefined> {
     const near = this.map.lookupEntry(valueKey)
-    if (near === undefined) return this.tracking.isReady ? this.readTracked(valueKey, guard) : undefined
-    return this.hit(valueKey, near, guard)
+    if (near !== undefined) return this.hit(valueKey, near, guard, readPlain)
+    return this.tracking.isReady ? this.readTracked(valueKey, guard) : readPlain()
   }
 
   /** The decoded value shared by the readers of `valueKey`'s live copy, counted as a hit; `undefined` (uncounted) for none. */
@@ -69,10 +72,11 @@ export class NearReads {
     valueKey: string,
     near: NearCacheEntry,
     guard: <T>(run: () => Promise<T>) => Promise<T>,
+    readPlain: () => Promise<string | undefined>,
   ): Promise<NearCacheEntry | string | undefined> {
     await nextTurn()
     if (this.map.peekEntry(valueKey) === near) return near
-    return this.tracking.isReady ? this.readTracked(valueKey, guard) : undefined
+    return this.tracking.isReady ? this.readTracked(valueKey, guard) : readPlain()
   }
 
   /** A read on the tracking connection; its PTTL bounds the copy's life. */

@@ -36,7 +36,7 @@ import { CircuitBreaker, probeOnReady, type BreakerChange, type BreakerState } f
 import { IndexReader, type FoundRecord } from './index-reader'
 import { ANY, type CacheRecord, type Key, type KeyPart, type Match, type MatchPart } from './key'
 import { decodePart, normalizeKey, normalizeMatch } from './key-codec'
-import type { NearCacheStats } from './near-cache'
+import type { NearCacheEntry, NearCacheStats } from './near-cache'
 import { NearReads } from './near-reads'
 import { resolveRedisCacheOptions, type RedisCacheOptions } from './redis-cache-options'
 import { RedisConnection } from './redis-connection'
@@ -266,12 +266,23 @@ export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> impl
 
   private async readTimed(key: Key, traced: CacheOperationContext | undefined): Promise<TimedValue<V> | undefined> {
     const { parts, valueKey } = this.readPlaces.of(key, 'get')
-    const context = { operation: 'get', commands: this.near?.isTracking ? ['GET', 'PTTL'] : ['GET'], key: parts }
-    const found = await (this.near?.readEntry(valueKey, <T>(run: () => Promise<T>) =>
-      this.guard(context, () => this.connection.guarded(valueKey, run)),
-    ) ?? this.guard(context, () => this.getText(valueKey, context)))
-    if (traced !== undefined && this.near !== undefined) traced.nearCache = nearCacheOutcome(found)
+    const found = await this.readFound(parts, valueKey, traced)
     return found === undefined ? undefined : this.decode(parts, typeof found === 'string' ? found : found.text, 'get')
+  }
+
+  /** The stored text of a read key, or its near-cache entry; `undefined` for no record. */
+  private readFound(
+    parts: readonly KeyPart[],
+    valueKey: string,
+    traced: CacheOperationContext | undefined,
+  ): Promise<NearCacheEntry | string | undefined> {
+    const near = this.near
+    const context = { operation: 'get', commands: near?.isTracking ? ['GET', 'PTTL'] : ['GET'], key: parts }
+    const readPlain = () => this.guard(context, () => this.getText(valueKey, context))
+    if (near === undefined) return readPlain()
+    const found = near.readEntry(valueKey, (run) => this.guard(context, () => this.connection.guarded(valueKey, run)), readPlain)
+    if (traced === undefined) return found
+    return found.then((entry) => ((traced.nearCache = nearCacheOutcome(entry)), entry))
   }
 
   /**
@@ -290,11 +301,7 @@ export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> impl
     const near = this.near
     if (near === undefined || this.options.serializer !== jsonSerializer) return (await this.readTimed(key, traced))?.value
     const { parts, valueKey } = this.readPlaces.of(key, 'get')
-    const context = { operation: 'get', commands: near.isTracking ? ['GET', 'PTTL'] : ['GET'], key: parts }
-    const found = await (near.readEntry(valueKey, <T>(run: () => Promise<T>) =>
-      this.guard(context, () => this.connection.guarded(valueKey, run)),
-    ) ?? this.guard(context, () => this.getText(valueKey, context)))
-    if (traced !== undefined) traced.nearCache = nearCacheOutcome(found)
+    const found = await this.readFound(parts, valueKey, traced)
     if (found === undefined) return undefined
     const entry = typeof found === 'string' ? near.entryOf(valueKey, found) : found
     if (entry?.shared !== undefined) return entry.shared as V
