@@ -16,6 +16,8 @@ interface SweptQueue<R extends ExpiredRecord> {
 export class ExpirySweeper<R extends ExpiredRecord = ExpiredRecord> {
   private timer: NodeJS.Timeout | undefined
   private running = false
+  /** A sweep under way schedules the next itself: started again meanwhile, nothing else does. */
+  private sweeping = false
 
   constructor(
     private readonly queue: SweptQueue<R>,
@@ -25,14 +27,10 @@ export class ExpirySweeper<R extends ExpiredRecord = ExpiredRecord> {
     private readonly deliver: (record: R) => void,
   ) {}
 
-  get isRunning(): boolean {
-    return this.running
-  }
-
   start(): void {
     if (this.running) return
     this.running = true
-    this.schedule()
+    if (!this.sweeping) this.schedule()
   }
 
   stop(): void {
@@ -49,6 +47,7 @@ export class ExpirySweeper<R extends ExpiredRecord = ExpiredRecord> {
 
   private async sweep(): Promise<void> {
     const startedAt = performance.now()
+    this.sweeping = true
     let failure: { error: unknown } | undefined
     try {
       const claims = await this.queue.claimExpired(this.prefix, { max: EXPIRY_SWEEP_MAX, leaseMs: EXPIRY_SWEEP_LEASE_MS })
@@ -65,6 +64,7 @@ export class ExpirySweeper<R extends ExpiredRecord = ExpiredRecord> {
     } catch {
       // Redis out of reach: the next tick tries again.
     }
+    this.sweeping = false
     if (this.running) this.schedule(startedAt)
     if (failure !== undefined) {
       const { error } = failure
