@@ -36,9 +36,9 @@ describe('RedisSessionStore options', () => {
     })
   })
 
-  test('by default ids are hashed, time is Date.now, and touchAfterMs is left to each session’s TTL', () => {
+  test('by default ids are hashed, time is Date.now, expiry sweeps are 1 s apart, and touchAfterMs is left to each session’s TTL', () => {
     const resolved = resolveStoreOptions({ cache })
-    expect(resolved).toMatchObject({ hashIds: true, now: Date.now })
+    expect(resolved).toMatchObject({ hashIds: true, now: Date.now, expirySweepMs: 1_000 })
     // undefined: a tenth of the session's TTL, at most a minute (see the touchAfterMs tests).
     expect(resolved.touchAfterMs).toBeUndefined()
   })
