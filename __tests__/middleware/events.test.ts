@@ -3,6 +3,7 @@
 import request from 'supertest'
 import type { Cache } from 'sessionvault/cache'
 import { MemoryCache } from 'sessionvault/cache'
+import { asyncHandler } from 'sessionvault/middleware'
 import type { SessionEndedEvent, SessionLifeEvent } from 'sessionvault/middleware'
 import type { ExpressApp } from '../helpers/express-majors'
 import { Clock, cookieHeader, login, sessionCookie, testApp, type TestApp, type TestUser } from './helpers'
@@ -122,6 +123,20 @@ function describeEvents(name: string, cacheFor: (clock: Clock) => Promise<Cache>
         [id, 'alice'],
         [bob.id, 'bob'],
       ])
+    })
+
+    test('a login on a request whose session was revoked meanwhile (by another server) emits no replaced for it: it ended once', async () => {
+      const { token, id } = await loginAs()
+      app.post(
+        '/login-after-revoke',
+        asyncHandler(async (req, res) => {
+          await auth.revokeAllSessions('alice')
+          // Another device: the request's own session is the one the login would end.
+          res.json(await req.auth.login({ id: 'alice', name: 'Alice' }, { fingerprint: 'another-device' }))
+        }),
+      )
+      await request(app).post('/login-after-revoke').set(cookieHeader(token)).expect(200)
+      expect(ended.map((event) => [event.sessionId, event.reason])).toEqual([[id, 'revoked']])
     })
 
     test('a listener removed with off() hears nothing more', async () => {

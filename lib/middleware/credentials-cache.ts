@@ -211,7 +211,9 @@ export class CredentialsCache {
     if (before?.includes(id)) this.emitEnded(id, session.userId, 'replaced')
     if (this.listening('created'))
       this.events?.emit('created', { sessionId: id, userId: session.userId, at: now, expiresAt: expiresAt(record, this.timing) })
-    if (replaced.length > 0) this.emitEnded(session.replacing as string, session.userId, 'replaced')
+    // Only if it was there: one another server ended meanwhile has had its event there.
+    if (replaced.length > 0 && before?.includes(session.replacing as string))
+      this.emitEnded(session.replacing as string, session.userId, 'replaced')
     if (before !== undefined && before.filter((other) => other !== id && other !== session.replacing).length >= this.maxSessionsPerUser) {
       const after = new Set(await this.ids(userKey))
       for (const other of before)
