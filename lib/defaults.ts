@@ -69,3 +69,15 @@ export const DEFAULT_EXPIRY_SWEEP_MS = 1_000
 export const EXPIRY_SWEEP_MAX = 1_000
 /** How long a sweep's claims are its own: a process that dies before acknowledging them loses them to another after this. */
 export const EXPIRY_SWEEP_LEASE_MS = 5_000
+/**
+ * A store with users claims its sessions with no user this long past their expiry (or their
+ * abandoned claim's lease), plus one sweep interval: by then a sweep has claimed those with a
+ * user through their users' entries.
+ */
+export const EXPIRY_HOLD_MARGIN_MS = 2_000
+/**
+ * A store's claim of a user's entry outlives the claim of the session it names by this much, so
+ * that when a process dies holding both, the session's has run out by the time another process
+ * takes the entry again (and the session with it).
+ */
+export const ENTRY_LEASE_EXTRA_MS = 1_000

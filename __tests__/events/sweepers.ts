@@ -9,6 +9,8 @@ import { join } from 'node:path'
 
 export interface PrintedEvent {
   sessionId: string
+  /** The user the event names (null when it names none). */
+  userId: string | number | null
   reason: string
   /** When the session ended (its expiry, by Redis's clock), ms since the epoch. */
   at: number
@@ -29,8 +31,8 @@ export interface Sweepers {
 export interface SweeperTarget {
   deployment: 'standalone' | 'cluster' | 'sentinel'
   target: string
-  /** Which session layer listens: the store, or `sessions()` signing with `secret`. */
-  layer: 'store' | 'sessions'
+  /** Which session layer listens: the store (with `userOf`: 'store-users'), or `sessions()` signing with `secret`. */
+  layer: 'store' | 'store-users' | 'sessions'
   secret: string
   /** The store's prefix, or the namespace of the middleware's cache. */
   prefix: string

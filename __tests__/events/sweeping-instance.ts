@@ -1,6 +1,6 @@
 /**
- * One app process of the expiry-event tests: a RedisSessionStore (LAYER=store) or a `sessions()`
- * middleware (LAYER=sessions, signing with SECRET) on the Redis the environment names, listening
+ * One app process of the expiry-event tests: a RedisSessionStore (LAYER=store; LAYER=store-users
+ * with `userOf` reading `userId`) or a `sessions()` middleware (LAYER=sessions, signing with SECRET) on the Redis the environment names, listening
  * for `ended`, printing each event as a JSON line on stdout. With `KILL_AT=n`
  * it SIGKILLs itself at the first event of the n-th sweep that delivers any, before printing it
  * (it prints `{"diesHolding": <session id>}` instead):
@@ -13,6 +13,7 @@
  * URLs, comma-separated; or for Sentinel `name@host:port,host:port`), LAYER, PREFIX (the store's
  * prefix, or the cache's namespace), SECRET, SWEEP_MS, KILL_AT, HOLD.
  */
+import type { SessionData } from 'express-session'
 import { createClient, createCluster, createSentinel } from 'redis'
 import { RedisCache, RedisSessionStore, SESSION_TAG_DEPTH, sessions } from 'sessionvault'
 import type { RedisClient } from 'sessionvault/cache'
@@ -59,7 +60,12 @@ async function main(): Promise<void> {
           secret: env('SECRET'),
           expirySweepMs: sweepMs,
         })
-      : new RedisSessionStore({ client, prefix: env('PREFIX'), expirySweepMs: sweepMs })
+      : new RedisSessionStore({
+          client,
+          prefix: env('PREFIX'),
+          expirySweepMs: sweepMs,
+          ...(env('LAYER') === 'store-users' ? { userOf: (session: SessionData) => session.userId } : {}),
+        })
   const close = () => (layer instanceof RedisSessionStore ? layer.close() : Promise.resolve())
   const killAt = Number(process.env['KILL_AT'] ?? '0')
   let sweeps = 0
@@ -74,7 +80,9 @@ async function main(): Promise<void> {
         process.kill(process.pid, 'SIGKILL')
       }
     }
-    process.stdout.write(`${JSON.stringify({ sessionId: event.sessionId, reason: event.reason, at: event.at, seenAt: Date.now() })}\n`)
+    process.stdout.write(
+      `${JSON.stringify({ sessionId: event.sessionId, userId: event.userId ?? null, reason: event.reason, at: event.at, seenAt: Date.now() })}\n`,
+    )
   }
   const listen = (): void => {
     if (layer instanceof RedisSessionStore) layer.on('ended', print)

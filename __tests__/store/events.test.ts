@@ -7,7 +7,8 @@ import { RedisCache } from 'sessionvault/cache'
 import type { StoreSessionCreated, StoreSessionEnded } from 'sessionvault/store'
 import { RedisSessionStore } from 'sessionvault/store'
 import { recordCommands } from '../helpers/command-log'
-import { eventually } from '../helpers/waiting'
+import { EXPIRY_HOLD_MARGIN_MS } from '../../lib/defaults'
+import { eventually, sleep } from '../helpers/waiting'
 import { usePrivateServer } from '../helpers/redis'
 import { sessionCacheKey } from './redis-keys'
 import { sessionData } from './session-data'
@@ -161,6 +162,106 @@ describe('expired events from the sweep', () => {
       await Promise.all(stores.map((store) => store.close()))
     }
   })
+
+  test('with userOf, on Redis: two stores listening; sessions with a user are reported with it, the others without, each once in all', async () => {
+    const stores = [
+      new RedisSessionStore({ client: server.client, userOf, expirySweepMs: SWEEP_MS }),
+      new RedisSessionStore({ client: await server.redis.connect(), userOf, expirySweepMs: SWEEP_MS }),
+    ]
+    const heard = stores.map(listen)
+    try {
+      const [first] = stores as [RedisSessionStore]
+      const expected = new Map<string, string | undefined>()
+      for (let i = 0; i < 20; i++) {
+        const userId = i % 2 === 0 ? `user-${i % 3}` : undefined
+        await first.set(`short-${i}`, sessionData(userId === undefined ? {} : { userId }, 300))
+        expected.set(first.storedId(`short-${i}`), userId)
+      }
+      const all = () => heard.flatMap((h) => h.ended)
+      await eventually(() => all().length >= expected.size, 10_000, 'every expired event')
+      await new Promise((resolve) => setTimeout(resolve, 5 * SWEEP_MS))
+      expect(all()).toHaveLength(expected.size)
+      expect(new Map(all().map((event) => [event.sessionId, event.userId]))).toEqual(expected)
+      expect(all().every((event) => event.reason === 'expired')).toBe(true)
+    } finally {
+      await Promise.all(stores.map((store) => store.close()))
+    }
+  })
+
+  test('with userOf and hashUserIds, an expired session is reported without its user: its entry names only a hash', async () => {
+    const store = new RedisSessionStore({ client: server.client, userOf, hashUserIds: true, expirySweepMs: SWEEP_MS })
+    const heard = listen(store)
+    try {
+      await store.set('hashed', sessionData({ userId: 'ada' }, 200))
+      await eventually(() => heard.ended.length > 0, 5_000, 'the expired event')
+      expect(heard.ended.map((event) => [event.sessionId, event.userId, event.reason])).toEqual([
+        [store.storedId('hashed'), undefined, 'expired'],
+      ])
+    } finally {
+      await store.close()
+    }
+  })
+
+  test("on a MemoryCache: a session saved shorter than its user's entry is reported once, without its user, and not again when the entry expires", async () => {
+    const clock = new Clock(Date.now())
+    const store = new RedisSessionStore({
+      cache: new MemoryCache({ ttlMs: HOUR, now: clock.now }),
+      userOf,
+      now: clock.now,
+      expirySweepMs: SWEEP_MS,
+    })
+    const heard = listen(store)
+    try {
+      await store.set('shortened', sessionData({ userId: 'ada' }, HOUR))
+      await store.set('shortened', sessionData({ userId: 'ada' }, 1_000))
+      clock.advance(1_000)
+      // Its entry lives on: the session waits out the hold before it is taken as one with no user.
+      await new Promise((resolve) => setTimeout(resolve, 5 * SWEEP_MS))
+      expect(heard.ended).toEqual([])
+      // Past the hold (and the few milliseconds the session's cookie was computed after the clock read).
+      clock.advance(SWEEP_MS + EXPIRY_HOLD_MARGIN_MS + 100)
+      await eventually(() => heard.ended.length > 0, 5_000, 'the expired event')
+      expect(heard.ended.map((event) => [event.sessionId, event.userId, event.reason])).toEqual([
+        [store.storedId('shortened'), undefined, 'expired'],
+      ])
+      clock.advance(HOUR)
+      await new Promise((resolve) => setTimeout(resolve, 5 * SWEEP_MS))
+      expect(heard.ended).toHaveLength(1)
+    } finally {
+      await store.close()
+    }
+  })
+
+  test.each(backends)(
+    "with userOf, %s: a user's entry that falls due a moment before its session is written again, and the session is reported with its user, without the hold",
+    async (_name, storeFor) => {
+      const clock = new Clock(Date.now())
+      const store = storeFor(clock)
+      const heard = listen(store)
+      try {
+        await store.set('late', sessionData({ userId: 'ada' }, 1_000))
+        const storedId = store.storedId('late')
+        const session = (await store.cache.getTimed(sessionCacheKey(storedId)))?.expiresAtMs as number
+        // As on Cluster, where the entry is written first, in its own slot: due 300 ms before the session.
+        await store.cache.batch({ put: [{ key: ['u', 'ada', storedId], value: '' }] }, { ttlMs: 300 })
+        // A MemoryCache keeps expired records for claims from the first sweep on.
+        await sleep(2 * SWEEP_MS)
+        clock.advance(450)
+        await eventually(
+          // Due with the session, to the few milliseconds the sweep's estimate of Redis's now allows.
+          async () => Math.abs(((await store.cache.getTimed(['u', 'ada', storedId]))?.expiresAtMs ?? 0) - session) <= 50,
+          5_000,
+          'the entry written again',
+        )
+        expect(heard.ended).toEqual([])
+        clock.advance(session + 1 - clock.time)
+        await eventually(() => heard.ended.length > 0, 2_000, 'the expired event, well within the hold')
+        expect(heard.ended).toEqual([{ sessionId: storedId, userId: 'ada', at: session, reason: 'expired' }])
+      } finally {
+        await store.close()
+      }
+    },
+  )
 
   test("an index keeps an expired session's entry through writes to it, so a listener added later still hears it", async () => {
     // One bucket: every save writes (and prunes) the index that holds the expired session.

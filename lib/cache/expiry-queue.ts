@@ -17,8 +17,14 @@ export interface ExpiredClaims {
   records: ExpiredRecord[]
   /** When the claim was taken, on the cache's clock (Redis's on RedisCache), in ms since the epoch. */
   claimedAtMs: number
-  /** Marks the records handled: they are never claimed again. */
-  acknowledge(): Promise<void>
+  /** Marks the records handled (all of them, or those given): they are never claimed again. */
+  acknowledge(records?: readonly ExpiredRecord[]): Promise<void>
+}
+
+/** Records claimed by key, and those of the keys another caller holds a running claim on. */
+export interface ExpiredKeyClaims extends ExpiredClaims {
+  /** Keys asked for that another caller has claimed and not acknowledged, its lease still running. */
+  busy: KeyPart[][]
 }
 
 export interface ClaimOptions {
@@ -26,6 +32,12 @@ export interface ClaimOptions {
   max: number
   /** Milliseconds the claims are this caller's: unacknowledged by then, another caller may claim them again. */
   leaseMs: number
+  /**
+   * Only records that expired, and claims whose lease ran out, at least this long ago (default
+   * 0): the time a caller that claims some of them by key (`claimExpiredKeys`) has to get there
+   * first.
+   */
+  minAgeMs?: number
 }
 
 export interface ExpiryQueue {
@@ -37,9 +49,18 @@ export interface ExpiryQueue {
    * 60 s: a record nobody claims within that time is dropped unclaimed.
    */
   claimExpired(prefix: readonly KeyPart[], options: ClaimOptions): Promise<ExpiredClaims>
+
+  /**
+   * Claims the named records that have expired: each one's entry if it is due, or its claim if
+   * that claim's lease ran out, whatever `minAgeMs` others wait for. A record that is live or
+   * gone (deleted, or claimed and acknowledged) is not in the answer; one claimed under a running
+   * lease is `busy`. For a caller that learned of these records through a claim of its own.
+   */
+  claimExpiredKeys(keys: readonly (readonly KeyPart[])[], options: Pick<ClaimOptions, 'leaseMs'>): Promise<ExpiredKeyClaims>
 }
 
 /** Whether a cache can claim expired records (a cache written by the app may not). */
 export function isExpiryQueue(cache: object): cache is ExpiryQueue {
-  return typeof (cache as Partial<ExpiryQueue>).claimExpired === 'function'
+  const queue = cache as Partial<ExpiryQueue>
+  return typeof queue.claimExpired === 'function' && typeof queue.claimExpiredKeys === 'function'
 }

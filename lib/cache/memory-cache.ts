@@ -17,7 +17,7 @@ import {
   type CacheOptions,
   type ResolvedCacheOptions,
 } from './cache-options'
-import type { ClaimOptions, ExpiredClaims, ExpiredRecord, ExpiryQueue } from './expiry-queue'
+import type { ClaimOptions, ExpiredClaims, ExpiredKeyClaims, ExpiredRecord, ExpiryQueue } from './expiry-queue'
 import type { CacheRecord, Key, KeyPart, Match, MatchPart } from './key'
 import { keyId, keyMatches, normalizeKey, normalizeMatch, sortByKey } from './key-codec'
 import { CACHE_OPERATIONS, type CacheOperation, type CacheStats } from './cache-stats'
@@ -244,17 +244,29 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
   }
 
   /** In one process, a claim is final at once: there is no other claimer to lease it from. */
-  async claimExpired(prefix: readonly KeyPart[], { max }: ClaimOptions): Promise<ExpiredClaims> {
+  async claimExpired(prefix: readonly KeyPart[], { max, minAgeMs = 0 }: ClaimOptions): Promise<ExpiredClaims> {
     const parts = prefix.length === 0 ? [] : normalizeKey(prefix, 'claimExpired')
-    const under = (record: StoredRecord) => record.key.length > parts.length && parts.every((part, i) => record.key[i] === part)
     const now = this.options.now()
+    const under = (record: StoredRecord) =>
+      record.expiresAt <= now - minAgeMs && record.key.length > parts.length && parts.every((part, i) => record.key[i] === part)
+    return this.claimDropped(now, (record, claimed) => claimed < max && under(record))
+  }
+
+  /** Nothing is ever busy: claims are final at once. */
+  async claimExpiredKeys(keys: readonly (readonly KeyPart[])[]): Promise<ExpiredKeyClaims> {
+    const ids = new Set(keys.map((key) => keyId(normalizeKey(key as KeyPart[], 'claimExpiredKeys'))))
+    return { ...this.claimDropped(this.options.now(), (record) => ids.has(keyId(record.key))), busy: [] }
+  }
+
+  /** Drops what has expired, then claims (removes) the dropped records `take` accepts. */
+  private claimDropped(now: number, take: (record: StoredRecord, claimed: number) => boolean): ExpiredClaims {
     const dropped = (this.expiredDropped ??= [])
     for (const [id, record] of this.records) {
       if (record.expiresAt <= now) this.drop(id, record)
     }
     const claimed: ExpiredRecord[] = []
     this.expiredDropped = dropped.filter((record) => {
-      if (claimed.length >= max || !under(record)) return true
+      if (!take(record, claimed.length)) return true
       claimed.push({ key: [...record.key], expiresAtMs: record.expiresAt })
       return false
     })

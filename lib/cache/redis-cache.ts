@@ -31,7 +31,7 @@ import {
   type ResolvedCacheOptions,
 } from './cache-options'
 import { cacheOperations, type CacheOperationContext, type CacheStats } from './cache-stats'
-import type { ClaimOptions, ExpiredClaims, ExpiredRecord, ExpiryQueue } from './expiry-queue'
+import type { ClaimOptions, ExpiredClaims, ExpiredKeyClaims, ExpiredRecord, ExpiryQueue } from './expiry-queue'
 import { CircuitBreaker, probeOnReady, type BreakerChange, type BreakerState } from './circuit-breaker'
 import { IndexReader, type FoundRecord } from './index-reader'
 import { ANY, type CacheRecord, type Key, type KeyPart, type Match, type MatchPart } from './key'
@@ -46,6 +46,8 @@ import { ReadPlaces } from './read-places'
 import { ReplicatedWrites } from './replicated-writes'
 import { asText } from './redis-replies'
 import { CLAIM_EXPIRED_SCRIPT } from './lua/claim-expired'
+import { CLAIM_EXPIRED_KEYS_SCRIPT } from './lua/claim-expired-keys'
+import { ClaimsTaken } from './claims-taken'
 import { WRITE_SCRIPT } from './lua/write'
 import { jsonSerializer, parseError, serializeError } from './serializer'
 import { deepFreeze, NOT_IN_MEMORY, PEEK_SHARED, READ_SHARED } from './shared-read'
@@ -464,49 +466,104 @@ export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> impl
    * One script per slot (one in all on a single server; one per bucket on Cluster, from a random
    * bucket on, so that concurrent sweepers start apart), each taking at most what is left of `max`.
    */
-  async claimExpired(prefix: readonly KeyPart[], { max, leaseMs }: ClaimOptions): Promise<ExpiredClaims> {
+  async claimExpired(prefix: readonly KeyPart[], { max, leaseMs, minAgeMs = 0 }: ClaimOptions): Promise<ExpiredClaims> {
     const parts = prefix.length === 0 ? [] : normalizeKey(prefix, 'claimExpired')
     const indexes = this.layout.indexesUnder(parts, 'claimExpired')
     const above = parts.slice(0, this.tagDepth - 1)
+    const keyOf = (member: string) => [...above, ...member.split(':').map((segment) => decodePart(segment, 'claimExpired'))]
     const start = Math.floor(Math.random() * indexes.length)
     const groups = this.isCluster ? [...indexes.slice(start), ...indexes.slice(0, start)].map((index) => [index]) : [indexes]
+    const claims = new ClaimsTaken(this.layout)
     const context = { operation: 'claimExpired', commands: ['EVALSHA claim-expired'] }
-    const records: ExpiredRecord[] = []
-    let claimedAtMs = 0
-    const bySet = new Map<string, string[]>()
     await this.guard(context, async () => {
-      for (let next = 0; next < groups.length && records.length < max; next += CLAIM_CONCURRENCY) {
+      for (let next = 0; next < groups.length && claims.records.length < max; next += CLAIM_CONCURRENCY) {
         const chunk = groups.slice(next, next + CLAIM_CONCURRENCY)
-        const share = String(Math.ceil((max - records.length) / chunk.length))
+        const share = String(Math.ceil((max - claims.records.length) / chunk.length))
         const replies = await Promise.all(
           chunk.map((group) =>
             this.connection.evalScript(
               CLAIM_EXPIRED_SCRIPT,
-              group.flatMap((index) => [index.indexKey, this.layout.claimsKey(index.indexKey)]),
-              [share, String(leaseMs), group[0]?.memberPrefix ?? ''],
+              group.flatMap(({ indexKey }) => [indexKey, this.layout.claimsKey(indexKey)]),
+              [share, String(leaseMs), group[0]?.memberPrefix ?? '', String(minAgeMs)],
             ),
           ),
         )
-        replies.forEach((reply, i) => {
-          const group = chunk[i] as IndexToRead[]
-          const [now, perIndex] = Array.isArray(reply) ? (reply as unknown[]) : []
-          if (typeof now !== 'number' || !Array.isArray(perIndex) || perIndex.length !== group.length)
-            throw unexpectedReply(context, "Redis's time and the claims per index")
-          claimedAtMs = Math.max(claimedAtMs, now)
-          group.forEach((index, j) => {
-            const claims = (perIndex[j] as unknown[]).map((claim) => asText(claim, () => unexpectedReply(context, 'a claim')))
-            if (claims.length === 0) return
-            bySet.set(this.layout.claimsKey(index.indexKey), claims)
-            for (const claim of claims) {
-              const key = above.slice()
-              for (const segment of claim.slice(14).split(':')) key.push(decodePart(segment, 'claimExpired'))
-              records.push({ key, expiresAtMs: Number(claim.slice(0, 13)) })
+        replies.forEach((reply, i) =>
+          claims.add(
+            context,
+            reply,
+            (chunk[i] as IndexToRead[]).map(({ indexKey }) => indexKey),
+            keyOf,
+          ),
+        )
+      }
+    })
+    return this.acknowledgeable(claims)
+  }
+
+  /** One script per slot: one in all on a single server, one per index on Cluster. */
+  async claimExpiredKeys(keys: readonly (readonly KeyPart[])[], { leaseMs }: Pick<ClaimOptions, 'leaseMs'>): Promise<ExpiredKeyClaims> {
+    const byIndex = new Map<string, Map<string, KeyPart[]>>()
+    for (const key of keys) {
+      const parts = normalizeKey(key, 'claimExpiredKeys')
+      const { indexKey, member } = this.layout.place(parts)
+      const members = byIndex.get(indexKey) ?? new Map<string, KeyPart[]>()
+      byIndex.set(indexKey, members.set(member, parts))
+    }
+    const indexes = [...byIndex.keys()]
+    const groups = this.isCluster ? indexes.map((indexKey) => [indexKey]) : indexes.length === 0 ? [] : [indexes]
+    const claims = new ClaimsTaken(this.layout)
+    const busy: KeyPart[][] = []
+    const context = { operation: 'claimExpiredKeys', commands: ['EVALSHA claim-expired-keys'] }
+    const keyOf = (member: string, indexKey: string): KeyPart[] => {
+      const key = byIndex.get(indexKey)?.get(member)
+      if (key === undefined) throw unexpectedReply(context, 'a claim of a record asked for')
+      return key
+    }
+    await this.guard(context, async () => {
+      for (let next = 0; next < groups.length; next += CLAIM_CONCURRENCY) {
+        const chunk = groups.slice(next, next + CLAIM_CONCURRENCY)
+        const replies = await Promise.all(
+          chunk.map((group) => {
+            const args = [String(leaseMs)]
+            for (const indexKey of group) {
+              const members = [...(byIndex.get(indexKey) as Map<string, KeyPart[]>).keys()]
+              args.push(String(members.length), ...members)
             }
+            return this.connection.evalScript(
+              CLAIM_EXPIRED_KEYS_SCRIPT,
+              group.flatMap((indexKey) => [indexKey, this.layout.claimsKey(indexKey)]),
+              args,
+            )
+          }),
+        )
+        replies.forEach((reply, i) => {
+          const group = chunk[i] as string[]
+          claims.add(context, reply, group, keyOf)
+          const held = (reply as unknown[])[2]
+          if (!Array.isArray(held) || held.length !== group.length) throw unexpectedReply(context, 'the busy members per index')
+          group.forEach((indexKey, j) => {
+            const members: unknown = held[j]
+            if (!Array.isArray(members)) throw unexpectedReply(context, 'a list of busy members')
+            for (const member of members)
+              busy.push(
+                keyOf(
+                  asText(member, () => unexpectedReply(context, 'a member')),
+                  indexKey,
+                ),
+              )
           })
         })
       }
     })
-    const acknowledge = async () => {
+    return { ...this.acknowledgeable(claims), busy }
+  }
+
+  /** What a claim hands out: the records, and their acknowledgement (a `ZREM` per claims set). */
+  private acknowledgeable(claims: ClaimsTaken): ExpiredClaims {
+    const { records, claimedAtMs } = claims
+    const acknowledge = async (handled?: readonly ExpiredRecord[]) => {
+      const bySet = claims.claimsBySet(handled)
       if (bySet.size === 0) return
       await this.guard({ operation: 'claimExpired', commands: ['ZREM'] }, async () => {
         await Promise.all([...bySet].map(([set, claims]) => this.connection.send(['ZREM', set, ...claims], set, false)))

@@ -36,7 +36,7 @@ const MARKER_VALUE = 0
 /** Users whose indexes one sweep claims from at once. */
 const USERS_AT_ONCE = 32
 
-export class ExpiryMarkers implements ExpiryQueue {
+export class ExpiryMarkers implements Pick<ExpiryQueue, 'claimExpired'> {
   private readonly keys: readonly SealingKey[]
 
   constructor(

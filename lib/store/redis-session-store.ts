@@ -7,15 +7,16 @@
 import type { Request } from 'express'
 import { Store, type Session, type SessionData } from 'express-session'
 import type { Cache } from '../cache/cache'
-import { isExpiryQueue, type ExpiredRecord } from '../cache/expiry-queue'
+import { isExpiryQueue, type ExpiryQueue } from '../cache/expiry-queue'
 import { ExpirySweeper } from '../cache/expiry-sweeper'
 import { RedisCache } from '../cache/redis-cache'
 import { parseError, serializeError } from '../cache/serializer'
 import { withDeadline } from '../shared/deadline'
-import { DEFAULT_STORE_TTL_SECONDS, STORE_PROBE_INTERVAL_MS } from '../defaults'
+import { DEFAULT_STORE_TTL_SECONDS, EXPIRY_HOLD_MARGIN_MS, STORE_PROBE_INTERVAL_MS } from '../defaults'
 import { UsageError } from '../errors'
 import { arrivedOverHttp, warnInsecureRequest } from '../shared/insecure-request'
 import { settle, unlessAnswered, type StoreCallback } from './callback'
+import { ExpiredSessions, type ExpiredStoreSession } from './expired-sessions'
 import { LegacySessions } from './legacy-sessions'
 import { Readiness } from './readiness'
 import { PROBE_KEY, SESSIONS_PREFIX, STORE_TAG_DEPTH, sessionKey, storedIdOf } from './session-keys'
@@ -93,7 +94,7 @@ export class RedisSessionStore extends Store {
   private readonly given: { prefix: string | undefined; scanCount: number }
   private readonly operations = storeOperations()
   /** Claims expired sessions for `ended` events while there is an `ended` listener; undefined on a cache that cannot. */
-  private readonly expirySweeper: ExpirySweeper | undefined
+  private readonly expirySweeper: ExpirySweeper<ExpiredStoreSession> | undefined
 
   constructor(options: RedisSessionStoreOptions) {
     super()
@@ -124,9 +125,15 @@ export class RedisSessionStore extends Store {
       prefix: cache === undefined ? ((options as { prefix?: string }).prefix ?? DEFAULT_STORE_PREFIX) : undefined,
       scanCount: scanCountOf(options),
     }
-    const sweeper = isExpiryQueue(this.cache)
-      ? new ExpirySweeper(this.cache, SESSIONS_PREFIX, this.options.expirySweepMs, (record) => this.expired(record))
+    const { expirySweepMs, userOf, hashUserIds } = this.options
+    const expiredSessions = isExpiryQueue(this.cache)
+      ? new ExpiredSessions(
+          this.cache as Cache<string> & ExpiryQueue,
+          userOf !== undefined && !hashUserIds,
+          expirySweepMs + EXPIRY_HOLD_MARGIN_MS,
+        )
       : undefined
+    const sweeper = expiredSessions && new ExpirySweeper(expiredSessions, SESSIONS_PREFIX, expirySweepMs, (record) => this.expired(record))
     this.expirySweeper = sweeper
     if (sweeper !== undefined) {
       // Sweeps cost Redis work: they run only while someone listens.
@@ -470,9 +477,9 @@ export class RedisSessionStore extends Store {
     if (this.listenerCount('ended') > 0) this.emit('ended', { sessionId, userId, at: this.options.now(), reason })
   }
 
-  /** A session the sweep claimed: its record is gone, so its user is unknown. */
-  private expired({ key, expiresAtMs }: ExpiredRecord): void {
-    this.emit('ended', { sessionId: storedIdOf(key), userId: undefined, at: expiresAtMs, reason: 'expired' })
+  /** A session the sweep claimed, with the user its entry named (expired-sessions.ts). */
+  private expired({ key, expiresAtMs, userId }: ExpiredStoreSession): void {
+    this.emit('ended', { sessionId: storedIdOf(key), userId, at: expiresAtMs, reason: 'expired' })
   }
 
   /** With `absoluteTtlMs`: whether a session first saved at `createdAtMs` has lived its time. */

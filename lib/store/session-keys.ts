@@ -15,6 +15,9 @@ import { ANY, type KeyPart, type MatchPart } from '../cache/key'
 const SESSION = 's'
 const USER = 'u'
 
+/** A user's entry holds nothing: its key is the information. */
+export const ENTRY = ''
+
 /** The `tagDepth` a RedisCache must have to hold this store's records (checked on Redis Cluster). */
 export const STORE_TAG_DEPTH = 2
 
@@ -28,6 +31,9 @@ export function userSessionKey(userId: string, storedId: string): KeyPart[] {
 
 /** Under this prefix are the sessions and nothing else: `countUnder` counts them. */
 export const SESSIONS_PREFIX: readonly KeyPart[] = [SESSION]
+
+/** Under this prefix are the users' entries and nothing else: the expiry sweep claims from it. */
+export const USER_ENTRIES_PREFIX: readonly KeyPart[] = [USER]
 
 export const ALL_SESSIONS: readonly MatchPart[] = [SESSION, ANY]
 export const ALL_USER_ENTRIES: readonly MatchPart[] = [USER, ANY, ANY]

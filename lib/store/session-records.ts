@@ -11,10 +11,16 @@
  * (yet) may belong to a save still under way on Cluster, so listings skip it and expiry removes it.
  */
 import type { Cache, ReplicaWait } from '../cache/cache'
-import { ALL_SESSIONS, ALL_USER_ENTRIES, SESSIONS_PREFIX, sessionKey, storedIdOf, userSessionKey, userSessions } from './session-keys'
-
-/** A user's entry holds nothing: its key is the information. */
-const ENTRY = ''
+import {
+  ALL_SESSIONS,
+  ALL_USER_ENTRIES,
+  ENTRY,
+  SESSIONS_PREFIX,
+  sessionKey,
+  storedIdOf,
+  userSessionKey,
+  userSessions,
+} from './session-keys'
 
 export interface StoredSessionText {
   /** The session as the serializer wrote it. */

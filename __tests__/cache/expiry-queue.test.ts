@@ -1,0 +1,151 @@
+/**
+ * The cache's expiry queue (lib/cache/expiry-queue.ts) beyond what the layers' event tests reach:
+ * `minAgeMs` holds back records and abandoned claims, and `claimExpiredKeys` claims named records
+ * (a due entry, or a claim whose lease ran out), reports those under a running lease as busy,
+ * and takes nothing live or gone; acknowledging some records leaves the others' claims in place.
+ * On a MemoryCache, a single Redis and a 3-master Cluster.
+ */
+import { randomBytes } from 'node:crypto'
+import { MemoryCache, RedisCache, type ExpiryQueue, type KeyPart } from 'sessionvault/cache'
+import { connectCluster, connectStandalone, type ClusterClient, type StandaloneClient } from '../helpers/redis'
+import { eventually, sleep } from '../helpers/waiting'
+
+const LEASE_MS = 60_000
+const SHORT_MS = 100
+
+let standalone: StandaloneClient
+let cluster: ClusterClient
+
+beforeAll(async () => {
+  ;[standalone, cluster] = await Promise.all([connectStandalone(), connectCluster()])
+})
+afterAll(async () => {
+  await Promise.all([standalone.close(), cluster.close()])
+})
+
+type QueueCache = RedisCache<string> | MemoryCache<string>
+
+const caches: [string, () => QueueCache][] = [
+  ['a MemoryCache', () => new MemoryCache<string>({ ttlMs: 60_000 })],
+  [
+    'a single Redis',
+    () =>
+      new RedisCache<string>({
+        client: standalone,
+        namespace: `queue-${randomBytes(4).toString('hex')}`,
+        ttlMs: 60_000,
+        tagDepth: 2,
+        buckets: 8,
+      }),
+  ],
+  [
+    'a 3-master Cluster',
+    () =>
+      new RedisCache<string>({
+        client: cluster,
+        namespace: `queue-${randomBytes(4).toString('hex')}`,
+        ttlMs: 60_000,
+        tagDepth: 2,
+        buckets: 8,
+      }),
+  ],
+]
+
+const keysOf = (claims: { records: { key: KeyPart[] }[] }) => claims.records.map(({ key }) => key.join('/')).sort()
+
+/** Puts `keys` with a short life and waits until every one has expired. */
+async function expiring(cache: QueueCache, keys: KeyPart[][]): Promise<void> {
+  for (const key of keys) await cache.put(key, 'v', { ttlMs: SHORT_MS })
+  await eventually(
+    async () => (await Promise.all(keys.map((key) => cache.get(key)))).every((value) => value === undefined),
+    5_000,
+    'expiry',
+  )
+}
+
+describe.each(caches)('on %s', (_name, open) => {
+  let cache: QueueCache
+  beforeEach(async () => {
+    cache = open()
+    // A MemoryCache keeps expired records for claims only once claims are asked for.
+    await cache.claimExpired(['s'], { max: 10, leaseMs: LEASE_MS })
+  })
+  afterEach(() => (cache instanceof RedisCache ? cache.close() : undefined))
+
+  test('minAgeMs holds back records that expired more recently than that', async () => {
+    await expiring(cache, [['s', 'a']])
+    expect(keysOf(await cache.claimExpired(['s'], { max: 10, leaseMs: LEASE_MS, minAgeMs: 60_000 }))).toEqual([])
+    expect(keysOf(await cache.claimExpired(['s'], { max: 10, leaseMs: LEASE_MS, minAgeMs: 0 }))).toEqual(['s/a'])
+  })
+
+  test('claimExpiredKeys takes the named records that expired, whatever minAgeMs others wait for, and nothing live or missing', async () => {
+    await expiring(cache, [
+      ['s', 'a'],
+      ['s', 'b'],
+    ])
+    await cache.put(['s', 'live'], 'v')
+    const claims = await (cache as ExpiryQueue).claimExpiredKeys(
+      [
+        ['s', 'a'],
+        ['s', 'live'],
+        ['s', 'missing'],
+      ],
+      { leaseMs: LEASE_MS },
+    )
+    expect(keysOf(claims)).toEqual(['s/a'])
+    expect(claims.busy).toEqual([])
+    await claims.acknowledge()
+    // Claimed once: the sweep gets the other one only.
+    expect(keysOf(await cache.claimExpired(['s'], { max: 10, leaseMs: LEASE_MS }))).toEqual(['s/b'])
+    expect(keysOf(await cache.claimExpiredKeys([['s', 'a']], { leaseMs: LEASE_MS }))).toEqual([])
+  })
+})
+
+describe.each(caches.slice(1))('leases on %s', (_name, open) => {
+  let cache: RedisCache<string>
+  beforeEach(() => {
+    cache = open() as RedisCache<string>
+  })
+  afterEach(() => cache.close())
+
+  test('a record claimed under a running lease is busy to claimExpiredKeys, and gone once acknowledged', async () => {
+    await expiring(cache, [['s', 'a']])
+    const sweep = await cache.claimExpired(['s'], { max: 10, leaseMs: LEASE_MS })
+    expect(keysOf(sweep)).toEqual(['s/a'])
+    const byKey = await cache.claimExpiredKeys([['s', 'a']], { leaseMs: LEASE_MS })
+    expect(keysOf(byKey)).toEqual([])
+    expect(byKey.busy).toEqual([['s', 'a']])
+    await sweep.acknowledge()
+    const after = await cache.claimExpiredKeys([['s', 'a']], { leaseMs: LEASE_MS })
+    expect([keysOf(after), after.busy]).toEqual([[], []])
+  })
+
+  test('a claim whose lease ran out is taken by key at once, and by a sweep only minAgeMs later', async () => {
+    await expiring(cache, [
+      ['s', 'a'],
+      ['s', 'b'],
+    ])
+    expect(keysOf(await cache.claimExpired(['s'], { max: 10, leaseMs: 1 }))).toEqual(['s/a', 's/b'])
+    await sleep(20)
+    expect(keysOf(await cache.claimExpired(['s'], { max: 10, leaseMs: LEASE_MS, minAgeMs: 60_000 }))).toEqual([])
+    expect(keysOf(await cache.claimExpiredKeys([['s', 'a']], { leaseMs: LEASE_MS }))).toEqual(['s/a'])
+    expect(keysOf(await cache.claimExpired(['s'], { max: 10, leaseMs: LEASE_MS }))).toEqual(['s/b'])
+  })
+
+  test('acknowledging some records leaves the claims of the others in place', async () => {
+    await expiring(cache, [
+      ['s', 'a'],
+      ['s', 'b'],
+    ])
+    const sweep = await cache.claimExpired(['s'], { max: 10, leaseMs: LEASE_MS })
+    await sweep.acknowledge(sweep.records.filter(({ key }) => key[1] === 'a'))
+    const byKey = await cache.claimExpiredKeys(
+      [
+        ['s', 'a'],
+        ['s', 'b'],
+      ],
+      { leaseMs: LEASE_MS },
+    )
+    expect([keysOf(byKey), byKey.busy]).toEqual([[], [['s', 'b']]])
+  })
+})

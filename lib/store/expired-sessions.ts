@@ -1,0 +1,107 @@
+/**
+ * Where the store finds its expired sessions, once across every process (cache/expiry-queue.ts),
+ * with the user each belonged to.
+ *
+ * An expired session's record is gone, and with it what `userOf` would read. But a session with
+ * a user has an entry in that user's index (session-keys.ts), whose key names the user and which
+ * expires with the session (or later: entries are only ever lengthened). So a sweep claims:
+ *
+ * 1. the due user entries, which say whose each session was;
+ * 2. by key, the sessions those entries name: the session's claim is what makes its event happen
+ *    once, so an entry whose session ended otherwise (destroyed, or saved again and live) claims
+ *    nothing. An entry that fell due a moment before its session (on Cluster they are written
+ *    one slot at a time, the entry first) is written again, due a millisecond after the session,
+ *    for a later sweep. An entry whose session another process holds a running claim on (it claimed the
+ *    session in step 3, or is dying midway) is left unacknowledged: it comes back after its
+ *    lease, when that claim has been delivered or has run out too. Entries are leased a little
+ *    longer than sessions, so a process that dies holding both loses the session's first;
+ * 3. the sessions no entry named (no user), only once they are `holdMs` past their expiry (or
+ *    their claim's lease): by then a sweep in some process has claimed the ones with a user
+ *    through step 2.
+ *
+ * Without users (no `userOf`, or `hashUserIds`, whose entries name only a hash) step 3 alone,
+ * with no hold.
+ */
+import { ENTRY_LEASE_EXTRA_MS } from '../defaults'
+import type { Cache } from '../cache/cache'
+import type { ClaimOptions, ExpiredClaims, ExpiredRecord, ExpiryQueue } from '../cache/expiry-queue'
+import type { KeyPart } from '../cache/key'
+import { ENTRY, SESSIONS_PREFIX, sessionKey, storedIdOf, USER_ENTRIES_PREFIX } from './session-keys'
+
+/** An expired session, with the user its entry named. */
+export interface ExpiredStoreSession extends ExpiredRecord {
+  /** The user id as the entry's key holds it; undefined for a session with no user (or none known). */
+  userId: string | undefined
+}
+
+/** How much earlier than its session an entry may fall due and still be its user's (written again): the gap between two slots' writes and clocks. */
+const ENTRY_EARLY_MS = 1_000
+
+const NOTHING_CLAIMED: ExpiredClaims = { records: [], claimedAtMs: 0, acknowledge: () => Promise.resolve() }
+
+export class ExpiredSessions {
+  constructor(
+    private readonly cache: Cache<string> & ExpiryQueue,
+    /** Whether sessions have user entries naming their users (`userOf` without `hashUserIds`). */
+    private readonly byUser: boolean,
+    /** How long sessions no entry named wait past their expiry before step 3 takes them. */
+    private readonly holdMs: number,
+  ) {}
+
+  /** The prefix is always the store's own. */
+  async claimExpired(_prefix: readonly KeyPart[], options: ClaimOptions): Promise<ExpiredClaims & { records: ExpiredStoreSession[] }> {
+    if (!this.byUser) {
+      const claims = await this.cache.claimExpired(SESSIONS_PREFIX, options)
+      return { ...claims, records: claims.records.map((record) => ({ ...record, userId: undefined })) }
+    }
+    const entries = await this.cache.claimExpired(USER_ENTRIES_PREFIX, { ...options, leaseMs: options.leaseMs + ENTRY_LEASE_EXTRA_MS })
+    const userOf = new Map<string, string>()
+    for (const { key } of entries.records) userOf.set(storedIdOf(key), String(key[1]))
+    const named =
+      userOf.size === 0 ? { ...NOTHING_CLAIMED, busy: [] } : await this.cache.claimExpiredKeys([...userOf.keys()].map(sessionKey), options)
+    const busy = new Set(named.busy.map(storedIdOf))
+    const taken = new Set(named.records.map(({ key }) => storedIdOf(key)))
+    await this.entriesAgain(
+      entries.records.filter(({ key }) => !taken.has(storedIdOf(key)) && !busy.has(storedIdOf(key))),
+      entries.claimedAtMs,
+    )
+    const left = options.max - named.records.length
+    // A failure here leaves step 3 to the next sweep; what steps 1 and 2 claimed is delivered now.
+    const unnamed =
+      left > 0
+        ? await this.cache.claimExpired(SESSIONS_PREFIX, { ...options, max: left, minAgeMs: this.holdMs }).catch(() => NOTHING_CLAIMED)
+        : NOTHING_CLAIMED
+    const records: ExpiredStoreSession[] = [
+      ...named.records.map((record) => ({ ...record, userId: userOf.get(storedIdOf(record.key)) })),
+      ...unnamed.records.map((record) => ({ ...record, userId: undefined })),
+    ]
+    return {
+      records,
+      claimedAtMs: entries.claimedAtMs,
+      acknowledge: async () => {
+        await Promise.all([named.acknowledge(), unnamed.acknowledge()])
+        // Last: an entry acknowledged before its session could not claim it again.
+        await entries.acknowledge(entries.records.filter(({ key }) => !busy.has(storedIdOf(key))))
+      },
+    }
+  }
+
+  /**
+   * Writes again the entries among `unclaimed` (whose sessions the claim did not take) whose
+   * session is live and expires at most `ENTRY_EARLY_MS` after them. One that fell due long
+   * before its session belongs to a user the session no longer has (it is left to go).
+   */
+  private async entriesAgain(unclaimed: readonly ExpiredRecord[], claimedAtMs: number): Promise<void> {
+    if (unclaimed.length === 0) return
+    const claimedAt = performance.now()
+    await Promise.all(
+      unclaimed.map(async ({ key, expiresAtMs }) => {
+        const session = await this.cache.getTimed(sessionKey(storedIdOf(key)))
+        if (session === undefined || session.expiresAtMs - expiresAtMs > ENTRY_EARLY_MS) return
+        // Due a millisecond after the session, by Redis's clock (its now at the claim, moved on by the time since).
+        const ttlMs = Math.max(1, Math.ceil(session.expiresAtMs + 1 - (claimedAtMs + performance.now() - claimedAt)))
+        await this.cache.batch({ put: [{ key: [...key], value: ENTRY, extendOnly: true }] }, { ttlMs })
+      }),
+    )
+  }
+}
