@@ -148,4 +148,28 @@ describe.each(caches.slice(1))('leases on %s', (_name, open) => {
     )
     expect([keysOf(byKey), byKey.busy]).toEqual([[], [['s', 'b']]])
   })
+
+  test("where one index holds several prefixes' records (tagDepth 1), a sweep of one prefix takes back only its own abandoned claims", async () => {
+    const shared = new RedisCache<string>({
+      client: cache.isCluster ? cluster : standalone,
+      namespace: `queue-${randomBytes(4).toString('hex')}`,
+      ttlMs: 60_000,
+      tagDepth: 1,
+      buckets: 1,
+    })
+    try {
+      await expiring(shared, [
+        ['u', 'ada', 'a'],
+        ['s', 'a'],
+        ['s', 'b'],
+      ])
+      expect(keysOf(await shared.claimExpired(['u'], { max: 10, leaseMs: 1 }))).toEqual(['u/ada/a'])
+      expect(keysOf(await shared.claimExpired(['s'], { max: 10, leaseMs: 1 }))).toEqual(['s/a', 's/b'])
+      await sleep(20)
+      expect(keysOf(await shared.claimExpired(['s'], { max: 10, leaseMs: LEASE_MS }))).toEqual(['s/a', 's/b'])
+      expect(keysOf(await shared.claimExpired(['u'], { max: 10, leaseMs: LEASE_MS }))).toEqual(['u/ada/a'])
+    } finally {
+      await shared.close()
+    }
+  })
 })

@@ -10,7 +10,8 @@ import { LUA_EXPIRED_KEPT, LUA_SERVER_NOW, LuaScript } from '../lua-script'
  * claiming some of them by key (claim-expired-keys.ts) gets there first. At most `max`
  * claims in all: `ZRANGEBYSCORE … LIMIT`, so the work is bounded and O(claimed). Where an index
  * also holds other records (a prefix below the bucket), only members starting with the member
- * prefix are taken, the others skipped, a bounded number of pages at most.
+ * prefix are taken, the others skipped, a bounded number of pages at most; so are other
+ * prefixes' claims whose lease ran out.
  * `allow-oom`: a claim frees as much as it parks.
  *
  * KEYS: per index, the index then its claims set. ARGV: [1] max, [2] lease ms, [3] the member
@@ -27,10 +28,19 @@ local result = {}
 for i = 1, #KEYS, 2 do
   local index, claims = KEYS[i], KEYS[i + 1]
   local taken = {}
-  if left > 0 then
-    for _, claim in ipairs(redis.call('ZRANGEBYSCORE', claims, '-inf', due, 'LIMIT', 0, left)) do taken[#taken + 1] = claim end
+  -- A claim is '<13 digits>:<member>': its member starts at the 15th character. Claims of
+  -- other prefixes are skipped; the set does not change meanwhile, so pages follow each other.
+  local read = 0
+  for _ = 1, 10 do
+    if left - #taken <= 0 then break end
+    local page = redis.call('ZRANGEBYSCORE', claims, '-inf', due, 'LIMIT', read, left - #taken)
+    if #page == 0 then break end
+    read = read + #page
+    for _, claim in ipairs(page) do
+      if prefix == '' or string.sub(claim, 15, 14 + #prefix) == prefix then taken[#taken + 1] = claim end
+    end
   end
-  -- Skipped members stay in the index, so the next page starts after them.
+  -- Members of other prefixes are skipped too; taken ones leave the index, so the next page starts after the skipped.
   local skipped = 0
   for _ = 1, 10 do
     if left - #taken <= 0 then break end
