@@ -437,10 +437,10 @@ export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> impl
 
   private async countMatching(match: Match): Promise<number> {
     const pattern = normalizeMatch(match, 'count')
-    if (!pattern.includes(ANY)) return (await this.listKeys(pattern, 'keys')).length
+    if (!pattern.includes(ANY)) return (await this.listKeys(pattern, 'count')).length
     const literal = pattern.findIndex((part) => part === ANY)
     // Counted inside Redis when every part after the first ANY is ANY too: no key crosses the network.
-    if (!pattern.slice(literal).every((part) => part === ANY)) return (await this.listKeys(pattern, 'keys')).length
+    if (!pattern.slice(literal).every((part) => part === ANY)) return (await this.listKeys(pattern, 'count')).length
     const indexes = this.layout.indexesFor(pattern, 'count')
     const segments = pattern.length - Math.min(this.tagDepth, pattern.length) + 1
     return this.countIn(indexes, segments, 'count')
