@@ -34,10 +34,11 @@ export async function revokeCommand(scan: NamespaceScan, caches: LayerCaches, op
 }
 
 async function revokeUser(caches: LayerCaches, records: SessionRecords, userId: string): Promise<{ store: number; token: number }> {
-  const stored = await storeSessionsOf(caches, userId)
-  for (const session of stored) await records.remove(session.id, session.userKey, true)
+  let store = 0
+  // Counted as they end: one that ended meanwhile (its TTL, another revoke) is not.
+  for (const session of await storeSessionsOf(caches, userId)) if (await records.remove(session.id, session.userKey, true)) store++
   const token = await new CredentialsCache(caches.token, EVERY_STORED_SESSION, Date.now, 1).revokeAll(userId)
-  return { store: stored.length, token }
+  return { store, token }
 }
 
 async function revokeSession(
@@ -53,8 +54,7 @@ async function revokeSession(
   if (found.some((record) => !record.tombstone)) {
     // Its user's index entry goes with it, as a destroy with `userOf` removes it.
     const entry = keys.find((stored) => stored.kind === 'store-user-entry' && stored.key[2] === id)
-    await records.remove(id, entry === undefined ? undefined : String(entry.key[1]), true)
-    store++
+    if (await records.remove(id, entry === undefined ? undefined : String(entry.key[1]), true)) store++
   }
   for (const stored of keys.filter((item) => item.kind === 'token-session' && item.key[3] === id)) {
     // What the middleware's revoke deletes: the session's one record.
