@@ -108,6 +108,12 @@ function describeEvents(name: string, cacheFor: (clock: Clock) => Promise<Cache>
       ])
     })
 
+    test("revokeSession() of the request's own session emits ended with reason logout", async () => {
+      const { token, id } = await loginAs()
+      await request(app).delete(`/sessions/${id}`).set(cookieHeader(token)).expect(200)
+      expect(ended).toEqual([{ sessionId: id, userId: 'alice', at: clock.time, reason: 'logout' }])
+    })
+
     test('revoking a session that is not there emits nothing', async () => {
       const { token } = await loginAs()
       await request(app).delete('/sessions/not-a-session').set(cookieHeader(token)).expect(200)

@@ -100,6 +100,13 @@ describe.each(backends)('store events %s', (_name, storeFor) => {
     expect(heard.ended).toEqual([{ sessionId: store.storedId('sid-1'), userId: 'ada', at: clock.time, reason: 'expired' }])
   })
 
+  test('a touch that finds the session over (TTL 0) emits ended with reason expired', async () => {
+    await store.set('sid-1', sessionData({ userId: 'ada' }, HOUR))
+    await store.touch('sid-1', sessionData({ userId: 'ada' }, -1_000))
+    expect(heard.ended).toEqual([{ sessionId: store.storedId('sid-1'), userId: 'ada', at: clock.time, reason: 'expired' }])
+    expect(await store.get('sid-1')).toBeNull()
+  })
+
   test('clear() emits ended with reason revoked for every session', async () => {
     for (const sid of ['a', 'b']) await store.set(sid, sessionData({}, HOUR))
     await store.clear()
