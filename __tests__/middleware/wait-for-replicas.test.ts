@@ -68,3 +68,20 @@ test('sign out everywhere waits for the replica too', async () => {
     .catch((caught: unknown) => caught)
   expect((error as { code?: string }).code).toBe('NOT_REPLICATED')
 })
+
+test('revokeSession() and revokeOtherSessions() wait for the replica too: 503 when it does not acknowledge, the session ended on the master', async () => {
+  const { app } = testApp(cache, { waitForReplicas: { replicas: 1, timeoutMs: 300 } })
+  const laptop = await login(app, { id: 'fay', fingerprint: 'laptop' })
+  const phone = await login(app, { id: 'fay', fingerprint: 'phone' })
+  const tablet = await login(app, { id: 'fay', fingerprint: 'tablet' })
+  const phoneId = (
+    (await request(app).get('/sessions').set(cookieHeader(phone)).expect(200)).body as { id: string; current: boolean }[]
+  ).find((listed) => listed.current)?.id as string
+  const revoked = await redis.withReplicaPaused(() => request(app).delete(`/sessions/${phoneId}`).set(cookieHeader(laptop)))
+  expect(revoked.status).toBe(503)
+  expect(await statusWith(app, phone)).toBe(401)
+  const others = await redis.withReplicaPaused(() => request(app).post('/sessions/revoke-others').set(cookieHeader(laptop)))
+  expect(others.status).toBe(503)
+  expect(await statusWith(app, tablet)).toBe(401)
+  expect(await statusWith(app, laptop)).toBe(200)
+})

@@ -77,6 +77,36 @@ test('with `logins: true`, a first save fails with NOT_REPLICATED when the repli
   expect(saved).toBe('saved')
 })
 
+test('destroyUserSession, destroyUserSessions and clear wait for the replica too: NOT_REPLICATED when it does not acknowledge, the sessions ended on the master', async () => {
+  const users = new RedisSessionStore({
+    client: await redis.connect(),
+    prefix: 'durable-users:',
+    userOf: (data) => (data as unknown as { user?: string }).user,
+    waitForReplicas: WAIT,
+  })
+  try {
+    const failures: unknown[] = []
+    const ending = async (end: () => Promise<unknown>, sid: string) => {
+      await users.set(sid, session('ada'))
+      failures.push(
+        await redis.withReplicaPaused(() =>
+          end().then(
+            () => undefined,
+            (caught: unknown) => caught,
+          ),
+        ),
+      )
+      expect(await users.get(sid)).toBeNull()
+    }
+    await ending(() => users.destroyUserSession('ada', users.storedId('one')), 'one')
+    await ending(() => users.destroyUserSessions('ada'), 'all')
+    await ending(() => users.clear(), 'cleared')
+    expect(failures.map((error) => isCacheError(error) && error.code)).toEqual(['NOT_REPLICATED', 'NOT_REPLICATED', 'NOT_REPLICATED'])
+  } finally {
+    await users.close()
+  }
+})
+
 test('bad waitForReplicas options fail at construction, naming the option', async () => {
   const client = await redis.connect()
   for (const [waitForReplicas, option] of [
