@@ -89,6 +89,25 @@ test('every store method publishes start, end, asyncStart and asyncEnd, naming o
   }
 })
 
+test('a store touch counts once per call, even when touchAfterMs leaves nothing to write', async () => {
+  const store = new RedisSessionStore({ client, touchAfterMs: HOUR })
+  try {
+    await store.set(SID, sessionData({ views: VIEWS }, HOUR))
+    const loaded = (await store.get(SID)) as SessionData
+    for (let i = 0; i < 3; i++) {
+      // As express-session's touch does on every request: the cookie's expiry rolls forward.
+      loaded.cookie.expires = new Date(Date.now() + HOUR)
+      await store.touch(SID, loaded)
+    }
+    const stats = store.stats()
+    expect(stats.operations.touch).toBe(3)
+    expect([stats.cache?.operations.touch, stats.cache?.operations.touchMany]).toEqual([0, 0])
+    expect(traces.calls().filter(({ context }) => context['operation'] === 'touch')).toHaveLength(3)
+  } finally {
+    await store.close()
+  }
+})
+
 test('a call that fails publishes error with the error the caller gets', async () => {
   const store = new RedisSessionStore({ client })
   try {
