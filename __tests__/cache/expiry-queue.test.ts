@@ -99,6 +99,15 @@ describe.each(caches)('on %s', (_name, open) => {
     expect(keysOf(await cache.claimExpired(['s'], { max: 10, leaseMs: LEASE_MS }))).toEqual(['s/b'])
     expect(keysOf(await cache.claimExpiredKeys([['s', 'a']], { leaseMs: LEASE_MS }))).toEqual([])
   })
+
+  test('a record written again after it expired, before any claim, is claimed once, for its last life: the write replaced its entry', async () => {
+    await expiring(cache, [['s', 'a']])
+    await cache.put(['s', 'a'], 'v', { ttlMs: SHORT_MS })
+    const last = (await cache.getTimed(['s', 'a']))?.expiresAtMs
+    await eventually(async () => (await cache.get(['s', 'a'])) === undefined, 5_000, 'expiry')
+    const claims = await (cache as ExpiryQueue).claimExpiredKeys([['s', 'a']], { leaseMs: LEASE_MS })
+    expect(claims.records.map(({ key, expiresAtMs }) => [key.join('/'), expiresAtMs])).toEqual([['s/a', last]])
+  })
 })
 
 describe.each(caches.slice(1))('leases on %s', (_name, open) => {
@@ -170,6 +179,23 @@ describe.each(caches.slice(1))('leases on %s', (_name, open) => {
       expect(keysOf(await shared.claimExpired(['u'], { max: 10, leaseMs: LEASE_MS }))).toEqual(['u/ada/a'])
     } finally {
       await shared.close()
+    }
+  })
+
+  test("one bucket holding more than its share of a call's max (40 records of one user, 1,024 buckets) is claimed whole by one call", async () => {
+    const spread = new RedisCache<string>({
+      client: cache.isCluster ? cluster : standalone,
+      namespace: `queue-${randomBytes(4).toString('hex')}`,
+      ttlMs: 60_000,
+      tagDepth: 2,
+    })
+    try {
+      const keys: KeyPart[][] = Array.from({ length: 40 }, (_, i) => ['u', 'ada', `s${i}`])
+      await expiring(spread, keys)
+      const claims = await spread.claimExpired(['u'], { max: 1_000, leaseMs: LEASE_MS })
+      expect(keysOf(claims)).toEqual(keys.map((key) => key.join('/')).sort())
+    } finally {
+      await spread.close()
     }
   })
 })

@@ -270,6 +270,93 @@ describe('expired events from the sweep', () => {
     },
   )
 
+  const liveBackends: [string, () => RedisSessionStore][] = [
+    ['on a MemoryCache', () => new RedisSessionStore({ cache: new MemoryCache({ ttlMs: HOUR }), userOf, expirySweepMs: SWEEP_MS })],
+    ['on Redis', () => new RedisSessionStore({ client: server.client, userOf, expirySweepMs: SWEEP_MS })],
+  ]
+
+  /** The `ended` event of `storedId`, once it comes. */
+  async function endedOf(heard: Heard, storedId: string, timeoutMs = 10_000): Promise<StoreSessionEnded[]> {
+    await eventually(() => heard.ended.some((event) => event.sessionId === storedId), timeoutMs, `the ended event of ${storedId}`)
+    return heard.ended.filter((event) => event.sessionId === storedId)
+  }
+
+  test.each(liveBackends)(
+    "%s: a loaded session saved under another user drops the old user's entry, and its expiry names the new user",
+    async (_name, open) => {
+      const store = open()
+      const heard = listen(store)
+      try {
+        await store.set('switched', sessionData({ userId: 'ada' }, HOUR))
+        const loaded = (await store.get('switched')) as SessionData
+        loaded.userId = 'bob'
+        loaded.cookie.expires = new Date(Date.now() + 1_000)
+        await store.set('switched', loaded)
+        const storedId = store.storedId('switched')
+        expect(await store.cache.getTimed(['u', 'ada', storedId])).toBeUndefined()
+        expect(await store.listUserSessions('ada')).toEqual([])
+        expect((await endedOf(heard, storedId)).map((event) => [event.userId, event.reason])).toEqual([['bob', 'expired']])
+      } finally {
+        await store.close()
+      }
+    },
+  )
+
+  test.each(liveBackends)(
+    '%s: a loaded session saved with no user (a logout without destroy) is reported with none',
+    async (_name, open) => {
+      const store = open()
+      const heard = listen(store)
+      try {
+        await store.set('left', sessionData({ userId: 'ada' }, HOUR))
+        const loaded = (await store.get('left')) as SessionData
+        delete loaded.userId
+        loaded.cookie.expires = new Date(Date.now() + 1_000)
+        await store.set('left', loaded)
+        const storedId = store.storedId('left')
+        expect(await store.cache.getTimed(['u', 'ada', storedId])).toBeUndefined()
+        expect((await endedOf(heard, storedId)).map((event) => [event.userId, event.reason])).toEqual([[undefined, 'expired']])
+      } finally {
+        await store.close()
+      }
+    },
+  )
+
+  test.each(liveBackends)(
+    "%s: saved directly (no load) with no user, 200 ms after a save with one: the old user's entry is not written again, the session is reported with no user",
+    async (_name, open) => {
+      const store = open()
+      const heard = listen(store)
+      try {
+        await store.set('direct', sessionData({ userId: 'ada' }, 1_000))
+        await sleep(200)
+        await store.set('direct', sessionData({}, 1_000))
+        const ended = await endedOf(heard, store.storedId('direct'))
+        expect(ended.map((event) => [event.userId, event.reason])).toEqual([[undefined, 'expired']])
+      } finally {
+        await store.close()
+      }
+    },
+  )
+
+  // On Redis, whose indexes keep expired entries for a listener added later (a MemoryCache keeps them from its first sweep on).
+  test.each(liveBackends.slice(1))(
+    "%s: an old user's entry due well before its session, swept together (a listener added late), does not name its user",
+    async (_name, open) => {
+      const store = open()
+      try {
+        await store.set('stale', sessionData({ userId: 'ada' }, 300))
+        await store.set('stale', sessionData({}, 1_500))
+        const storedId = store.storedId('stale')
+        await eventually(async () => (await store.cache.getTimed(['s', storedId])) === undefined, 5_000, 'the session to expire')
+        const heard = listen(store)
+        expect((await endedOf(heard, storedId)).map((event) => [event.userId, event.reason])).toEqual([[undefined, 'expired']])
+      } finally {
+        await store.close()
+      }
+    },
+  )
+
   test("an index keeps an expired session's entry through writes to it, so a listener added later still hears it", async () => {
     // One bucket: every save writes (and prunes) the index that holds the expired session.
     const cache = new RedisCache<string>({ client: server.client, namespace: 'kept', ttlMs: HOUR, tagDepth: 2, buckets: 1 })

@@ -48,8 +48,8 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
   private readonly counts = Object.fromEntries(CACHE_OPERATIONS.map((operation) => [operation, 0])) as Record<CacheOperation, number>
   /** Values that could not be decoded (see `CacheStats.errors`). */
   private errors = 0
-  /** Once `claimExpired` has been called: the expired records dropped since, for it to claim. */
-  private expiredDropped: StoredRecord[] | undefined
+  /** Once `claimExpired` has been called: the expired records dropped since, by key id, for it to claim. */
+  private expiredDropped: Map<string, StoredRecord> | undefined
 
   constructor(options: MemoryCacheOptions) {
     super()
@@ -260,16 +260,16 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
 
   /** Drops what has expired, then claims (removes) the dropped records `take` accepts. */
   private claimDropped(now: number, take: (record: StoredRecord, claimed: number) => boolean): ExpiredClaims {
-    const dropped = (this.expiredDropped ??= [])
+    const dropped = (this.expiredDropped ??= new Map<string, StoredRecord>())
     for (const [id, record] of this.records) {
       if (record.expiresAt <= now) this.drop(id, record)
     }
     const claimed: ExpiredRecord[] = []
-    this.expiredDropped = dropped.filter((record) => {
-      if (!take(record, claimed.length)) return true
+    for (const [id, record] of dropped) {
+      if (!take(record, claimed.length)) continue
       claimed.push({ key: [...record.key], expiresAtMs: record.expiresAt })
-      return false
-    })
+      dropped.delete(id)
+    }
     return { records: claimed, claimedAtMs: now, acknowledge: () => Promise.resolve() }
   }
 
@@ -307,8 +307,9 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
   /** Stores one record; `extendOnly` keeps a later expiry it already has. */
   private write({ parts, text, extendOnly }: { parts: KeyPart[]; text: string; extendOnly: boolean }, now: number, ttlMs: number): void {
     const id = keyId(parts)
-    // An expired record it replaces is dropped first, for `claimExpired` to find.
     const current = this.stored(id, now)
+    // An expired record it replaces is never claimed, as a write on Redis replaces its index entry.
+    this.expiredDropped?.delete(id)
     this.records.set(id, {
       key: parts,
       text,
@@ -344,7 +345,8 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
     this.records.delete(id)
     const dropped = this.expiredDropped
     if (record.tombstone || dropped === undefined) return
-    if (dropped.push(record) > MAX_EXPIRED_KEPT) dropped.shift()
+    dropped.set(id, record)
+    if (dropped.size > MAX_EXPIRED_KEPT) dropped.delete(dropped.keys().next().value as string)
   }
 
   private serialize(key: KeyPart[], value: V): string {

@@ -61,6 +61,8 @@ type Context = { operation: string; commands?: string[]; key?: readonly KeyPart[
 
 /** Claim calls in flight at once on Cluster, where each bucket is a call of its own. */
 const CLAIM_CONCURRENCY = 128
+/** Rounds of claim calls one `claimExpired` makes at most: the buckets that filled their share go again. */
+const CLAIM_PASSES = 4
 
 /** The events a RedisCache emits. */
 export interface RedisCacheEvents extends CacheEvents {
@@ -476,26 +478,36 @@ export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> impl
     const claims = new ClaimsTaken(this.layout)
     const context = { operation: 'claimExpired', commands: ['EVALSHA claim-expired'] }
     await this.guard(context, async () => {
-      for (let next = 0; next < groups.length && claims.records.length < max; next += CLAIM_CONCURRENCY) {
-        const chunk = groups.slice(next, next + CLAIM_CONCURRENCY)
-        const share = String(Math.ceil((max - claims.records.length) / chunk.length))
-        const replies = await Promise.all(
-          chunk.map((group) =>
-            this.connection.evalScript(
-              CLAIM_EXPIRED_SCRIPT,
-              group.flatMap(({ indexKey }) => [indexKey, this.layout.claimsKey(indexKey)]),
-              [share, String(leaseMs), group[0]?.memberPrefix ?? '', String(minAgeMs)],
+      // Each call takes a share of what is left; calls that took their whole share may hold more
+      // (one user's many sessions in one bucket), so they are called again with what is left then.
+      let pending = groups
+      for (let pass = 0; pass < CLAIM_PASSES && pending.length > 0 && claims.records.length < max; pass++) {
+        const full: IndexToRead[][] = []
+        for (let next = 0; next < pending.length && claims.records.length < max; next += CLAIM_CONCURRENCY) {
+          const chunk = pending.slice(next, next + CLAIM_CONCURRENCY)
+          const share = Math.ceil((max - claims.records.length) / chunk.length)
+          const replies = await Promise.all(
+            chunk.map((group) =>
+              this.connection.evalScript(
+                CLAIM_EXPIRED_SCRIPT,
+                group.flatMap(({ indexKey }) => [indexKey, this.layout.claimsKey(indexKey)]),
+                [String(share), String(leaseMs), group[0]?.memberPrefix ?? '', String(minAgeMs)],
+              ),
             ),
-          ),
-        )
-        replies.forEach((reply, i) =>
-          claims.add(
-            context,
-            reply,
-            (chunk[i] as IndexToRead[]).map(({ indexKey }) => indexKey),
-            keyOf,
-          ),
-        )
+          )
+          replies.forEach((reply, i) => {
+            const group = chunk[i] as IndexToRead[]
+            const before = claims.records.length
+            claims.add(
+              context,
+              reply,
+              group.map(({ indexKey }) => indexKey),
+              keyOf,
+            )
+            if (claims.records.length - before >= share) full.push(group)
+          })
+        }
+        pending = full
       }
     })
     return this.acknowledgeable(claims)

@@ -9,12 +9,16 @@
  * 1. the due user entries, which say whose each session was;
  * 2. by key, the sessions those entries name: the session's claim is what makes its event happen
  *    once, so an entry whose session ended otherwise (destroyed, or saved again and live) claims
- *    nothing. An entry that fell due a moment before its session (on Cluster they are written
- *    one slot at a time, the entry first) is written again, due a millisecond after the session,
- *    for a later sweep. An entry whose session another process holds a running claim on (it claimed the
- *    session in step 3, or is dying midway) is left unacknowledged: it comes back after its
- *    lease, when that claim has been delivered or has run out too. Entries are leased a little
- *    longer than sessions, so a process that dies holding both loses the session's first;
+ *    nothing. Where several entries name one session (its user changed, and a save that dropped
+ *    the old entry failed, or the store was used directly), the latest is its user; one that fell
+ *    due more than `ENTRY_EARLY_MS` before the session is no longer its user's, and the session is
+ *    reported with no user rather than a wrong one. An entry that fell due before its live
+ *    session (on Cluster they are written one slot at a time, the entry first) is written again,
+ *    due a millisecond after it, if the session still has that user. An entry whose session
+ *    another process holds a running claim on (it claimed the session in step 3, or is dying
+ *    midway) is left unacknowledged: it comes back after its lease, when that claim has been
+ *    delivered or has run out too. Entries are leased a little longer than sessions, so a process
+ *    that dies holding both loses the session's first;
  * 3. the sessions no entry named (no user), only once they are `holdMs` past their expiry (or
  *    their claim's lease): by then a sweep in some process has claimed the ones with a user
  *    through step 2.
@@ -34,10 +38,13 @@ export interface ExpiredStoreSession extends ExpiredRecord {
   userId: string | undefined
 }
 
-/** How much earlier than its session an entry may fall due and still be its user's (written again): the gap between two slots' writes and clocks. */
+/** How much earlier than its session an entry may fall due and still be taken as its user's: the gap between two slots' writes and clocks. */
 const ENTRY_EARLY_MS = 1_000
 
 const NOTHING_CLAIMED: ExpiredClaims = { records: [], claimedAtMs: 0, acknowledge: () => Promise.resolve() }
+
+/** A live session's expiry and user (as its entry's key has it), as the store reads it. */
+export type LiveSession = (storedId: string) => Promise<{ expiresAtMs: number; userId: string | undefined } | undefined>
 
 export class ExpiredSessions {
   constructor(
@@ -46,6 +53,7 @@ export class ExpiredSessions {
     private readonly byUser: boolean,
     /** How long sessions no entry named wait past their expiry before step 3 takes them. */
     private readonly holdMs: number,
+    private readonly liveSession: LiveSession,
   ) {}
 
   /** The prefix is always the store's own. */
@@ -55,14 +63,22 @@ export class ExpiredSessions {
       return { ...claims, records: claims.records.map((record) => ({ ...record, userId: undefined })) }
     }
     const entries = await this.cache.claimExpired(USER_ENTRIES_PREFIX, { ...options, leaseMs: options.leaseMs + ENTRY_LEASE_EXTRA_MS })
-    const userOf = new Map<string, string>()
-    for (const { key } of entries.records) userOf.set(storedIdOf(key), String(key[1]))
+    // Per session, its latest entry.
+    const latest = new Map<string, ExpiredRecord>()
+    for (const entry of entries.records) {
+      const storedId = storedIdOf(entry.key)
+      if ((latest.get(storedId)?.expiresAtMs ?? -Infinity) < entry.expiresAtMs) latest.set(storedId, entry)
+    }
+    const userOf = (session: ExpiredRecord): string | undefined => {
+      const entry = latest.get(storedIdOf(session.key))
+      return entry !== undefined && entry.expiresAtMs >= session.expiresAtMs - ENTRY_EARLY_MS ? String(entry.key[1]) : undefined
+    }
     const named =
-      userOf.size === 0 ? { ...NOTHING_CLAIMED, busy: [] } : await this.cache.claimExpiredKeys([...userOf.keys()].map(sessionKey), options)
+      latest.size === 0 ? { ...NOTHING_CLAIMED, busy: [] } : await this.cache.claimExpiredKeys([...latest.keys()].map(sessionKey), options)
     const busy = new Set(named.busy.map(storedIdOf))
     const taken = new Set(named.records.map(({ key }) => storedIdOf(key)))
     await this.entriesAgain(
-      entries.records.filter(({ key }) => !taken.has(storedIdOf(key)) && !busy.has(storedIdOf(key))),
+      [...latest.values()].filter(({ key }) => !taken.has(storedIdOf(key)) && !busy.has(storedIdOf(key))),
       entries.claimedAtMs,
     )
     const left = options.max - named.records.length
@@ -72,7 +88,7 @@ export class ExpiredSessions {
         ? await this.cache.claimExpired(SESSIONS_PREFIX, { ...options, max: left, minAgeMs: this.holdMs }).catch(() => NOTHING_CLAIMED)
         : NOTHING_CLAIMED
     const records: ExpiredStoreSession[] = [
-      ...named.records.map((record) => ({ ...record, userId: userOf.get(storedIdOf(record.key)) })),
+      ...named.records.map((record) => ({ ...record, userId: userOf(record) })),
       ...unnamed.records.map((record) => ({ ...record, userId: undefined })),
     ]
     return {
@@ -88,17 +104,17 @@ export class ExpiredSessions {
 
   /**
    * Writes again the entries among `unclaimed` (whose sessions the claim did not take) whose
-   * session is live and expires at most `ENTRY_EARLY_MS` after them. One that fell due long
-   * before its session belongs to a user the session no longer has (it is left to go).
+   * session is live and still has the entry's user, due a millisecond after that session. One
+   * whose session is gone, or now has another user or none, is left to go.
    */
   private async entriesAgain(unclaimed: readonly ExpiredRecord[], claimedAtMs: number): Promise<void> {
     if (unclaimed.length === 0) return
     const claimedAt = performance.now()
     await Promise.all(
-      unclaimed.map(async ({ key, expiresAtMs }) => {
-        const session = await this.cache.getTimed(sessionKey(storedIdOf(key)))
-        if (session === undefined || session.expiresAtMs - expiresAtMs > ENTRY_EARLY_MS) return
-        // Due a millisecond after the session, by Redis's clock (its now at the claim, moved on by the time since).
+      unclaimed.map(async ({ key }) => {
+        const session = await this.liveSession(storedIdOf(key)).catch(() => undefined)
+        if (session === undefined || session.userId !== String(key[1])) return
+        // By Redis's clock: its now at the claim, moved on by the time since.
         const ttlMs = Math.max(1, Math.ceil(session.expiresAtMs + 1 - (claimedAtMs + performance.now() - claimedAt)))
         await this.cache.batch({ put: [{ key: [...key], value: ENTRY, extendOnly: true }] }, { ttlMs })
       }),

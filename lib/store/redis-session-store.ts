@@ -88,6 +88,8 @@ export class RedisSessionStore extends Store {
   private readonly loadedExpiry = new SessionMarks()
   /** With `absoluteTtlMs`: when each session object this store handed out was first saved. */
   private readonly loadedCreatedAt = new SessionMarks()
+  /** With `userOf`: whose each session object this store handed out was, so a save that changes it drops the old user's entry. */
+  private readonly loadedUser = new SessionMarks<string>()
   /** The touch in flight for each session id, so concurrent requests of one session write it once. */
   private readonly touching = new Map<string, Promise<void>>()
   /** connect-redis's `prefix` and `scanCount` as given (see the connect-redis fields below). */
@@ -131,6 +133,10 @@ export class RedisSessionStore extends Store {
           this.cache as Cache<string> & ExpiryQueue,
           userOf !== undefined && !hashUserIds,
           expirySweepMs + EXPIRY_HOLD_MARGIN_MS,
+          async (storedId) => {
+            const loaded = await this.read(storedId)
+            return loaded && { expiresAtMs: loaded.expiresAtMs, userId: this.userIdOf(loaded.session) }
+          },
         )
       : undefined
     const sweeper = expiredSessions && new ExpirySweeper(expiredSessions, SESSIONS_PREFIX, expirySweepMs, (record) => this.expired(record))
@@ -379,9 +385,11 @@ export class RedisSessionStore extends Store {
   override createSession(req: Request, session: SessionData): Session & SessionData {
     const expiresAtMs = this.loadedExpiry.get(session)
     const createdAtMs = this.loadedCreatedAt.get(session)
+    const userId = this.loadedUser.get(session)
     const created = super.createSession(req, session)
     if (expiresAtMs !== undefined) this.loadedExpiry.set(created, expiresAtMs)
     if (createdAtMs !== undefined) this.loadedCreatedAt.set(created, createdAtMs)
+    if (userId !== undefined) this.loadedUser.set(created, userId)
     return created
   }
 
@@ -403,6 +411,7 @@ export class RedisSessionStore extends Store {
     if (typeof loaded.session === 'object' && loaded.session !== null) {
       this.loadedExpiry.set(loaded.session, loaded.expiresAtMs)
       if (loaded.createdAtMs !== undefined) this.loadedCreatedAt.set(loaded.session, loaded.createdAtMs)
+      if (this.options.userOf !== undefined) this.loadedUser.set(loaded.session, this.userIdAtLoad(loaded.session))
     }
     return loaded.session
   }
@@ -453,6 +462,11 @@ export class RedisSessionStore extends Store {
     const written = await this.records.write(storedId, this.stamped(await this.stringify(storedId, session), createdAtMs), ttlMs, userId, {
       wait,
     })
+    // The user changed (or left): the old user's entry goes, so that neither their listing nor
+    // the session's expiry event names them. A failure in between leaves it to expire.
+    const before = this.loadedUser.get(session)
+    if (written && before !== undefined && before !== userId) await this.records.forgetEntry(before, storedId)
+    if (written && this.options.userOf !== undefined) this.loadedUser.set(session, userId)
     if (written && isNew && this.listenerCount('created') > 0) {
       this.emit('created', { sessionId: storedId, userId: appUserId, at: now, expiresAt: now + ttlMs })
     }
@@ -623,6 +637,15 @@ export class RedisSessionStore extends Store {
   /** What a user's id is in keys: itself, or with `hashUserIds` its hash. */
   private userKey(userId: string): string {
     return this.options.hashUserIds ? hashedUserId(userId) : userId
+  }
+
+  /** Whose a session just read is, as its entry's key has it; undefined when `userOf` fails on it (the save will say why). */
+  private userIdAtLoad(session: SessionData): string | undefined {
+    try {
+      return this.userIdOf(session)
+    } catch {
+      return undefined
+    }
   }
 
   private userIdOf(session: SessionData): string | undefined {
