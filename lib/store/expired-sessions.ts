@@ -13,8 +13,9 @@
  *    the old entry failed, or the store was used directly), the latest is its user; one that fell
  *    due more than `ENTRY_EARLY_MS` before the session is no longer its user's, and the session is
  *    reported with no user rather than a wrong one. An entry that fell due before its live
- *    session (on Cluster they are written one slot at a time, the entry first) is written again,
- *    due a millisecond after it, if the session still has that user. An entry whose session
+ *    session (on Cluster the two are written in different slots, a few ms apart) is written
+ *    again, due a millisecond after it, if the session still has that user; if the session
+ *    expired meanwhile, it is claimed again at once. An entry whose session
  *    another process holds a running claim on (it claimed the session in step 3, or is dying
  *    midway) is left unacknowledged: it comes back after its lease, when that claim has been
  *    delivered or has run out too. Entries are leased a little longer than sessions, so a process
@@ -28,7 +29,7 @@
  */
 import { ENTRY_LEASE_EXTRA_MS } from '../defaults'
 import type { Cache } from '../cache/cache'
-import type { ClaimOptions, ExpiredClaims, ExpiredRecord, ExpiryQueue } from '../cache/expiry-queue'
+import type { ClaimOptions, ExpiredClaims, ExpiredKeyClaims, ExpiredRecord, ExpiryQueue } from '../cache/expiry-queue'
 import type { KeyPart } from '../cache/key'
 import { ENTRY, SESSIONS_PREFIX, sessionKey, storedIdOf, USER_ENTRIES_PREFIX } from './session-keys'
 
@@ -63,6 +64,7 @@ export class ExpiredSessions {
       return { ...claims, records: claims.records.map((record) => ({ ...record, userId: undefined })) }
     }
     const entries = await this.cache.claimExpired(USER_ENTRIES_PREFIX, { ...options, leaseMs: options.leaseMs + ENTRY_LEASE_EXTRA_MS })
+    const claimedAt = performance.now()
     // Per session, its latest entry.
     const latest = new Map<string, ExpiredRecord>()
     for (const entry of entries.records) {
@@ -73,51 +75,64 @@ export class ExpiredSessions {
       const entry = latest.get(storedIdOf(session.key))
       return entry !== undefined && entry.expiresAtMs >= session.expiresAtMs - ENTRY_EARLY_MS ? String(entry.key[1]) : undefined
     }
-    const named =
-      latest.size === 0 ? { ...NOTHING_CLAIMED, busy: [] } : await this.cache.claimExpiredKeys([...latest.keys()].map(sessionKey), options)
-    const busy = new Set(named.busy.map(storedIdOf))
-    const taken = new Set(named.records.map(({ key }) => storedIdOf(key)))
-    await this.entriesAgain(
+    const first = await this.claimSessions([...latest.keys()], options)
+    const busy = new Set(first.busy.map(storedIdOf))
+    const taken = new Set(first.records.map(({ key }) => storedIdOf(key)))
+    const gone = await this.entriesAgain(
       [...latest.values()].filter(({ key }) => !taken.has(storedIdOf(key)) && !busy.has(storedIdOf(key))),
-      entries.claimedAtMs,
+      entries.claimedAtMs + performance.now() - claimedAt,
     )
-    const left = options.max - named.records.length
+    // Live a moment ago and gone now: expired since the first claim (on Cluster, an entry falls
+    // due a few ms before its session), so claimed again; one that was destroyed is not there.
+    const second = await this.claimSessions(gone, options)
+    for (const key of second.busy) busy.add(storedIdOf(key))
+    const named = [...first.records, ...second.records]
+    const left = options.max - named.length
     // A failure here leaves step 3 to the next sweep; what steps 1 and 2 claimed is delivered now.
     const unnamed =
       left > 0
         ? await this.cache.claimExpired(SESSIONS_PREFIX, { ...options, max: left, minAgeMs: this.holdMs }).catch(() => NOTHING_CLAIMED)
         : NOTHING_CLAIMED
     const records: ExpiredStoreSession[] = [
-      ...named.records.map((record) => ({ ...record, userId: userOf(record) })),
+      ...named.map((record) => ({ ...record, userId: userOf(record) })),
       ...unnamed.records.map((record) => ({ ...record, userId: undefined })),
     ]
     return {
       records,
       claimedAtMs: entries.claimedAtMs,
       acknowledge: async () => {
-        await Promise.all([named.acknowledge(), unnamed.acknowledge()])
+        await Promise.all([first.acknowledge(), second.acknowledge(), unnamed.acknowledge()])
         // Last: an entry acknowledged before its session could not claim it again.
         await entries.acknowledge(entries.records.filter(({ key }) => !busy.has(storedIdOf(key))))
       },
     }
   }
 
+  private claimSessions(storedIds: readonly string[], options: ClaimOptions): Promise<ExpiredKeyClaims> {
+    if (storedIds.length === 0) return Promise.resolve({ ...NOTHING_CLAIMED, busy: [] })
+    return this.cache.claimExpiredKeys(storedIds.map(sessionKey), options)
+  }
+
   /**
    * Writes again the entries among `unclaimed` (whose sessions the claim did not take) whose
-   * session is live and still has the entry's user, due a millisecond after that session. One
-   * whose session is gone, or now has another user or none, is left to go.
+   * session is live and still has the entry's user, due a millisecond after that session; one
+   * whose session now has another user or none is left to go. Resolves to the stored ids of the
+   * sessions that were not there (or could not be read).
    */
-  private async entriesAgain(unclaimed: readonly ExpiredRecord[], claimedAtMs: number): Promise<void> {
-    if (unclaimed.length === 0) return
-    const claimedAt = performance.now()
+  private async entriesAgain(unclaimed: readonly ExpiredRecord[], nowMs: number): Promise<string[]> {
+    const startedAt = performance.now()
+    const gone: string[] = []
     await Promise.all(
       unclaimed.map(async ({ key }) => {
-        const session = await this.liveSession(storedIdOf(key)).catch(() => undefined)
-        if (session === undefined || session.userId !== String(key[1])) return
+        const storedId = storedIdOf(key)
+        const session = await this.liveSession(storedId).catch(() => undefined)
+        if (session === undefined) return void gone.push(storedId)
+        if (session.userId !== String(key[1])) return
         // By Redis's clock: its now at the claim, moved on by the time since.
-        const ttlMs = Math.max(1, Math.ceil(session.expiresAtMs + 1 - (claimedAtMs + performance.now() - claimedAt)))
+        const ttlMs = Math.max(1, Math.ceil(session.expiresAtMs + 1 - (nowMs + performance.now() - startedAt)))
         await this.cache.batch({ put: [{ key: [...key], value: ENTRY, extendOnly: true }] }, { ttlMs })
       }),
     )
+    return gone
   }
 }
