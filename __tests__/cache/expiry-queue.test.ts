@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto'
 import { MemoryCache, RedisCache, type ExpiryQueue, type KeyPart } from 'sessionvault/cache'
 import { connectCluster, connectStandalone, type ClusterClient, type StandaloneClient } from '../helpers/redis'
 import { eventually, sleep } from '../helpers/waiting'
+import { RedisLayout } from '../../lib/cache/redis-layout'
 
 const LEASE_MS = 60_000
 const SHORT_MS = 100
@@ -197,5 +198,14 @@ describe.each(caches.slice(1))('leases on %s', (_name, open) => {
     } finally {
       await spread.close()
     }
+  })
+
+  test('a record in its last millisecond (its header says it is over, Redis still holds the key) is neither touched nor deleted as live: a sweep may have claimed it', async () => {
+    await cache.put(['s', 'a'], 'v')
+    const valueKey = new RedisLayout({ namespace: cache.namespace, tagDepth: 2, buckets: 8 }).place(['s', 'a']).valueKey
+    const client = cache.isCluster ? cluster : standalone
+    await client.setRange(valueKey, 0, String(Date.now() - 1_000).padStart(13, '0'))
+    expect(await cache.touch(['s', 'a'])).toBe(false)
+    expect(await cache.delete(['s', 'a'], { tombstoneMs: 60_000 })).toBe(false)
   })
 })

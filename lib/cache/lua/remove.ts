@@ -20,8 +20,10 @@ local tombstoneMs = tonumber(ARGV[1])
 local removed = 0
 for i = 1, #KEYS, 2 do
   local valueKey = KEYS[i]
-  local mark = redis.call('GETRANGE', valueKey, 13, 13)
-  local live = mark == 'v'
+  local head = redis.call('GETRANGE', valueKey, 0, 13)
+  local mark = string.sub(head, 14, 14)
+  -- In its last millisecond a record is over: a sweep may have claimed it already (see touch.ts).
+  local live = mark == 'v' and (tonumber(string.sub(head, 1, 13)) or math.huge) > now
   if live then removed = removed + 1 end
   if tombstoneMs == 0 then
     if mark ~= 'x' then redis.call('DEL', valueKey) end

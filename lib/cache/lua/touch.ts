@@ -2,8 +2,8 @@ import { LUA_EXTEND_INDEX, LUA_SERVER_NOW, LuaScript } from '../lua-script'
 
 /**
  * Gives live records a new TTL without resending their values: the expiry in each value's
- * header is rewritten in place, and its index entry rescored. A missing record or a tombstone
- * is left alone (a touch never brings a record back). `allow-oom`: nothing here needs new
+ * header is rewritten in place, and its index entry rescored. A missing record, a tombstone or
+ * a record in its last millisecond is left alone (a touch never brings a record back). `allow-oom`: nothing here needs new
  * memory, so sessions stay alive when Redis is full.
  *
  * KEYS: per record, its value key then its index. ARGV: [1] ttl ms, then per record its index
@@ -20,7 +20,10 @@ local expiry = string.format('%013d', now + ttl)
 local touched = 0
 for i = 1, #KEYS, 2 do
   local valueKey, index = KEYS[i], KEYS[i + 1]
-  if redis.call('GETRANGE', valueKey, 13, 13) == 'v' then
+  -- Live: a value whose header's expiry is still ahead. In its last millisecond Redis still
+  -- holds the key, but a sweep may have claimed it (and reported it expired) already.
+  local head = redis.call('GETRANGE', valueKey, 0, 13)
+  if string.sub(head, 14, 14) == 'v' and (tonumber(string.sub(head, 1, 13)) or math.huge) > now then
     redis.call('SETRANGE', valueKey, 0, expiry)
     redis.call('PEXPIREAT', valueKey, now + ttl)
     redis.call('ZADD', index, 'XX', now + ttl, ARGV[(i + 1) / 2 + 1])
