@@ -49,15 +49,20 @@ export interface RedisClusterHandle {
 // ---------------------------------------------------------------------------
 // Safety net. Jest hands tests a copy of `process` whose 'exit' listeners never
 // fire, and a SIGKILLed worker runs no handlers at all, so each server gets a
-// tiny watchdog shell instead: we write it the pid of the running redis-server
-// (0 once it has exited) and it reads until its stdin closes, which happens
-// whenever this process ends, however it ends. It then kills the last pid and
-// removes the temp dir.
+// tiny watchdog shell instead: we write it the pid and port of the running
+// redis-server (pid 0 once it has exited) and it reads until its stdin closes,
+// which happens whenever this process ends, however it ends. It then kills the
+// last pid, only if that process is still the redis-server of that port (pids
+// are reused: pid_max may be 32768, and a suite starts thousands of processes),
+// and removes the temp dir.
 
-const WATCHDOG_SCRIPT = `
+export const WATCHDOG_SCRIPT = `
 last=0
-while read -r line; do last=$line; done
-if [ "$last" != 0 ]; then kill -9 "$last" 2>/dev/null; fi
+port=0
+while read -r pid p; do last=$pid; port=$p; done
+if [ "$last" != 0 ] && tr '\\0' ' ' < "/proc/$last/cmdline" 2>/dev/null | grep -qE -- "(127\\.0\\.0\\.1:|--port )$port( |\\$)"; then
+  kill -9 "$last" 2>/dev/null
+fi
 if [ -n "$1" ]; then rm -rf "$1"; fi
 `
 
@@ -73,8 +78,8 @@ class Watchdog {
     ;(this.child.stdin as net.Socket | null)?.unref()
   }
 
-  track(pid: number | undefined): void {
-    this.child.stdin?.write(`${pid ?? 0}\n`)
+  track(pid: number | undefined, port: number): void {
+    this.child.stdin?.write(`${pid ?? 0} ${port}\n`)
   }
 }
 
@@ -172,7 +177,7 @@ async function launch(
     ? [sentinelConfig, '--sentinel', '--port', String(port), '--bind', HOST, '--daemonize', 'no', '--dir', dir, ...extraArgs]
     : ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', dir, ...extraArgs]
   const child = spawn('redis-server', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
-  watchdog.track(child.pid)
+  watchdog.track(child.pid, port)
 
   // Keep only the end of the output, for the error message if startup fails.
   let output = ''
@@ -191,7 +196,7 @@ async function launch(
     })
     child.once('exit', (code, signal) => {
       exitInfo = signal ? `signal ${signal}` : `code ${code}`
-      watchdog.track(0)
+      watchdog.track(0, port)
       resolve()
     })
   })

@@ -1,8 +1,10 @@
-// Checks the Redis test harness itself: the servers from globalSetup answer,
-// and a server restarted by a test comes back on the same port.
+// Checks the Redis test harness itself: the servers from globalSetup answer, a server
+// restarted by a test comes back on the same port, and a server's watchdog kills nothing else.
+import { spawn } from 'node:child_process'
 import { createClient, createCluster } from 'redis'
 import { clusterRootNodes, redisUrl } from './env'
-import { redisCli, startRedisServer, type RedisServerHandle } from '../../scripts/redis-server'
+import { eventually, sleep } from './waiting'
+import { redisCli, startRedisServer, WATCHDOG_SCRIPT, type RedisServerHandle } from '../../scripts/redis-server'
 
 describe('redis test harness', () => {
   test('standalone server from globalSetup answers PING', async () => {
@@ -61,5 +63,54 @@ describe('redis test harness', () => {
       server = await startRedisServer({ args: ['--appendonly', 'yes'] })
       expect(await redisCli(server.port, 'CONFIG', 'GET', 'appendonly')).toBe('appendonly\nyes')
     })
+  })
+})
+
+/**
+ * The watchdog that kills a server once the process that started it is gone: it kills the last
+ * pid it was told only while that pid is still the redis-server of its port. Pids are reused (a
+ * suite starts thousands of processes, and pid_max may be 32768): a stale pid must not take down
+ * another test's server, or anything else.
+ */
+describe('the watchdog', () => {
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0)
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  /** Runs the watchdog, tells it `line`, then closes its stdin, as the end of the process that started a server does. */
+  async function watchdogEnds(line: string): Promise<void> {
+    const watchdog = spawn('sh', ['-c', WATCHDOG_SCRIPT, 'watchdog', ''], { stdio: ['pipe', 'ignore', 'ignore'] })
+    const exited = new Promise((resolve) => watchdog.once('exit', resolve))
+    watchdog.stdin.end(`${line}\n`)
+    await exited
+  }
+
+  test('kills the redis-server of the port it was told, once its stdin closes', async () => {
+    const server = await startRedisServer()
+    try {
+      await watchdogEnds(`${server.pid} ${server.port}`)
+      await eventually(() => !alive(server.pid), 5_000, 'the server to be killed')
+    } finally {
+      await server.stop()
+    }
+  })
+
+  test('leaves alone a process that now has the pid: another port, or not a redis-server at all', async () => {
+    const server = await startRedisServer()
+    const sleeper = spawn('sleep', ['30'])
+    try {
+      await watchdogEnds(`${server.pid} ${server.port + 1}`)
+      await watchdogEnds(`${sleeper.pid as number} ${server.port}`)
+      await sleep(200)
+      expect([alive(server.pid), alive(sleeper.pid as number)]).toEqual([true, true])
+    } finally {
+      sleeper.kill('SIGKILL')
+      await server.stop()
+    }
   })
 })
