@@ -54,6 +54,12 @@ const caches: [string, () => QueueCache][] = [
 
 const keysOf = (claims: { records: { key: KeyPart[] }[] }) => claims.records.map(({ key }) => key.join('/')).sort()
 
+/** A cache of a layout of its own, on the same deployment as `cache`, under a fresh namespace. */
+function beside(cache: RedisCache<string>, layout: { tagDepth: number; buckets?: number }): RedisCache<string> {
+  const client = cache.isCluster ? cluster : standalone
+  return new RedisCache<string>({ client, namespace: `queue-${randomBytes(4).toString('hex')}`, ttlMs: 60_000, ...layout })
+}
+
 /** Puts `keys` with a short life and waits until every one has expired. */
 async function expiring(cache: QueueCache, keys: KeyPart[][]): Promise<void> {
   for (const key of keys) await cache.put(key, 'v', { ttlMs: SHORT_MS })
@@ -160,13 +166,7 @@ describe.each(caches.slice(1))('leases on %s', (_name, open) => {
   })
 
   test("where one index holds several prefixes' records (tagDepth 1), a sweep of one prefix takes back only its own abandoned claims", async () => {
-    const shared = new RedisCache<string>({
-      client: cache.isCluster ? cluster : standalone,
-      namespace: `queue-${randomBytes(4).toString('hex')}`,
-      ttlMs: 60_000,
-      tagDepth: 1,
-      buckets: 1,
-    })
+    const shared = beside(cache, { tagDepth: 1, buckets: 1 })
     try {
       await expiring(shared, [
         ['u', 'ada', 'a'],
@@ -184,12 +184,7 @@ describe.each(caches.slice(1))('leases on %s', (_name, open) => {
   })
 
   test("one bucket holding more than its share of a call's max (40 records of one user, 1,024 buckets) is claimed whole by one call", async () => {
-    const spread = new RedisCache<string>({
-      client: cache.isCluster ? cluster : standalone,
-      namespace: `queue-${randomBytes(4).toString('hex')}`,
-      ttlMs: 60_000,
-      tagDepth: 2,
-    })
+    const spread = beside(cache, { tagDepth: 2 })
     try {
       const keys: KeyPart[][] = Array.from({ length: 40 }, (_, i) => ['u', 'ada', `s${i}`])
       await expiring(spread, keys)
