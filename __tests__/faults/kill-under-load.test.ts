@@ -48,6 +48,8 @@ const TTL_LINE = `sessions live ${SESSION_TTL_MS} ms without a request`
  * leaves out for 2 s an instance that answered 503 (fail_timeout): failures end within that.
  */
 const OUTAGE_TAIL_MS = 4_000
+/** The clients go on at least this long after Redis is back, whenever that is. */
+const AFTER_FAULTS_MS = OUTAGE_TAIL_MS
 /** Seconds within which every client is served again once an instance is killed (0.1 to 0.4 s measured, under load). */
 const INSTANCE_RECOVERY_S = 2
 /** An answer the killed instance was sending when it died is cut at once: within this. */
@@ -185,11 +187,13 @@ async function runWithFaults(stack: Stack, redis: RedisServerHandle, clients: re
   const tally = new LoadTally(clients.map((client) => client.user))
   const victim = stack.instances[1]!
   const runStartedAt = performance.now()
-  const deadline = runStartedAt + RUN_MS
+  // The run lasts RUN_MS, and at least AFTER_FAULTS_MS past the last fault: on a slow machine the
+  // restarted instance may take seconds to start, which pushes the Redis kill towards the end.
+  let runUntil = Number.POSITIVE_INFINITY
   const at = (offsetMs: number): Promise<void> => sleep(Math.max(0, runStartedAt + offsetMs - performance.now()))
 
   const loop = async (client: LoadClient): Promise<void> => {
-    for (let i = 0; i < MAX_REQUESTS_PER_CLIENT && performance.now() < deadline; i++) {
+    for (let i = 0; i < MAX_REQUESTS_PER_CLIENT && performance.now() < runUntil; i++) {
       const before = [...client.cookies.values()].join()
       const sentAt = performance.now()
       try {
@@ -229,9 +233,12 @@ async function runWithFaults(stack: Stack, redis: RedisServerHandle, clients: re
     if (redis.pid === pid) throw new Error('Redis was not restarted')
     return { instanceKilledAt, instanceRestartedAt, redisKilledAt, redisBackAt: performance.now() }
   }
+  const faultsDone = faults().finally(() => {
+    runUntil = Math.max(runStartedAt + RUN_MS, performance.now() + AFTER_FAULTS_MS)
+  })
 
   // A fault that fails is reported once the loops have ended: none is left running into afterAll.
-  const [injected] = await Promise.allSettled([faults(), ...clients.map(loop)])
+  const [injected] = await Promise.allSettled([faultsDone, ...clients.map(loop)])
   if (injected.status === 'rejected') throw injected.reason
   const times = injected.value
   await stack.waitUntilHealthy()
@@ -269,7 +276,7 @@ function printSummary(mode: AuthMode, measured: Omit<Measured, 'ttlLines'>, user
   const counts = users.map((user) => tally.rotationsOf(user))
   const rotations = mode === 'token' ? `; token renewals per client ${Math.min(...counts)} to ${Math.max(...counts)}` : ''
   console.log(
-    `kill-under-load [${mode}]: ${tally.requests} requests by ${CLIENTS} clients over ${RUN_MS / 1000} s; ` +
+    `kill-under-load [${mode}]: ${tally.requests} requests by ${CLIENTS} clients over at least ${RUN_MS / 1000} s; ` +
       `answers by status ${JSON.stringify(tally.statuses)}, cut or unanswered ${tally.unanswered.length}; max latency ${tally.maxLatencyMs} ms; ` +
       `every client served again ${seconds(tally.recoverySeconds('instance killed'))} after the instance kill and ` +
       `${seconds(tally.recoverySeconds('redis killed'))} after the Redis kill (Redis serving again ${seconds((measured.redisBackAt - measured.redisKilledAt) / 1000)} after it); ` +
