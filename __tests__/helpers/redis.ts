@@ -8,6 +8,7 @@
  * sentinel. Tests inspect Redis with node-redis 6; only the code under test gets another family's
  * client.
  */
+import { readFileSync } from 'node:fs'
 import { createClient, createCluster, createSentinel, type RedisClientType, type RedisClusterType, type RedisSentinelType } from 'redis'
 import type { RedisClient } from 'sessionvault'
 import { RedisCache, type RedisCacheOptions } from 'sessionvault/cache'
@@ -77,10 +78,7 @@ export interface PrivateRedis {
  * commands, fill its memory, or stop and restart it. The client reconnects every 50 ms.
  */
 export async function privateRedis(args: string[] = []): Promise<PrivateRedis> {
-  const server = await startRedisServer({ args })
-  const client: StandaloneClient = createClient({ url: server.url, socket: { reconnectStrategy: () => 50 } })
-  client.on('error', () => undefined)
-  await client.connect()
+  const { server, client } = await startedAndConnected(args)
   const others: StandaloneClient[] = []
   return {
     server,
@@ -95,6 +93,43 @@ export async function privateRedis(args: string[] = []): Promise<PrivateRedis> {
       client.destroy()
       await server.stop()
     },
+  }
+}
+
+/** How long a fresh server has to accept its first client before it is replaced by another. */
+const FIRST_CONNECT_MS = 10_000
+
+/**
+ * A fresh server and a client connected to it. A server that does not take its first client
+ * within FIRST_CONNECT_MS (seen once in a while late in a full run, on a loaded machine: the
+ * server answered its start-up PING, then no connection) is reported on stderr with its process
+ * state and replaced, once.
+ */
+async function startedAndConnected(args: string[]): Promise<{ server: RedisServerHandle; client: StandaloneClient }> {
+  for (let attempt = 1; ; attempt++) {
+    const server = await startRedisServer({ args })
+    const client: StandaloneClient = createClient({ url: server.url, socket: { reconnectStrategy: () => 50 } })
+    client.on('error', () => undefined)
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), FIRST_CONNECT_MS)))
+    const outcome = await Promise.race([client.connect().then(() => 'connected' as const), late])
+    clearTimeout(timer)
+    if (outcome === 'connected') return { server, client }
+    const state = processState(server.pid)
+    client.destroy()
+    await server.stop()
+    const what = `the private redis-server on port ${server.port} (pid ${server.pid}, process state ${state}) took no client within ${FIRST_CONNECT_MS} ms`
+    if (attempt >= 2) throw new Error(what)
+    process.stderr.write(`${what}; starting another\n`)
+  }
+}
+
+/** A process's state letter from /proc (R running, S sleeping, T stopped, Z zombie), or why it is unknown. */
+function processState(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.charAt(0) ?? 'unknown'
+  } catch {
+    return 'gone'
   }
 }
 
