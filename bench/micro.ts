@@ -187,12 +187,13 @@ async function main(): Promise<void> {
     sync('store: session JSON parse + stringify', "what MemoryStore's `touch` adds on top of that", () =>
       JSON.stringify(JSON.parse(sessionJson)),
     )
+    // Both stores are called as express-session calls them: with callbacks.
     await async('store: get + touch, near-cache', 'RedisSessionStore `get` then `touch` (`touchAfterMs`, near-cache hit)', async (i) => {
       const sid = pick(sids, i)
-      const session = (await store.get(sid)) as SessionData
+      const session = (await promised<SessionData | null | undefined>((done) => void store.get(sid, done))) as SessionData
       // As express-session does on every request (`req.session.touch()`): the cookie's expiry moves on.
       session.cookie.expires = new Date(Date.now() + SESSION_MS)
-      await store.touch(sid, session)
+      await promised<void>((done) => void store.touch(sid, session, () => done(undefined)))
     })
     await async(
       'store: MemoryStore get + touch',

@@ -8,7 +8,7 @@ import { sleep } from '../helpers/waiting'
 import { clientCommands, recordCommands } from '../helpers/command-log'
 import { INVALIDATION_SEEN_WITHIN_MS } from '../helpers/invalidation'
 import { whileLive } from '../helpers/while-live'
-import { readShared } from '../../lib/cache/shared-read'
+import { NOT_IN_MEMORY, peekShared, peekSharedTimed, readShared, readSharedTimed } from '../../lib/cache/shared-read'
 
 const options = { ttlMs: 60_000, namespace: 'near', tagDepth: 2 }
 
@@ -98,6 +98,27 @@ describe('on standalone Redis', () => {
     expect(copy).not.toBe(first)
     copy.user.name = 'Eve'
     expect(await readShared(cacheA, 'shared')).toEqual({ user: { name: 'Ada' }, tags: ['a'] })
+  })
+
+  test('a timed shared read gives what getTimed gives, frozen and shared, and a peek gives the same from memory at once', async () => {
+    await cacheA.put('timed', { user: { name: 'Ada' } }, { ttlMs: 60_000 })
+    await warm(cacheA, ['timed'])
+    // Not decoded yet: a peek does not read.
+    expect(peekSharedTimed(cacheA, 'timed')).toBe(NOT_IN_MEMORY)
+    const timed = await readSharedTimed(cacheA, 'timed')
+    expect(timed).toEqual(await cacheA.getTimed('timed'))
+    expect(Object.isFrozen(timed) && Object.isFrozen(timed?.value)).toBe(true)
+    expect(await readSharedTimed(cacheA, 'timed')).toBe(timed)
+    const { hits } = cacheA.stats().nearCache as { hits: number }
+    const getTimedCalls = cacheA.stats().operations.getTimed
+    expect(peekSharedTimed(cacheA, 'timed')).toBe(timed)
+    expect(peekShared(cacheA, 'timed')).toBe(timed?.value)
+    expect(cacheA.stats().nearCache?.hits).toBe(hits + 2)
+    expect(cacheA.stats().operations.getTimed).toBe(getTimedCalls + 1)
+    // A change evicts the copy: the next peek misses, the next read gives the new record.
+    await cacheA.put('timed', { user: { name: 'Grace' } }, { ttlMs: 60_000 })
+    expect(peekSharedTimed(cacheA, 'timed')).toBe(NOT_IN_MEMORY)
+    expect((await readSharedTimed(cacheA, 'timed'))?.value).toEqual({ user: { name: 'Grace' } })
   })
 
   test('a shared read sees a change on another server as get does, at once', async () => {

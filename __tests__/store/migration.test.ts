@@ -5,6 +5,7 @@ import type { SessionData } from 'express-session'
 import request from 'supertest'
 import type { Key } from 'sessionvault/cache'
 import { RedisSessionStore } from 'sessionvault/store'
+import { READ_SHARED_TIMED } from '../../lib/cache/shared-read'
 import { connectStandalone, dumpRedis, flushAll, type StandaloneClient } from '../helpers/redis'
 import { cookieOf, sessionApp, sidOf } from './apps'
 import { sessionCacheKey, sessionRedisKey, storedIdFor } from './redis-keys'
@@ -133,7 +134,7 @@ describe('migrating from connect-redis', () => {
     await legacyStore.set('s1', sessionData({ views: 3 }, HOUR))
     const [first, second] = [migratingStore(), migratingStore()]
     // The second server finds nothing in the new layout; before it reads the legacy key, the first moves it.
-    const ran = beforeNextCall(second.cache, 'getTimed', sessionCacheKey(storedIdFor('s1')), async () => {
+    const ran = beforeNextCall(second.cache, 'read', sessionCacheKey(storedIdFor('s1')), async () => {
       await first.get('s1')
     })
     expect(await second.get('s1')).toMatchObject({ views: 3 })
@@ -178,27 +179,24 @@ describe('migrating from connect-redis', () => {
 
 /**
  * Runs `run` once, when the store's cache is next called as `method` on `key`: right after a
- * `getTimed` has its answer, right before a `putIf` is sent. A store built on `client` builds its
- * cache itself, so the race is put in by wrapping that cache's method. Returns whether it ran.
+ * `read` (the store's shared timed read, `getTimed`'s twin) has its answer, right before a
+ * `putIf` is sent. A store built on `client` builds its cache itself, so the race is put in by
+ * wrapping that cache's method. Returns whether it ran.
  */
-function beforeNextCall(
-  cache: RedisSessionStore['cache'],
-  method: 'getTimed' | 'putIf',
-  key: Key,
-  run: () => Promise<unknown>,
-): () => boolean {
+function beforeNextCall(cache: RedisSessionStore['cache'], method: 'read' | 'putIf', key: Key, run: () => Promise<unknown>): () => boolean {
   // Both methods, seen loosely: what they resolve to is passed on untouched.
-  const loose = cache as unknown as Record<typeof method, (...args: unknown[]) => Promise<unknown>>
-  const original = loose[method].bind(cache)
+  const name = method === 'read' ? READ_SHARED_TIMED : method
+  const loose = cache as unknown as Record<typeof name, (...args: unknown[]) => Promise<unknown>>
+  const original = loose[name].bind(cache)
   let ran = false
   const matches = (given: unknown) => !ran && JSON.stringify(given) === JSON.stringify(key)
-  jest.spyOn(loose, method).mockImplementation(async (...args: unknown[]) => {
+  jest.spyOn(loose, name).mockImplementation(async (...args: unknown[]) => {
     if (method === 'putIf' && matches(args[0])) {
       ran = true
       await run()
     }
     const result = await original(...args)
-    if (method === 'getTimed' && matches(args[0])) {
+    if (method === 'read' && matches(args[0])) {
       ran = true
       await run()
     }

@@ -5,7 +5,7 @@
  * and caches use that family's clients, while the test still reads Redis with node-redis 6.
  */
 import { RedisCache } from 'sessionvault/cache'
-import { RedisSessionStore } from 'sessionvault/store'
+import { RedisSessionStore, type RedisSessionStoreOptions } from 'sessionvault/store'
 import { STORE_TAG_DEPTH } from 'sessionvault/store'
 import type { RedisClient } from 'sessionvault'
 import type { FamilyClient } from '../helpers/client-families'
@@ -26,6 +26,8 @@ export function describeStoreOnRedis<C extends StandaloneClient | ClusterClient>
   name: string,
   connect: () => Promise<C>,
   underTest?: () => Promise<FamilyClient>,
+  /** Options every store of the contract gets (its twins too), e.g. a near-cache. */
+  storeOptions: Pick<RedisSessionStoreOptions, 'nearCache'> = {},
 ): RedisClients<C> {
   let client: C
   let other: C
@@ -45,12 +47,24 @@ export function describeStoreOnRedis<C extends StandaloneClient | ClusterClient>
     await Promise.all(under.map((family) => family.close()))
   })
   beforeEach(() => flushAll(client))
+  // A store with a near-cache holds a connection of its own: each test's stores are closed after it.
+  let opened: RedisSessionStore[] = []
+  afterEach(async () => {
+    await Promise.all(opened.map((store) => store.close()))
+    opened = []
+  })
+  const open = (options: RedisSessionStoreOptions): RedisSessionStore => {
+    const store = new RedisSessionStore(options)
+    if (options.nearCache !== undefined) opened.push(store)
+    return store
+  }
 
   describeStoreContract(`on ${name}`, async (options) => {
-    const store = new RedisSessionStore({ ...options, client: storeClient })
+    const store = open({ ...options, ...storeOptions, client: storeClient })
+    if (storeOptions.nearCache !== undefined) await nearCacheServing(store)
     return {
       store,
-      twin: (more = options) => new RedisSessionStore({ ...more, client: twinClient }),
+      twin: (more = options) => open({ ...more, ...storeOptions, client: twinClient }),
       advance: sleep,
       // Redis runs on this machine: its clock is this one.
       now: Date.now,
@@ -72,3 +86,25 @@ export function describeStoreOnRedis<C extends StandaloneClient | ClusterClient>
 
   return { client: () => client, other: () => other }
 }
+
+/** Waits until the store's near-cache serves reads (its tracking connection opens in the background). */
+async function nearCacheServing(store: RedisSessionStore): Promise<void> {
+  const { cache } = store
+  const hits = () => cache.stats?.().nearCache?.hits ?? 0
+  await cache.put(NEAR_CACHE_PROBE, 'probe')
+  try {
+    // Reads until one is a hit: the first tracked read may be overtaken by the invalidation of the put.
+    for (let i = 0; i < 400; i++) {
+      const before = hits()
+      await cache.get(NEAR_CACHE_PROBE)
+      if (hits() > before) return
+      await sleep(5)
+    }
+    throw new Error('the near-cache never served a read')
+  } finally {
+    await cache.delete(NEAR_CACHE_PROBE)
+  }
+}
+
+/** A record no listing of the store's sessions includes. */
+const NEAR_CACHE_PROBE = ['near-cache probe']

@@ -10,16 +10,19 @@
  *   the invalidations it missed, and `finish` drops what it read.
  */
 
+import type { TimedValue } from './cache'
+
 /** One copy. */
 export interface NearCacheEntry {
   readonly text: string
   /** On the `performance.now()` clock. */
   readonly expiresAt: number
   /**
-   * The text decoded once, deeply frozen, for the readers that share it (shared-read.ts); set by
-   * the first of them. An entry is never changed in place: new text is a new entry.
+   * The text decoded once, with its expiry, deeply frozen, for the readers that share it
+   * (shared-read.ts); set by the first of them. An entry is never changed in place: new text is
+   * a new entry.
    */
-  shared?: unknown
+  shared?: Readonly<TimedValue<unknown>>
 }
 
 export interface NearCacheStats {
@@ -70,11 +73,11 @@ export class NearCacheMap {
   }
 
   /**
-   * The value decoded from a live entry (`shared`), counted as a hit and refreshed as most
+   * What was decoded from a live entry (`shared`), counted as a hit and refreshed as most
    * recently used; `undefined` when there is no live entry or it has not been decoded yet, which
    * is neither counted nor refreshed (the caller then reads it with `lookupEntry`).
    */
-  lookupShared(name: string): unknown {
+  lookupShared(name: string): Readonly<TimedValue<unknown>> | undefined {
     const entry = this.entries.get(name)
     if (entry === undefined || entry.shared === undefined || entry.expiresAt <= this.now()) return undefined
     this.hit(name, entry)

@@ -3,6 +3,7 @@
  * client tracking (tracking-client.ts); a miss from Redis on the tracking connection, so that
  * Redis will say when the record changes. Errors are the caller's to wrap.
  */
+import type { TimedValue } from './cache'
 import type { RedisClient } from './clients/client-types'
 import { unexpectedReply } from './redis-errors'
 import { NearCacheMap, type NearCacheEntry, type NearCacheStats } from './near-cache'
@@ -39,8 +40,8 @@ export class NearReads {
     return this.tracking.isReady ? this.readTracked(valueKey, guard) : readPlain()
   }
 
-  /** The decoded value shared by the readers of `valueKey`'s live copy, counted as a hit; `undefined` (uncounted) for none. */
-  sharedCopy(valueKey: string): unknown {
+  /** The decoded value (and expiry) shared by the readers of `valueKey`'s live copy, counted as a hit; `undefined` (uncounted) for none. */
+  sharedCopy(valueKey: string): Readonly<TimedValue<unknown>> | undefined {
     return this.map.lookupShared(valueKey)
   }
 

@@ -49,8 +49,8 @@ import { CLAIM_EXPIRED_SCRIPT } from './lua/claim-expired'
 import { CLAIM_EXPIRED_KEYS_SCRIPT } from './lua/claim-expired-keys'
 import { ClaimsTaken } from './claims-taken'
 import { WRITE_SCRIPT } from './lua/write'
-import { jsonSerializer, parseError, serializeError } from './serializer'
-import { deepFreeze, NOT_IN_MEMORY, PEEK_SHARED, READ_SHARED } from './shared-read'
+import { decodesShareable, parseError, serializeError } from './serializer'
+import { deepFreeze, NOT_IN_MEMORY, PEEK_SHARED, PEEK_SHARED_TIMED, READ_SHARED, READ_SHARED_TIMED } from './shared-read'
 import { readStoredText } from './stored-text'
 import { conditionalWriteCalls, removeCalls, touchCalls, writeCalls, type PlannedPut, type ScriptCall, type WriteLimit } from './write-plan'
 import { WriteQueue } from './write-queue'
@@ -91,6 +91,7 @@ export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> impl
   private errors = 0
   /** Shared reads answered from memory (shared-read.ts): only with a near-cache that shares its values. */
   readonly [PEEK_SHARED]: ((key: Key) => unknown) | undefined
+  readonly [PEEK_SHARED_TIMED]: ((key: Key) => Readonly<TimedValue<unknown>> | typeof NOT_IN_MEMORY) | undefined
 
   constructor(options: RedisCacheOptions) {
     super()
@@ -118,8 +119,9 @@ export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> impl
     if (this.breaker !== undefined) this.stopProbingOnReady = probeOnReady(client, this.breaker)
     this.operations = cacheOperations(this.namespace)
     const near = this.near
-    this[PEEK_SHARED] =
-      near === undefined || this.options.serializer !== jsonSerializer ? undefined : (key: Key) => this.peekShared(near, key)
+    const shares = near !== undefined && decodesShareable(this.options.serializer)
+    this[PEEK_SHARED] = shares ? (key: Key) => this.peekValue(key) : undefined
+    this[PEEK_SHARED_TIMED] = shares ? (key: Key) => this.peekTimed(key) : undefined
   }
 
   /** Counters since the cache was made, and the state of its near-cache and breaker (plain fields: cheap to read on every scrape). */
@@ -291,27 +293,41 @@ export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> impl
 
   /**
    * A read for callers that never change what they get (shared-read.ts): with the near-cache and
-   * the default serializer, each copy is decoded once and its value, deeply frozen, shared by
-   * every read of it; otherwise a fresh value, as `get`.
+   * a serializer whose values can be shared, each copy is decoded once and its value, deeply
+   * frozen, shared by every read of it; otherwise a fresh value, as `get`.
    */
   [READ_SHARED](key: Key): Promise<V | undefined> {
     // The middleware's read on every request: no closure unless someone listens.
     return this.operations.counted('get')
-      ? this.operations.trace('get', (traced) => this.readShared(key, traced), 1)
-      : this.readShared(key, undefined)
+      ? this.operations.trace('get', (traced) => this.readShared(key, traced, valueOf), 1)
+      : this.readShared(key, undefined, valueOf)
   }
 
-  private async readShared(key: Key, traced: CacheOperationContext | undefined): Promise<V | undefined> {
+  /** `READ_SHARED` with the record's expiry, as `getTimed` (the session store's read). */
+  [READ_SHARED_TIMED](key: Key): Promise<Readonly<TimedValue<V>> | undefined> {
+    return this.operations.counted('getTimed')
+      ? this.operations.trace('getTimed', (traced) => this.readShared(key, traced, asIs), 1)
+      : this.readShared(key, undefined, asIs)
+  }
+
+  /** A shared read, giving `pick` of what it found (the value, or the value and its expiry). */
+  private async readShared<R>(
+    key: Key,
+    traced: CacheOperationContext | undefined,
+    pick: (found: Readonly<TimedValue<V>> | undefined) => R,
+  ): Promise<R> {
     const near = this.near
-    if (near === undefined || this.options.serializer !== jsonSerializer) return (await this.readTimed(key, traced))?.value
+    if (near === undefined || !decodesShareable(this.options.serializer)) return pick(await this.readTimed(key, traced))
     const { parts, valueKey } = this.readPlaces.of(key, 'get')
     const found = await this.readFound(parts, valueKey, traced)
-    if (found === undefined) return undefined
+    if (found === undefined) return pick(undefined)
     const entry = typeof found === 'string' ? near.entryOf(valueKey, found) : found
-    if (entry?.shared !== undefined) return entry.shared as V
-    const value = deepFreeze(this.decode(parts, typeof found === 'string' ? found : found.text, 'get')?.value)
-    if (entry !== undefined && value !== undefined) entry.shared = value
-    return value
+    if (entry?.shared !== undefined) return pick(entry.shared as Readonly<TimedValue<V>>)
+    const decoded = this.decode(parts, typeof found === 'string' ? found : found.text, 'get')
+    if (decoded === undefined) return pick(undefined)
+    const shared = Object.freeze({ value: deepFreeze(decoded.value), expiresAtMs: decoded.expiresAtMs })
+    if (entry !== undefined) entry.shared = shared
+    return pick(shared)
   }
 
   /**
@@ -319,12 +335,24 @@ export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> impl
    * `NOT_IN_MEMORY` for anything else, counted as nothing (the read that follows counts itself),
    * and while someone traces the cache, so that every traced read has its events.
    */
-  private peekShared(near: NearReads, key: Key): unknown {
-    if (this.operations.listened) return NOT_IN_MEMORY
-    const shared = near.sharedCopy(this.readPlaces.of(key, 'get').valueKey)
+  private peekValue(key: Key): unknown {
+    const shared = this.peekEntry(key)
     if (shared === undefined) return NOT_IN_MEMORY
     this.operations.counts.get++
+    return shared.value
+  }
+
+  /** `peekValue` with the record's expiry, counted as a `getTimed`. */
+  private peekTimed(key: Key): Readonly<TimedValue<unknown>> | typeof NOT_IN_MEMORY {
+    const shared = this.peekEntry(key)
+    if (shared === undefined) return NOT_IN_MEMORY
+    this.operations.counts.getTimed++
     return shared
+  }
+
+  private peekEntry(key: Key): Readonly<TimedValue<unknown>> | undefined {
+    if (this.operations.listened) return undefined
+    return this.near?.sharedCopy(this.readPlaces.of(key, 'get').valueKey)
   }
 
   private async getText(valueKey: string, context: Context): Promise<string | undefined> {
@@ -690,4 +718,12 @@ function foundKeys(context: CacheOperationContext, found: readonly unknown[]): v
 
 function countedKeys(context: CacheOperationContext, count: number): void {
   context.keyCount = count
+}
+
+function valueOf<V>(found: Readonly<TimedValue<V>> | undefined): V | undefined {
+  return found?.value
+}
+
+function asIs<T>(found: T): T {
+  return found
 }

@@ -20,6 +20,23 @@ export const jsonSerializer: Serializer = {
   parse: (text): unknown => (text.includes('"__proto__"') ? JSON.parse(text, dropProto) : JSON.parse(text)),
 }
 
+/**
+ * Text kept as it is (no second JSON encoding around text that is already serialized): what the
+ * session store's cache uses. Internal.
+ */
+export const textSerializer: Serializer = {
+  stringify(value: unknown): string {
+    if (typeof value !== 'string') throw new TypeError(`this cache stores text, not a ${typeof value}`)
+    return value
+  },
+  parse: (text): unknown => text,
+}
+
+/** Whether what `serializer` decodes can be shared by many readers once frozen: JSON data, or text. */
+export function decodesShareable(serializer: Serializer): boolean {
+  return serializer === jsonSerializer || serializer === textSerializer
+}
+
 function dropProto(key: string, value: unknown): unknown {
   return key === '__proto__' ? undefined : value
 }

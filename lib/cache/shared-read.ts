@@ -4,7 +4,7 @@
  * once per copy rather than once per read. `get` itself still returns a fresh copy each time.
  * `peekShared` answers at once from a near-cache copy already decoded, or not at all.
  */
-import type { Cache } from './cache'
+import type { Cache, TimedValue } from './cache'
 import type { Key } from './key'
 
 /** The method a cache offers for shared reads (RedisCache); a cache without it is read with `get`. */
@@ -12,6 +12,10 @@ export const READ_SHARED: unique symbol = Symbol('sessionvault.readShared')
 
 /** The method a cache offers for reads from memory (RedisCache with a near-cache). */
 export const PEEK_SHARED: unique symbol = Symbol('sessionvault.peekShared')
+
+/** `READ_SHARED` and `PEEK_SHARED` with the record's expiry, as `getTimed` gives it. */
+export const READ_SHARED_TIMED: unique symbol = Symbol('sessionvault.readSharedTimed')
+export const PEEK_SHARED_TIMED: unique symbol = Symbol('sessionvault.peekSharedTimed')
 
 /** What `peekShared` gives when the answer is not in this process's memory: read the key instead. */
 export const NOT_IN_MEMORY: unique symbol = Symbol('sessionvault.notInMemory')
@@ -21,6 +25,8 @@ export interface SharedReads {
   [READ_SHARED](key: Key): Promise<unknown>
   /** `READ_SHARED`, at once from memory, or `NOT_IN_MEMORY`; absent from a cache that never has it. */
   readonly [PEEK_SHARED]?: ((key: Key) => unknown) | undefined
+  [READ_SHARED_TIMED](key: Key): Promise<Readonly<TimedValue<unknown>> | undefined>
+  readonly [PEEK_SHARED_TIMED]?: ((key: Key) => Readonly<TimedValue<unknown>> | typeof NOT_IN_MEMORY) | undefined
 }
 
 /** The value under `key`, possibly shared: never to be changed (a frozen one throws), copied before it reaches an app. */
@@ -28,6 +34,19 @@ export function readShared(cache: Cache, key: Key): Promise<unknown> {
   return typeof (cache as Partial<SharedReads>)[READ_SHARED] === 'function'
     ? (cache as unknown as SharedReads)[READ_SHARED](key)
     : cache.get(key)
+}
+
+/** `readShared` with the record's expiry (a cache without shared reads: `getTimed`). */
+export function readSharedTimed<V>(cache: Cache<V>, key: Key): Promise<Readonly<TimedValue<V>> | undefined> {
+  return typeof (cache as Partial<SharedReads>)[READ_SHARED_TIMED] === 'function'
+    ? ((cache as unknown as SharedReads)[READ_SHARED_TIMED](key) as Promise<Readonly<TimedValue<V>> | undefined>)
+    : cache.getTimed(key)
+}
+
+/** `peekShared` with the record's expiry, counted as a `getTimed`. */
+export function peekSharedTimed<V>(cache: Cache<V>, key: Key): Readonly<TimedValue<V>> | typeof NOT_IN_MEMORY {
+  const peek = (cache as Partial<SharedReads>)[PEEK_SHARED_TIMED]
+  return peek === undefined ? NOT_IN_MEMORY : (peek(key) as Readonly<TimedValue<V>> | typeof NOT_IN_MEMORY)
 }
 
 /**
@@ -41,7 +60,7 @@ export function peekShared(cache: Cache, key: Key): unknown {
   return peek === undefined ? NOT_IN_MEMORY : peek(key)
 }
 
-/** Whether the cache can ever answer `peekShared` (a RedisCache with a near-cache and the default serializer). */
+/** Whether the cache can ever answer `peekShared` (a RedisCache with a near-cache and a serializer whose values can be shared). */
 export function canPeekShared(cache: Cache): boolean {
   return (cache as Partial<SharedReads>)[PEEK_SHARED] !== undefined
 }

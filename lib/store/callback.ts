@@ -17,14 +17,15 @@ export function settle<T>(work: Promise<T>, callback: StoreCallback<T> | undefin
   if (callback === undefined) return work
   // One reaction per call (express-session makes two calls a request).
   return work.then(
-    (value) => guarded(() => callback(null, value)),
-    (error: unknown) => guarded(() => callback(error)),
+    (value) => answer(callback, null, value),
+    (error: unknown) => answer(callback, error),
   )
 }
 
-function guarded(run: () => void): void {
+/** Calls `callback` as `settle` does: what it throws is rethrown outside any promise chain. */
+export function answer<T>(callback: StoreCallback<T>, error: unknown, value?: T): void {
   try {
-    run()
+    callback(error, value)
   } catch (thrown) {
     queueMicrotask(() => {
       throw thrown

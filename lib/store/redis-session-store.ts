@@ -10,12 +10,14 @@ import type { Cache } from '../cache/cache'
 import { isExpiryQueue, type ExpiryQueue } from '../cache/expiry-queue'
 import { ExpirySweeper } from '../cache/expiry-sweeper'
 import { RedisCache } from '../cache/redis-cache'
-import { parseError, serializeError } from '../cache/serializer'
+import { parseError, serializeError, textSerializer } from '../cache/serializer'
+import { canPeekShared, NOT_IN_MEMORY, peekSharedTimed } from '../cache/shared-read'
+import { InMemoryHits } from '../shared/in-memory-hits'
 import { withDeadline } from '../shared/deadline'
 import { DEFAULT_STORE_TTL_SECONDS, EXPIRY_HOLD_MARGIN_MS, STORE_PROBE_INTERVAL_MS } from '../defaults'
 import { UsageError } from '../errors'
 import { arrivedOverHttp, warnInsecureRequest } from '../shared/insecure-request'
-import { settle, unlessAnswered, type StoreCallback } from './callback'
+import { answer, settle, unlessAnswered, type StoreCallback } from './callback'
 import { ExpiredSessions, type ExpiredStoreSession } from './expired-sessions'
 import { LegacySessions } from './legacy-sessions'
 import { Readiness } from './readiness'
@@ -49,6 +51,14 @@ interface LoadedSession extends StoredSessionText {
   session: SessionData
   /** When it was first saved (only with `absoluteTtlMs`). */
   createdAtMs?: number | undefined
+}
+
+/** A `get` waiting for the next turn, to be answered from the near-cache (in-memory-hits.ts). */
+interface MemoryRead {
+  sid: string
+  callback: StoreCallback<SessionData | null> | undefined
+  resolve: (session: SessionData | null | void) => void
+  reject: (error: unknown) => void
 }
 
 /** What a call with nothing to do resolves to. */
@@ -97,6 +107,8 @@ export class RedisSessionStore extends Store {
   private readonly operations = storeOperations()
   /** Claims expired sessions for `ended` events while there is an `ended` listener; undefined on a cache that cannot. */
   private readonly expirySweeper: ExpirySweeper<ExpiredStoreSession> | undefined
+  /** Reads a near-cache can answer: taken from memory a turn later, with no promise chain or deadline. */
+  private readonly memoryReads: InMemoryHits<MemoryRead> | undefined
 
   constructor(options: RedisSessionStoreOptions) {
     super()
@@ -120,6 +132,12 @@ export class RedisSessionStore extends Store {
         : undefined
     this.cache = cache ?? (this.ownCache as RedisCache<string>)
     this.records = new SessionRecords(this.cache as Cache<string>, tombstoneTtlMs, endingsWait)
+    this.memoryReads = canPeekShared(this.cache)
+      ? new InMemoryHits<MemoryRead>(
+          (read) => this.answerFromMemory(read),
+          (read, error) => readFailed(read, error),
+        )
+      : undefined
     this.storedIdOf = hashIds ? rememberedHashedIds() : plainId
     this.legacy = client !== undefined && legacyPrefix !== undefined ? new LegacySessions(client, legacyPrefix, timeoutMs) : undefined
     this.readiness = whenUnavailable === 'skip' ? new Readiness(this, () => this.cache.get(PROBE_KEY), STORE_PROBE_INTERVAL_MS) : undefined
@@ -223,10 +241,15 @@ export class RedisSessionStore extends Store {
   override get(sid: string): Promise<SessionData | null>
   override get(sid: string, callback: StoreCallback<SessionData | null>): Promise<void>
   override get(sid: string, callback?: StoreCallback<SessionData | null>): Promise<SessionData | null> | Promise<void> {
-    return settle(
-      this.operations.run('get', () => this.bounded('get', () => this.fetch(sid))),
-      callback,
-    )
+    const memoryReads = this.memoryReads
+    // express-session reads on every request: with a near-cache, from memory when it can (a
+    // traced call takes the full path, so that it has its events).
+    if (memoryReads !== undefined && !this.operations.listened) {
+      this.operations.counts.get++
+      return new Promise((resolve, reject) => memoryReads.add({ sid, callback, resolve, reject })) as
+        Promise<SessionData | null> | Promise<void>
+    }
+    return settle(this.fetchBounded(sid), callback)
   }
 
   /**
@@ -404,9 +427,39 @@ export class RedisSessionStore extends Store {
     })
   }
 
+  /** `get`'s full path: counted (traced when someone listens) and bounded by `timeoutMs`. */
+  private fetchBounded(sid: string): Promise<SessionData | null> {
+    return this.operations.run('get', () => this.bounded('get', () => this.fetch(sid)))
+  }
+
   private async fetch(sid: string): Promise<SessionData | null> {
     const storedId = this.storedIdOf(sid)
-    const loaded = (await this.read(storedId)) ?? (await this.migrate(sid, storedId))
+    return this.handedOut((await this.read(storedId)) ?? (await this.migrate(sid, storedId)))
+  }
+
+  /**
+   * A `get` on its turn (memoryReads): a session whose near-cache copy is still there is
+   * answered from it; anything else (no copy, invalidated meanwhile, an async serializer) takes
+   * `get`'s full path, not counted twice.
+   */
+  private answerFromMemory(read: MemoryRead): void {
+    const storedId = this.storedIdOf(read.sid)
+    const found = peekSharedTimed(this.cache as Cache<string>, sessionKey(storedId))
+    if (found === NOT_IN_MEMORY) return this.answerBounded(read, () => this.fetch(read.sid))
+    const loaded = this.loaded(storedId, found.value, found.expiresAtMs)
+    if (!isThenable(loaded)) return readAnswered(read, this.handedOut(loaded))
+    this.answerBounded(read, () => loaded.then((session) => this.handedOut(session)))
+  }
+
+  private answerBounded(read: MemoryRead, work: () => Promise<SessionData | null>): void {
+    this.bounded('get', work).then(
+      (session) => readAnswered(read, session),
+      (error: unknown) => readFailed(read, error),
+    )
+  }
+
+  /** What `get` gives for a loaded session, marked with what later saves and touches of it need. */
+  private handedOut(loaded: LoadedSession | undefined): SessionData | null {
     if (loaded === undefined) return null
     if (typeof loaded.session === 'object' && loaded.session !== null) {
       this.loadedExpiry.set(loaded.session, loaded.expiresAtMs)
@@ -419,11 +472,17 @@ export class RedisSessionStore extends Store {
   /** The stored session, unless its absolute lifetime (`absoluteTtlMs`) is over. */
   private async read(storedId: string): Promise<LoadedSession | undefined> {
     const stored = await this.records.read(storedId)
-    if (stored === undefined) return undefined
-    const { createdAtMs, text } = readCreatedAt(stored.text)
+    return stored && this.loaded(storedId, stored.text, stored.expiresAtMs)
+  }
+
+  /** A stored session's text, parsed (at once, unless the serializer is async), unless its absolute lifetime is over. */
+  private loaded(storedId: string, stored: string, expiresAtMs: number): LoadedSession | undefined | Promise<LoadedSession> {
+    const { createdAtMs, text } = readCreatedAt(stored)
     if (this.lifetimeOver(createdAtMs)) return undefined
     const parsed = this.parseNow(storedId, text)
-    return { text, expiresAtMs: stored.expiresAtMs, createdAtMs, session: isThenable(parsed) ? await parsed : parsed }
+    return isThenable(parsed)
+      ? Promise.resolve(parsed).then((session) => ({ text, expiresAtMs, createdAtMs, session }))
+      : { text, expiresAtMs, createdAtMs, session: parsed }
   }
 
   /** A session connect-redis wrote: stored in the new layout first, then its old key removed. */
@@ -720,15 +779,17 @@ function toUserId(id: string | number): string {
   return typeof id === 'number' ? String(id) : id
 }
 
-/** The cache the store builds keeps the serialized sessions as they are (no second JSON encoding around them). */
-const textSerializer = {
-  stringify(value: unknown): string {
-    if (typeof value !== 'string') throw new TypeError(`RedisSessionStore stores text, not a ${typeof value}`)
-    return value
-  },
-  parse(text: string): unknown {
-    return text
-  },
+// A `get` answered from memory: to its callback (its promise then resolves once that has run), or to its promise.
+function readAnswered(read: MemoryRead, session: SessionData | null): void {
+  if (read.callback === undefined) return read.resolve(session)
+  answer(read.callback, null, session)
+  read.resolve(undefined)
+}
+
+function readFailed(read: MemoryRead, error: unknown): void {
+  if (read.callback === undefined) return read.reject(error)
+  answer(read.callback, error)
+  read.resolve(undefined)
 }
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {

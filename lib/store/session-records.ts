@@ -11,6 +11,7 @@
  * (yet) may belong to a save still under way on Cluster, so listings skip it and expiry removes it.
  */
 import type { Cache, ReplicaWait } from '../cache/cache'
+import { readSharedTimed } from '../cache/shared-read'
 import {
   ALL_SESSIONS,
   ALL_USER_ENTRIES,
@@ -39,7 +40,8 @@ export class SessionRecords {
   ) {}
 
   async read(storedId: string): Promise<StoredSessionText | undefined> {
-    const found = await this.cache.getTimed(sessionKey(storedId))
+    // Shared: the text is only read, and with a near-cache the store reads it from memory (redis-session-store.ts).
+    const found = await readSharedTimed(this.cache, sessionKey(storedId))
     return found && { text: found.value, expiresAtMs: found.expiresAtMs }
   }
 

@@ -1,9 +1,9 @@
 /**
- * The queue of requests answered from memory (lib/middleware/in-memory-hits.ts): each on the
+ * The queue of requests answered from memory (lib/shared/in-memory-hits.ts): each on the
  * next turn of the event loop, after what that turn's I/O brought, all of a turn's together.
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { InMemoryHits } from '../../lib/middleware/in-memory-hits'
+import { InMemoryHits } from '../../lib/shared/in-memory-hits'
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
 const noFailure = (request: unknown, error: unknown) => {
