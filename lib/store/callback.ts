@@ -17,15 +17,14 @@ export function settle<T>(work: Promise<T>, callback: StoreCallback<T> | undefin
   if (callback === undefined) return work
   // One reaction per call (express-session makes two calls a request).
   return work.then(
-    (value) => answer(callback, null, value),
-    (error: unknown) => answer(callback, error),
+    (value) => guarded(() => callback(null, value)),
+    (error: unknown) => guarded(() => callback(error)),
   )
 }
 
-/** Calls `callback` as `settle` does: what it throws is rethrown outside any promise chain. */
-export function answer<T>(callback: StoreCallback<T>, error: unknown, value?: T): void {
+function guarded(run: () => void): void {
   try {
-    callback(error, value)
+    run()
   } catch (thrown) {
     queueMicrotask(() => {
       throw thrown

@@ -17,7 +17,7 @@ import { withDeadline } from '../shared/deadline'
 import { DEFAULT_STORE_TTL_SECONDS, EXPIRY_HOLD_MARGIN_MS, STORE_PROBE_INTERVAL_MS } from '../defaults'
 import { UsageError } from '../errors'
 import { arrivedOverHttp, warnInsecureRequest } from '../shared/insecure-request'
-import { answer, settle, unlessAnswered, type StoreCallback } from './callback'
+import { settle, unlessAnswered, type StoreCallback } from './callback'
 import { ExpiredSessions, type ExpiredStoreSession } from './expired-sessions'
 import { LegacySessions } from './legacy-sessions'
 import { Readiness } from './readiness'
@@ -56,8 +56,7 @@ interface LoadedSession extends StoredSessionText {
 /** A `get` waiting for the next turn, to be answered from the near-cache (in-memory-hits.ts). */
 interface MemoryRead {
   sid: string
-  callback: StoreCallback<SessionData | null> | undefined
-  resolve: (session: SessionData | null | void) => void
+  resolve: (session: SessionData | null) => void
   reject: (error: unknown) => void
 }
 
@@ -135,7 +134,7 @@ export class RedisSessionStore extends Store {
     this.memoryReads = canPeekShared(this.cache)
       ? new InMemoryHits<MemoryRead>(
           (read) => this.answerFromMemory(read),
-          (read, error) => readFailed(read, error),
+          (read, error) => read.reject(error),
         )
       : undefined
     this.storedIdOf = hashIds ? rememberedHashedIds() : plainId
@@ -243,11 +242,12 @@ export class RedisSessionStore extends Store {
   override get(sid: string, callback?: StoreCallback<SessionData | null>): Promise<SessionData | null> | Promise<void> {
     const memoryReads = this.memoryReads
     // express-session reads on every request: with a near-cache, from memory when it can (a
-    // traced call takes the full path, so that it has its events).
+    // traced call takes the full path, so that it has its events). The callback still runs in a
+    // promise reaction, as after a read from Redis: express-session's response, written partly
+    // before its touch and finished after, then leaves in one write.
     if (memoryReads !== undefined && !this.operations.listened) {
       this.operations.counts.get++
-      return new Promise((resolve, reject) => memoryReads.add({ sid, callback, resolve, reject })) as
-        Promise<SessionData | null> | Promise<void>
+      return settle(new Promise<SessionData | null>((resolve, reject) => memoryReads.add({ sid, resolve, reject })), callback)
     }
     return settle(this.fetchBounded(sid), callback)
   }
@@ -447,15 +447,12 @@ export class RedisSessionStore extends Store {
     const found = peekSharedTimed(this.cache as Cache<string>, sessionKey(storedId))
     if (found === NOT_IN_MEMORY) return this.answerBounded(read, () => this.fetch(read.sid))
     const loaded = this.loaded(storedId, found.value, found.expiresAtMs)
-    if (!isThenable(loaded)) return readAnswered(read, this.handedOut(loaded))
+    if (!isThenable(loaded)) return read.resolve(this.handedOut(loaded))
     this.answerBounded(read, () => loaded.then((session) => this.handedOut(session)))
   }
 
   private answerBounded(read: MemoryRead, work: () => Promise<SessionData | null>): void {
-    this.bounded('get', work).then(
-      (session) => readAnswered(read, session),
-      (error: unknown) => readFailed(read, error),
-    )
+    this.bounded('get', work).then(read.resolve, read.reject)
   }
 
   /** What `get` gives for a loaded session, marked with what later saves and touches of it need. */
@@ -777,19 +774,6 @@ function warnIfCookieWithheld(session: SessionData): void {
 /** User ids are keys of their index: `42` and `'42'` are the same user. */
 function toUserId(id: string | number): string {
   return typeof id === 'number' ? String(id) : id
-}
-
-// A `get` answered from memory: to its callback (its promise then resolves once that has run), or to its promise.
-function readAnswered(read: MemoryRead, session: SessionData | null): void {
-  if (read.callback === undefined) return read.resolve(session)
-  answer(read.callback, null, session)
-  read.resolve(undefined)
-}
-
-function readFailed(read: MemoryRead, error: unknown): void {
-  if (read.callback === undefined) return read.reject(error)
-  answer(read.callback, error)
-  read.resolve(undefined)
 }
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
