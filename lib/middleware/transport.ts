@@ -49,12 +49,16 @@ export function presentedToken(req: Request, cookie: ResolvedCookie, bearer: boo
   return values.length === 0 ? undefined : { values, source: 'cookie' }
 }
 
-/** Every value of the cookies named `name` in a `Cookie` header, in order; one parse in the usual case of a single one. */
+/** Every value of the cookies named `name` in a `Cookie` header, in order; no parse of the others in the usual case of a single one. */
 function cookieValues(header: string, name: string): string[] {
-  const first = header.indexOf(`${name}=`)
+  const pairStart = pairStartOf(name)
+  const first = header.indexOf(pairStart)
   if (first === -1) return []
-  if (header.indexOf(`${name}=`, first + 1) === -1) {
-    const value = parseCookie(header, AS_SENT)[name]
+  if (header.indexOf(pairStart, first + 1) === -1) {
+    // Read in place where the name first appears and starts a pair (so no pair before it can be
+    // the cookie); anything odder (`name =`, the name inside another cookie) a full parse decides.
+    const inPlace = header.indexOf(name) === first && startsPair(header, first)
+    const value = inPlace ? valueAt(header, first + pairStart.length) : parseCookie(header, AS_SENT)[name]
     return value === undefined ? [] : [value]
   }
   const values: string[] = []
@@ -65,6 +69,37 @@ function cookieValues(header: string, name: string): string[] {
     if (values.length === MAX_SAME_NAME_COOKIES) break
   }
   return values
+}
+
+/** `name=` for each cookie name read: made once, not on every request. */
+const pairStarts = new Map<string, string>()
+
+function pairStartOf(name: string): string {
+  let pairStart = pairStarts.get(name)
+  if (pairStart === undefined) pairStarts.set(name, (pairStart = `${name}=`))
+  return pairStart
+}
+
+/** Whether the text at `at` starts a cookie pair: only spaces and tabs since the `;` before it, or the start. */
+function startsPair(header: string, at: number): boolean {
+  let before = at - 1
+  while (before >= 0 && isSpaceOrTab(header.charCodeAt(before))) before--
+  return before < 0 || header.charCodeAt(before) === SEMICOLON
+}
+
+/** A cookie's value from `start` to the next `;`, spaces and tabs trimmed, as the `cookie` package reads it (and as sent: see AS_SENT). */
+function valueAt(header: string, start: number): string {
+  let end = header.indexOf(';', start)
+  if (end === -1) end = header.length
+  while (start < end && isSpaceOrTab(header.charCodeAt(start))) start++
+  while (end > start && isSpaceOrTab(header.charCodeAt(end - 1))) end--
+  return header.slice(start, end)
+}
+
+const SEMICOLON = 0x3b
+
+function isSpaceOrTab(code: number): boolean {
+  return code === 0x20 || code === 0x09
 }
 
 /** Sends a signed token back the way it came: a cookie, or the `renewedTokenHeader` for a bearer client. */
