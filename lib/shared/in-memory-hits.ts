@@ -12,13 +12,10 @@
  */
 import { AsyncResource } from 'node:async_hooks'
 
-interface Pending<T> {
-  request: T
-  scope: AsyncResource
-}
-
 export class InMemoryHits<T> {
-  private pending: Pending<T>[] = []
+  // Side by side rather than a record a request: one object less for each.
+  private requests: T[] = []
+  private scopes: AsyncResource[] = []
 
   /**
    * `answer`: runs once per request, on the next turn; `fail`: gets what `answer` threw, as a
@@ -30,14 +27,16 @@ export class InMemoryHits<T> {
   ) {}
 
   add(request: T): void {
-    if (this.pending.length === 0) setImmediate(this.answerAll)
-    this.pending.push({ request, scope: new AsyncResource('sessionvault.InMemoryHit') })
+    if (this.requests.length === 0) setImmediate(this.answerAll)
+    this.requests.push(request)
+    this.scopes.push(new AsyncResource('sessionvault.InMemoryHit'))
   }
 
   private readonly answerAll = (): void => {
-    const pending = this.pending
-    this.pending = []
-    for (const { request, scope } of pending) scope.runInAsyncScope(this.answerOne, undefined, request)
+    const { requests, scopes } = this
+    this.requests = []
+    this.scopes = []
+    for (let i = 0; i < requests.length; i++) (scopes[i] as AsyncResource).runInAsyncScope(this.answerOne, undefined, requests[i])
   }
 
   private readonly answerOne = (request: T): void => {
