@@ -188,16 +188,20 @@ async function main(): Promise<void> {
       JSON.stringify(JSON.parse(sessionJson)),
     )
     // Both stores are called as express-session calls them: with callbacks.
-    await async('store: get + touch, near-cache', 'RedisSessionStore `get` then `touch` (`touchAfterMs`, near-cache hit)', async (i) => {
-      const sid = pick(sids, i)
-      const session = (await promised<SessionData | null | undefined>((done) => void store.get(sid, done))) as SessionData
-      // As express-session does on every request (`req.session.touch()`): the cookie's expiry moves on.
-      session.cookie.expires = new Date(Date.now() + SESSION_MS)
-      await promised<void>((done) => void store.touch(sid, session, () => done(undefined)))
-    })
+    await async(
+      'store: get + touch, near-cache',
+      'RedisSessionStore `get` then `touch` (`touchAfterMs`, near-cache hit), with callbacks as express-session calls them',
+      async (i) => {
+        const sid = pick(sids, i)
+        const session = (await promised<SessionData | null | undefined>((done) => void store.get(sid, done))) as SessionData
+        // As express-session does on every request (`req.session.touch()`): the cookie's expiry moves on.
+        session.cookie.expires = new Date(Date.now() + SESSION_MS)
+        await promised<void>((done) => void store.touch(sid, session, () => done(undefined)))
+      },
+    )
     await async(
       'store: MemoryStore get + touch',
-      'MemoryStore `get` then `touch` (it parses on get, parses and stringifies on touch)',
+      'MemoryStore `get` then `touch` (it parses on get, parses and stringifies on touch), with callbacks',
       async (i) => {
         const sid = pick(sids, i)
         const session = (await promised<SessionData | null | undefined>((done) => memory.get(sid, done))) as SessionData
