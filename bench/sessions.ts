@@ -92,6 +92,13 @@ export const VARIANTS: readonly VariantSpec[] = [
       ),
   },
   {
+    key: 'hand',
+    label: 'hand-written GET',
+    name: 'a hand-written middleware: unsigned cookie → one Redis `GET` → `JSON.parse`',
+    redis: true,
+    build: (url) => onRedis(url, (client) => ({ app: handWrittenApp(client as unknown as NodeRedisClient) })),
+  },
+  {
     key: 'token',
     label: 'token middleware',
     name: 'sessions() token middleware, defaults',
@@ -129,6 +136,44 @@ function bareApp(): Express {
   })
   return app
 }
+
+type NodeRedisClient = ReturnType<typeof createClient>
+
+/**
+ * The least a session read from Redis can cost, for comparison with `sessions()` without a
+ * near-cache: a random id in the cookie (unsigned), one `GET` of the user and a device's
+ * metadata (about what a token session holds), `JSON.parse`; no expiry, renewal or outage handling.
+ */
+function handWrittenApp(client: NodeRedisClient): Express {
+  const app = express()
+  app.use((req, _res, next) => {
+    const id = /(?:^|; )hand=([^;]*)/.exec(req.headers.cookie ?? '')?.[1]
+    if (id === undefined) return next()
+    client.get(`hand:${id}`).then((text) => {
+      if (text !== null) (req as HandRequest).handSession = JSON.parse(text) as HandSession
+      next()
+    }, next)
+  })
+  app.post('/login/:user', async (req, res) => {
+    const id = randomBytes(24).toString('base64url')
+    const stored: HandSession = { user: benchUser(Number(req.params.user)), metadata: tokenMetadata(), createdAt: Date.now() }
+    await client.set(`hand:${id}`, JSON.stringify(stored), { PX: SESSION_MS })
+    res.cookie('hand', id, { httpOnly: true, sameSite: 'lax' })
+    res.send('ok')
+  })
+  app.get('/me', (req, res) => {
+    res.send((req as HandRequest).handSession?.user.name ?? 'anonymous')
+  })
+  return app
+}
+
+interface HandSession {
+  user: BenchUser
+  metadata: ReturnType<typeof tokenMetadata>
+  createdAt: number
+}
+
+type HandRequest = express.Request & { handSession?: HandSession }
 
 function expressSessionApp(store: Store): Express {
   const app = express()
