@@ -3,6 +3,8 @@
  * publishes its events with `{ layer, operation, durationMs }` and nothing else: no session id,
  * no session data, no user id.
  */
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { tracingChannel } from 'node:diagnostics_channel'
 import type { SessionData } from 'express-session'
 import { CACHE_CHANNEL, MemoryCache, RedisSessionStore, STORE_CHANNEL } from 'sessionvault'
 import { connectStandalone, flushAll, type StandaloneClient } from '../helpers/redis'
@@ -136,6 +138,32 @@ test('a store on a MemoryCache publishes its own operations; the MemoryCache pub
     expect(store.stats().cache?.operations).toMatchObject({ put: 0, putIf: 1, getTimed: 1 })
   } finally {
     cacheTraces.stop()
+    await store.close()
+  }
+})
+
+test("an AsyncLocalStorage bound to the store channel's start reaches the cache calls underneath: they nest inside the store call", async () => {
+  const spans = new AsyncLocalStorage<string>()
+  const storeStart = tracingChannel(STORE_CHANNEL).start
+  let calls = 0
+  // As an APM agent opens a span: the store call's context becomes the store of what runs inside it.
+  storeStart.bindStore(spans, (context) => `store ${String((context as { operation?: string }).operation)} #${++calls}`)
+  const cacheCalls: [unknown, string | undefined][] = []
+  const cacheStart = tracingChannel(CACHE_CHANNEL).start
+  const onCacheStart = (context: unknown) => void cacheCalls.push([(context as { operation?: string }).operation, spans.getStore()])
+  cacheStart.subscribe(onCacheStart)
+  const store = new RedisSessionStore({ client, nearCache: { maxEntries: 10 } })
+  try {
+    await store.set(SID, sessionData({ views: VIEWS }, HOUR))
+    await store.get(SID)
+    expect(spans.getStore()).toBeUndefined()
+    expect(cacheCalls.length).toBeGreaterThanOrEqual(2)
+    // Every cache call ran inside the store call that made it, the save's first, then the read's.
+    expect(cacheCalls.map(([, span]) => span)).toEqual([...cacheCalls.slice(0, -1).map(() => 'store set #1'), 'store get #2'])
+    expect(cacheCalls.at(-1)?.[0]).toBe('getTimed')
+  } finally {
+    cacheStart.unsubscribe(onCacheStart)
+    storeStart.unbindStore(spans)
     await store.close()
   }
 })
