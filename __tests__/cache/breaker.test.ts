@@ -272,6 +272,8 @@ describe('on Redis Cluster', () => {
       expect(onFrozen.length).toBeGreaterThan(0)
       expect(elsewhere.length).toBeGreaterThan(0)
       expect(changes).toEqual([expect.objectContaining({ state: 'open', node: `127.0.0.1:${frozen.port}` })])
+      // stats() names the open node by host:port, as the event does.
+      expect(cache.stats().breaker).toEqual({ state: 'open', openNodes: [`127.0.0.1:${frozen.port}`] })
       for (const user of onFrozen) {
         const refused = await timed(() => cache.get(user))
         expect(refused.ms).toBeLessThan(50)
