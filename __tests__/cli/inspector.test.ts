@@ -3,7 +3,7 @@
  * ts-node), against real Redis holding records the real layers wrote: JSON output checked
  * exactly (TTLs and sizes by range), human output loosely, and its failures.
  */
-import { RedisSessionStore } from 'sessionvault'
+import { RedisCache, RedisSessionStore, STORE_TAG_DEPTH } from 'sessionvault'
 import { connectStandalone, type StandaloneClient } from '../helpers/redis'
 import { redisUrl } from '../helpers/env'
 import { buildInspector } from './build-inspector'
@@ -122,6 +122,21 @@ test("sessions lists a user's sessions in the store's index and in the token mid
     expiresAt: expect.any(String),
     ttlMs: ttl(),
   })
+})
+
+test('--buckets reads a namespace whose caches changed their buckets option', async () => {
+  const namespace = 'myapp:few-buckets'
+  const cache = new RedisCache<string>({ client, namespace, ttlMs: HOUR, tagDepth: STORE_TAG_DEPTH, buckets: 8 })
+  const store = new RedisSessionStore({ cache, userOf: (session) => session.userId })
+  await store.set('grace-sid', { cookie: { originalMaxAge: HOUR, expires: new Date(Date.now() + HOUR) }, userId: 'grace' })
+  await store.close()
+  const listed = (await inspectJson(['sessions', '-n', namespace, '--user', 'grace', '--buckets', '8', ...at()])) as {
+    sessions: { id: string }[]
+  }
+  expect(listed.sessions.map((session) => session.id)).toEqual([store.storedId('grace-sid')])
+  // Read with the default 1,024 buckets, the user's index is looked for where it is not.
+  const unlisted = (await inspectJson(['sessions', '-n', namespace, '--user', 'grace', ...at()])) as { sessions: unknown[] }
+  expect(unlisted.sessions).toEqual([])
 })
 
 test('count gives keys by kind, live and ended', async () => {

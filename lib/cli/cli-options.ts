@@ -40,7 +40,8 @@ const DEFAULT_SAMPLES = 1_000
 const DEFAULT_TIMEOUT_MS = 5_000
 const NAMESPACE = /^[A-Za-z0-9_.:/-]{1,64}$/
 
-const FLAGS = {
+/** Every flag the command line takes (HELP names each). */
+export const FLAGS = {
   url: { type: 'string' },
   cluster: { type: 'string' },
   sentinel: { type: 'string' },
