@@ -83,6 +83,8 @@ export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> impl
   private readonly writes: WriteQueue
   private readonly reader: IndexReader
   private readonly near: NearReads | undefined
+  /** The near-cache, when what the serializer decodes can be shared by its readers (shared-read.ts). */
+  private readonly sharingNear: NearReads | undefined
   private readonly breaker: CircuitBreaker | undefined
   private readonly replicated: ReplicatedWrites
   private readonly stopProbingOnReady: (() => void) | undefined
@@ -118,8 +120,8 @@ export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> impl
     this.near = nearCache === undefined ? undefined : new NearReads(client, nearCache.maxEntries, commandTimeoutMs)
     if (this.breaker !== undefined) this.stopProbingOnReady = probeOnReady(client, this.breaker)
     this.operations = cacheOperations(this.namespace)
-    const near = this.near
-    const shares = near !== undefined && decodesShareable(this.options.serializer)
+    this.sharingNear = decodesShareable(this.options.serializer) ? this.near : undefined
+    const shares = this.sharingNear !== undefined
     this[PEEK_SHARED] = shares ? (key: Key) => this.peekValue(key) : undefined
     this[PEEK_SHARED_TIMED] = shares ? (key: Key) => this.peekTimed(key) : undefined
   }
@@ -316,8 +318,8 @@ export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> impl
     traced: CacheOperationContext | undefined,
     pick: (found: Readonly<TimedValue<V>> | undefined) => R,
   ): Promise<R> {
-    const near = this.near
-    if (near === undefined || !decodesShareable(this.options.serializer)) return pick(await this.readTimed(key, traced))
+    const near = this.sharingNear
+    if (near === undefined) return pick(await this.readTimed(key, traced))
     const { parts, valueKey } = this.readPlaces.of(key, 'get')
     const found = await this.readFound(parts, valueKey, traced)
     if (found === undefined) return pick(undefined)
@@ -352,7 +354,7 @@ export class RedisCache<V = unknown> extends EventEmitter<RedisCacheEvents> impl
 
   private peekEntry(key: Key): Readonly<TimedValue<unknown>> | undefined {
     if (this.operations.listened) return undefined
-    return this.near?.sharedCopy(this.readPlaces.of(key, 'get').valueKey)
+    return this.sharingNear?.sharedCopy(this.readPlaces.of(key, 'get').valueKey)
   }
 
   private async getText(valueKey: string, context: Context): Promise<string | undefined> {

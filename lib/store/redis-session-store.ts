@@ -106,7 +106,7 @@ export class RedisSessionStore extends Store {
   private readonly operations = storeOperations()
   /** Claims expired sessions for `ended` events while there is an `ended` listener; undefined on a cache that cannot. */
   private readonly expirySweeper: ExpirySweeper<ExpiredStoreSession> | undefined
-  /** Reads a near-cache can answer: taken from memory a turn later, with no promise chain or deadline. */
+  /** Reads a near-cache can answer: taken from memory a turn later, with one promise and no deadline. */
   private readonly memoryReads: InMemoryHits<MemoryRead> | undefined
 
   constructor(options: RedisSessionStoreOptions) {
@@ -439,8 +439,9 @@ export class RedisSessionStore extends Store {
 
   /**
    * A `get` on its turn (memoryReads): a session whose near-cache copy is still there is
-   * answered from it; anything else (no copy, invalidated meanwhile, an async serializer) takes
-   * `get`'s full path, not counted twice.
+   * answered from it (an async serializer's parse within `timeoutMs`); anything else (no copy,
+   * invalidated meanwhile) takes `get`'s full path, not counted twice. A miss has waited that
+   * turn before its read goes to Redis, as the token middleware's do.
    */
   private answerFromMemory(read: MemoryRead): void {
     const storedId = this.storedIdOf(read.sid)
