@@ -23,16 +23,6 @@ const START_LIMIT_MS = 60_000
 const REPLY_LIMIT_MS = 10_000
 const CLOSE_LIMIT_MS = 5_000
 
-/**
- * BENCH_CPU_PROF=<dir>: each app process writes a V8 CPU profile there when it closes
- * (`node --cpu-prof`), named after its variant; open it in Chrome DevTools or summarise it with
- * bench/profile-summary.ts.
- */
-function profileFlags(key: string): string[] {
-  const dir = process.env['BENCH_CPU_PROF']
-  return dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${key}.${Date.now()}.cpuprofile`]
-}
-
 export class AppProcess {
   private nextId = 0
   private readonly pending = new Map<number, (cpu: CpuTime) => void>()
@@ -56,7 +46,7 @@ export class AppProcess {
   /** Forks the worker and resolves once its app listens; rejects with the worker's own error when it cannot build the app. */
   static start(spec: VariantSpec, redisUrl: string | undefined): Promise<AppProcess> {
     const child = fork(join(__dirname, 'app-worker.ts'), [spec.key, ...(redisUrl === undefined ? [] : [redisUrl])], {
-      execArgv: ['-r', 'ts-node/register/transpile-only', ...profileFlags(spec.key)],
+      execArgv: ['-r', 'ts-node/register/transpile-only'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
     return new Promise((resolve, reject) => {

@@ -6,6 +6,7 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { ParentMessage, WorkerMessage } from './app-process'
+import { RoundsProfile } from './rounds-profile'
 import { listen, variantByKey, type BuiltApp } from './sessions'
 
 function tell(message: WorkerMessage): void {
@@ -26,7 +27,9 @@ async function main(): Promise<void> {
   }
   const app = built
   const listening = server
+  const profile = RoundsProfile.fromEnv(key, listening)
   const close = async () => {
+    await profile?.write()
     listening.closeAllConnections()
     await new Promise<void>((resolve) => listening.close(() => resolve()))
     await app.close()
@@ -34,8 +37,13 @@ async function main(): Promise<void> {
   }
   process.on('message', (message: ParentMessage) => {
     if (message.type === 'cpu') {
-      const { user, system } = process.cpuUsage()
-      tell({ type: 'cpu', id: message.id, userUs: user, systemUs: system })
+      // The round starts when we answer: by then the profiler (if any) runs.
+      const answer = () => {
+        const { user, system } = process.cpuUsage()
+        tell({ type: 'cpu', id: message.id, userUs: user, systemUs: system })
+      }
+      if (profile === undefined) answer()
+      else profile.start().then(answer, (error: unknown) => console.error('bench: the CPU profile did not start', error))
     } else {
       close().catch(() => process.exit(1))
     }

@@ -1,6 +1,9 @@
-/** The targets of issue 9 (one atomic write per session change), each met or not by this run's figures (pure). */
+/**
+ * The targets of issue 9 (one atomic write per session change) and of issue 16 (the per-request
+ * hot path), each met or not by this run's figures (pure).
+ */
 import { fmtCommands, fmtInt, fmtMs, fmtRatio } from './format'
-import { cpuRatio, paired, roundsOf } from './paired'
+import { cpuRatio, paired, roundsOf, type VariantResult } from './paired'
 import type { ReportInput } from './report'
 import { median, percentile } from './stats'
 import { appCpuPerRequest, type Measured } from './throughput'
@@ -17,6 +20,14 @@ const TARGETS = {
   listingMs: 0.5,
   hotKeyShare: 0.005,
   hotMasterShare: 0.4,
+}
+
+/** Issue 16: against bare Express, in the throughput rounds. */
+const HOT_PATH = {
+  nearThroughput: 0.95,
+  nearExtraCpuUs: 10,
+  defaultsThroughput: 0.85,
+  p99: 1.2,
 }
 
 const met = (ok: boolean) => (ok ? '**met**' : '**NOT met**')
@@ -133,6 +144,44 @@ function clusterLines(input: ReportInput): string[] {
   return [
     `- 5. No key above ${TARGETS.hotKeyShare * 100}% of the write commands: ${met(keyShare <= TARGETS.hotKeyShare)} (${(keyShare * 100).toFixed(2)}%).`,
     `- 5. No master above ${TARGETS.hotMasterShare * 100}%: ${met(masterShare <= TARGETS.hotMasterShare)} (${(masterShare * 100).toFixed(1)}%).`,
+  ]
+}
+
+/** Issue 16: the token middleware against bare Express, and the near-cached store against MemoryStore. */
+export function hotPathLines(variants: readonly VariantResult[]): string[] {
+  const bare = roundsOf(variants, 'bare')
+  if (bare === undefined) return [`- Every target: ${notMeasured('bare Express failed')}.`]
+  const p99 = (entry: Measured) => median(entry.rounds.map((round, i) => round.p99Ms / (bare.rounds[i]?.p99Ms ?? NaN)))
+  // A short run (BENCH_VARIANTS) may leave a variant out: no lines for it.
+  const of = (key: string, name: string, lines: (entry: Measured) => string[]): string[] => {
+    if (!variants.some(({ spec }) => spec.key === key)) return []
+    const entry = roundsOf(variants, key)
+    return entry === undefined ? [`- ${name}: ${notMeasured('the variant failed')}.`] : lines(entry)
+  }
+  return [
+    ...of('token-near', '1. `sessions()` + near-cache', (near) => {
+      const throughput = median(paired(near, bare))
+      const extraUs = appCpuPerRequest(near).totalUs - appCpuPerRequest(bare).totalUs
+      return [
+        `- 1. \`sessions()\` + near-cache at least ${HOT_PATH.nearThroughput}x bare Express's throughput: ${met(throughput >= HOT_PATH.nearThroughput)}: ${fmtRatio(throughput)}.`,
+        `- 1. ... and at most ${HOT_PATH.nearExtraCpuUs} µs more app CPU per request: ${met(extraUs <= HOT_PATH.nearExtraCpuUs)}: ${extraUs.toFixed(0)} µs (${appCpuPerRequest(near).totalUs.toFixed(0)} vs ${appCpuPerRequest(bare).totalUs.toFixed(0)}).`,
+        `- 1. ... p99 latency at most ${HOT_PATH.p99}x bare Express's: ${met(p99(near) <= HOT_PATH.p99)}: ${fmtRatio(p99(near))}.`,
+      ]
+    }),
+    ...of('token', '1. `sessions()` defaults', (defaults) => [
+      `- 1. \`sessions()\` defaults at least ${HOT_PATH.defaultsThroughput}x bare Express's throughput: ${against(defaults, bare, HOT_PATH.defaultsThroughput)}.`,
+      `- 1. ... p99 latency at most ${HOT_PATH.p99}x bare Express's: ${met(p99(defaults) <= HOT_PATH.p99)}: ${fmtRatio(p99(defaults))}.`,
+    ]),
+    ...of('bare-deferred', 'bare Express deferred a turn', (deferred) => [
+      `- For reference, bare Express with each request handed on one turn later (as a near-cache hit is): ${fmtRatio(median(paired(deferred, bare)))} of its throughput, by app CPU ${fmtRatio(cpuRatio(deferred, bare))}.`,
+    ]),
+    ...of('store-near', '3. the near-cached store', (store) => {
+      const memory = roundsOf(variants, 'memory')
+      if (memory === undefined) return []
+      return [
+        `- 3. Over HTTP, the near-cached store's app CPU per request against MemoryStore's (which also serialises): ${appCpuPerRequest(store).totalUs.toFixed(0)} vs ${appCpuPerRequest(memory).totalUs.toFixed(0)} µs; the step-by-step comparison is in the micro section.`,
+      ]
+    }),
   ]
 }
 

@@ -7,7 +7,7 @@ import type { Machine } from './machine'
 import type { MemoryLayer, MemoryPlan } from './memory'
 import type { Outcome } from './outcome'
 import { hotKeysLines, memoryTable, scaleLines } from './report-stores'
-import { targetLines } from './report-targets'
+import { hotPathLines, targetLines } from './report-targets'
 import type { ScalePlan, ScaleResult } from './scale'
 import type { VariantSpec } from './sessions'
 import { NEAR_CACHE, TOUCH_AFTER_S } from './bench-data'
@@ -122,6 +122,10 @@ export function report(input: ReportInput): { section: string; chart: string } {
     '### Targets (issue 9)',
     '',
     ...targetLines(input),
+    '',
+    '### Targets (issue 16)',
+    '',
+    ...hotPathLines(input.variants),
     SECTION_END,
   ].join('\n')
   return { section, chart: chartOf(input) }

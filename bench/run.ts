@@ -33,6 +33,7 @@ import { p99Lines, report, SECTION_END, SECTION_START, throughputTable, type Rep
 import { writeSection, RESULTS } from './results-file'
 import type { RunningVariant } from './running-variant'
 import { measureScale } from './scale'
+import { hotPathLines } from './report-targets'
 import { VARIANTS, type VariantSpec } from './sessions'
 import { soak } from './soak'
 import { measureThroughput, type Measured } from './throughput'
@@ -41,9 +42,9 @@ import { giveUpAfter } from './give-up'
 /** Seconds each Redis variant runs alone, for its commands per request: a `touchAfterMs` period. */
 const SOAK_SECONDS = 60
 const FULL: ReportPlans = {
-  // 8 variants x (6 rounds x 2 s + 2 s warm-up): about 2 minutes. Many short rounds pair better
+  // 10 variants x (10 rounds x 2 s + 2 s warm-up): about 4 minutes. Many short rounds pair better
   // than a few long ones on a shared machine, where background load comes and goes.
-  throughput: { rounds: 6, roundSeconds: 2, warmupSeconds: 2, connections: 50, settleSeconds: 6 },
+  throughput: { rounds: 10, roundSeconds: 2, warmupSeconds: 2, connections: 50, settleSeconds: 6 },
   soak: { seconds: SOAK_SECONDS, connections: 50 },
   memory: { sessions: 10_000, limitMs: 120_000 },
   scale: {
@@ -140,7 +141,7 @@ async function main(): Promise<void> {
     })
 
     if (CHOSEN !== undefined) {
-      console.log(['', ...throughputTable(variants), '', ...p99Lines(variants)].join('\n'))
+      console.log(['', ...throughputTable(variants), '', ...p99Lines(variants), '', ...hotPathLines(variants)].join('\n'))
       log('short run (BENCH_VARIANTS): results not written')
       return
     }

@@ -54,6 +54,15 @@ export const VARIANTS: readonly VariantSpec[] = [
     build: async () => ({ app: bareApp(), close: async () => undefined }),
   },
   {
+    key: 'bare-deferred',
+    label: 'bare Express, deferred a turn',
+    name: 'Express, no session, each request handed on one event-loop turn later (`setImmediate`)',
+    redis: false,
+    // A reference, not a session layer: a near-cache hit is answered on the next turn, with the
+    // turn's other hits, which by itself changes what a request costs.
+    build: async () => ({ app: bareApp((_req, _res, next) => void setImmediate(next)), close: async () => undefined }),
+  },
+  {
     key: 'memory',
     label: 'MemoryStore',
     name: 'express-session + MemoryStore',
@@ -120,9 +129,13 @@ export function variantByKey(key: string): VariantSpec {
   return spec
 }
 
-/** The ceiling: the same requests, answered from the cookie itself (`session=<name>.<padding>`), with no session. */
-function bareApp(): Express {
+/**
+ * The ceiling: the same requests, answered from the cookie itself (`session=<name>.<padding>`),
+ * with no session; `first`, a middleware in front of the routes.
+ */
+function bareApp(first?: express.RequestHandler): Express {
   const app = express()
+  if (first) app.use(first)
   app.post('/login/:user', (req, res) => {
     // About the size of the other variants' cookies.
     res.cookie('session', `${benchUser(Number(req.params.user)).name}.${randomBytes(48).toString('base64url')}`, {
