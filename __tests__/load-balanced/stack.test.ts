@@ -14,6 +14,9 @@ describe.each<AuthMode>(['token', 'express-session'])('the demo behind nginx, on
   let alice: Visitor
   /** alice's cookies as they were before she signed out. */
   let stolen: Visitor
+  /** The instances that answered alice's sign-in and her sign-out. */
+  let signedInBy: string | undefined
+  let signedOutBy: string | undefined
 
   beforeAll(async () => {
     stack = await startStack({ mode })
@@ -36,6 +39,7 @@ describe.each<AuthMode>(['token', 'express-session'])('the demo behind nginx, on
     expect(answer.location).toBe('/')
     expect(stack.instances.map((instance) => instance.name)).toContain(answer.servedBy)
     expect(alice.cookies.size).toBe(1)
+    signedInBy = answer.servedBy
   })
 
   test(`${REQUESTS} requests reach all three instances and every one knows alice`, async () => {
@@ -120,6 +124,7 @@ describe.each<AuthMode>(['token', 'express-session'])('the demo behind nginx, on
     stolen = alice.copy()
     const answer = await alice.post('/logout')
     expect(answer.status).toBe(303)
+    signedOutBy = answer.servedBy
     expect(alice.cookies.size).toBe(0)
 
     // The old cookie, replayed through nginx until every instance has answered…
@@ -129,7 +134,37 @@ describe.each<AuthMode>(['token', 'express-session'])('the demo behind nginx, on
     // …and straight to each instance.
     for (const instance of stack.instances) expect((await stolen.copy().me(instance.url)).user).toBeNull()
   })
+
+  test("every instance's event panel lists what every instance emitted: alice's sign-in and sign-out, once each, by the instances that answered them", async () => {
+    const bob = new Visitor(stack.url)
+    expect((await bob.post('/login', { name: 'bob' })).status).toBe(303)
+    for (const instance of stack.instances) {
+      const page = await bob.get('/', instance.url)
+      expect(page.status).toBe(200)
+      const alices = eventRows(page.body).filter((row) => row.user === 'alice')
+      expect(alices.map(({ what, by }) => ({ what, by }))).toEqual([
+        { what: 'ended: logout', by: signedOutBy },
+        { what: 'created', by: signedInBy },
+      ])
+      // One session: the one she signed in to and out of.
+      expect(alices[0]!.session).toBe(alices[1]!.session)
+      expect(
+        eventRows(page.body)
+          .filter((row) => row.user === 'bob')
+          .map((row) => row.what),
+      ).toEqual(['created'])
+    }
+  })
 })
+
+/** The rows of a home page's event panel, newest first. */
+function eventRows(page: string): { what: string; user: string; session: string; by: string }[] {
+  const panel = /<table id="events">([\s\S]*?)<\/table>/.exec(page)?.[1]
+  if (panel === undefined) throw new Error('the page has no event panel')
+  return [
+    ...panel.matchAll(/<tr><td>[^<]*<\/td><td>([^<]*)<\/td><td>([^<]*)<\/td><td><code>([^<]*)<\/code><\/td><td>([^<]*)<\/td><\/tr>/g),
+  ].map(([, what, user, session, by]) => ({ what: what!, user: user!, session: session!, by: by! }))
+}
 
 describe('the demo on a Redis it did not start (--redis-url)', () => {
   let redis: RedisServerHandle

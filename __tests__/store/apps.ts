@@ -43,6 +43,16 @@ export function sessionApp(
     // the error handler instead of following a response already sent.
     req.session.save((error: unknown) => (error ? next(error) : res.json({ userId })))
   })
+  // The login express-session's docs advise against session fixation: a new id, then the user,
+  // then an explicit save. express-session then saves the new session a second time, at the end
+  // of the response (it compares with the id the request came with).
+  app.post('/login-regenerated/:user', (req, res, next) => {
+    req.session.regenerate((error: unknown) => {
+      if (error) return next(error)
+      req.session.userId = String(req.params['user'])
+      req.session.save((saveError: unknown) => (saveError ? next(saveError) : res.json({ userId: req.session.userId })))
+    })
+  })
   app.get('/me', (req, res) => {
     // With whenUnavailable: 'skip', express-session may serve a request with no session at all.
     if (req.session === undefined) {

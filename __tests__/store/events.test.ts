@@ -12,6 +12,8 @@ import { eventually, sleep } from '../helpers/waiting'
 import { usePrivateServer } from '../helpers/redis'
 import { sessionCacheKey } from './redis-keys'
 import { sessionData } from './session-data'
+import request from 'supertest'
+import { cookieOf, sessionApp } from './apps'
 import { Clock } from '../middleware/helpers'
 
 const HOUR = 3_600_000
@@ -436,6 +438,39 @@ describe('expired events from the sweep', () => {
     } finally {
       await store.close()
     }
+  })
+})
+
+describe("a login that regenerates the session, as express-session's docs advise, which express-session then saves twice", () => {
+  test('is one created event, and keeps the creation time of its first save (absoluteTtlMs counts from there)', async () => {
+    const clock = new Clock(Date.now())
+    const store = new RedisSessionStore({ client: server.client, userOf, now: clock.now, absoluteTtlMs: HOUR })
+    const heard = listen(store)
+    // Each save a second after the one before, so that a creation time taken again shows.
+    const saves: { sid: string; at: number }[] = []
+    const set = store.set.bind(store)
+    store.set = async (sid: string, session: SessionData, callback?: (error?: unknown) => void) => {
+      clock.advance(1_000)
+      saves.push({ sid, at: clock.now() })
+      await set(sid, session)
+        .then(() => callback?.())
+        .catch((error: unknown) => callback?.(error))
+    }
+    const app = sessionApp(store, { maxAgeMs: 10 * HOUR })
+    const first = await request(app).post('/login-regenerated/ada').expect(200)
+    // The double save this is about: the login's, then express-session's own at the end.
+    expect(saves.map(({ sid }) => sid)).toEqual([saves[0]!.sid, saves[0]!.sid])
+    await request(app).post('/login-regenerated/ada').expect(200)
+    expect(heard.created.map((event) => event.userId)).toEqual(['ada', 'ada'])
+    expect(heard.ended).toEqual([])
+    expect(await store.listUserSessions('ada')).toHaveLength(2)
+    // Its creation time is its first save's: absoluteTtlMs counts from there, not from the second.
+    const cookie = cookieOf(first)
+    clock.time = saves[0]!.at + HOUR - 1
+    expect((await request(app).get('/me').set('Cookie', cookie)).body).toMatchObject({ userId: 'ada' })
+    clock.time = saves[0]!.at + HOUR + 500
+    expect((await request(app).get('/me').set('Cookie', cookie)).body).toMatchObject({ userId: null })
+    await store.close()
   })
 })
 

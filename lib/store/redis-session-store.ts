@@ -524,6 +524,12 @@ export class RedisSessionStore extends Store {
     const before = this.loadedUser.get(session)
     if (written && before !== undefined && before !== userId) await this.records.forgetEntry(before, storedId)
     if (written && this.options.userOf !== undefined) this.loadedUser.set(session, userId)
+    // Saved, the object is no longer new: express-session saves a regenerated session twice (the
+    // app's save, then its own at the end of the response), which is one login, created at the first.
+    if (written) {
+      this.loadedExpiry.set(session, now + ttlMs)
+      this.loadedCreatedAt.set(session, createdAtMs)
+    }
     if (written && isNew && this.listenerCount('created') > 0) {
       this.emit('created', { sessionId: storedId, userId: appUserId, at: now, expiresAt: now + ttlMs })
     }
