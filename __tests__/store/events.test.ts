@@ -9,7 +9,7 @@ import { RedisSessionStore } from 'sessionvault/store'
 import { recordCommands } from '../helpers/command-log'
 import { EXPIRY_HOLD_MARGIN_MS } from '../../lib/defaults'
 import { eventually, sleep } from '../helpers/waiting'
-import { usePrivateServer } from '../helpers/redis'
+import { dumpRedis, usePrivateServer } from '../helpers/redis'
 import { sessionCacheKey } from './redis-keys'
 import { sessionData } from './session-data'
 import request from 'supertest'
@@ -439,6 +439,31 @@ describe('expired events from the sweep', () => {
       await store.close()
     }
   })
+})
+
+test('with userOf, a store that listens for ended keeps nothing more than one that does not: the same keys and values, whatever its sweeps', async () => {
+  const clock = new Clock(Date.now())
+  const storeAt = (prefix: string) =>
+    new RedisSessionStore({ client: server.client, prefix, userOf, now: clock.now, expirySweepMs: SWEEP_MS })
+  const listening = storeAt('listening:')
+  listening.on('ended', () => undefined)
+  const quiet = storeAt('quiet:')
+  const sessions = ['a', 'b', 'c'].map((sid, i) => [sid, sessionData({ userId: `user-${i % 2}` }, HOUR)] as const)
+  for (const store of [listening, quiet]) for (const [sid, data] of sessions) await store.set(sid, data)
+  await sleep(SWEEP_MS * 4)
+  // Expiry times (taken from Redis's clock at each write) left out.
+  const under = async (prefix: string) =>
+    new Map(
+      [...(await dumpRedis(server.client))]
+        .filter(([key]) => key.startsWith(prefix))
+        .map(([key, value]) => [key.slice(prefix.length), value.replace(/\d{13}/g, '<ms>')]),
+    )
+  const kept = await under('listening:')
+  expect(kept).toEqual(await under('quiet:'))
+  // Per session, its record and its user's entry; the rest are the indexes they are in.
+  const values = [...kept.keys()].filter((key) => !key.startsWith('_'))
+  expect(values).toHaveLength(sessions.length * 2)
+  await Promise.all([listening.close(), quiet.close()])
 })
 
 describe("a login that regenerates the session, as express-session's docs advise, which express-session then saves twice", () => {
