@@ -98,6 +98,10 @@ export async function privateRedis(args: string[] = []): Promise<PrivateRedis> {
 
 /** How long a fresh server has to accept its first client before it is replaced by another. */
 const FIRST_CONNECT_MS = 10_000
+/** How long usePrivateServer's start may take in all. */
+const PRIVATE_SERVER_START_LIMIT_MS = 60_000
+/** A start slower than this is reported on stderr, phase by phase. */
+const SLOW_START_MS = 5_000
 
 /**
  * A fresh server and a client connected to it. A server that does not take its first client
@@ -107,13 +111,21 @@ const FIRST_CONNECT_MS = 10_000
  */
 async function startedAndConnected(args: string[]): Promise<{ server: RedisServerHandle; client: StandaloneClient }> {
   for (let attempt = 1; ; attempt++) {
+    const startedAt = performance.now()
     const server = await startRedisServer({ args })
+    const serverUpAt = performance.now()
     const client: StandaloneClient = createClient({ url: server.url, socket: { reconnectStrategy: () => 50 } })
     client.on('error', () => undefined)
     let timer: NodeJS.Timeout | undefined
     const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), FIRST_CONNECT_MS)))
     const outcome = await Promise.race([client.connect().then(() => 'connected' as const), late])
     clearTimeout(timer)
+    const took = performance.now() - startedAt
+    if (took > SLOW_START_MS) {
+      process.stderr.write(
+        `a private redis-server (port ${server.port}) took ${Math.round(serverUpAt - startedAt)} ms to answer PING, then ${Math.round(took - (serverUpAt - startedAt))} ms to ${outcome === 'connected' ? 'take' : 'not take'} its first client\n`,
+      )
+    }
     if (outcome === 'connected') return { server, client }
     const state = processState(server.pid)
     client.destroy()
@@ -148,9 +160,11 @@ export interface PrivateServer {
  */
 export function usePrivateServer(args: string[] = []): PrivateServer {
   let redis: PrivateRedis | undefined
+  // Room for startedAndConnected's worst case (a start, a late first client, another start and
+  // client: about 40 s on a loaded machine), which jest's default hook timeout would cut short.
   beforeAll(async () => {
     redis = await privateRedis(args)
-  })
+  }, PRIVATE_SERVER_START_LIMIT_MS)
   afterAll(() => redis?.stop())
   beforeEach(() => started().client.flushAll())
   const started = (): PrivateRedis => {
