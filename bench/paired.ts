@@ -20,6 +20,11 @@ export function paired(a: Measured, b: Measured): number[] {
   return a.rounds.map((round, i) => round.reqPerSec / (b.rounds[i]?.reqPerSec ?? NaN))
 }
 
+/** Per-round p99 latency ratios of `a` to `b`. */
+export function pairedP99(a: Measured, b: Measured): number[] {
+  return a.rounds.map((round, i) => round.p99Ms / (b.rounds[i]?.p99Ms ?? NaN))
+}
+
 /** `base`'s app CPU per request over `entry`'s: the throughput ratio if the app's CPU is the limit. */
 export function cpuRatio(entry: Measured, base: Measured): number {
   return appCpuPerRequest(base).totalUs / appCpuPerRequest(entry).totalUs

@@ -3,7 +3,7 @@
  * hot path), each met or not by this run's figures (pure).
  */
 import { fmtCommands, fmtInt, fmtMs, fmtRatio } from './format'
-import { cpuRatio, paired, roundsOf, type VariantResult } from './paired'
+import { cpuRatio, paired, pairedP99, roundsOf, type VariantResult } from './paired'
 import type { ReportInput } from './report'
 import { median, percentile } from './stats'
 import { appCpuPerRequest, type Measured } from './throughput'
@@ -151,7 +151,7 @@ function clusterLines(input: ReportInput): string[] {
 export function hotPathLines(variants: readonly VariantResult[]): string[] {
   const bare = roundsOf(variants, 'bare')
   if (bare === undefined) return [`- Every target: ${notMeasured('bare Express failed')}.`]
-  const p99 = (entry: Measured) => median(entry.rounds.map((round, i) => round.p99Ms / (bare.rounds[i]?.p99Ms ?? NaN)))
+  const p99 = (entry: Measured) => median(pairedP99(entry, bare))
   // A short run (BENCH_VARIANTS) may leave a variant out: no lines for it.
   const of = (key: string, name: string, lines: (entry: Measured) => string[]): string[] => {
     if (!variants.some(({ spec }) => spec.key === key)) return []

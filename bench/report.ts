@@ -13,7 +13,7 @@ import type { VariantSpec } from './sessions'
 import { NEAR_CACHE, TOUCH_AFTER_S } from './bench-data'
 import type { Soak, SoakPlan } from './soak'
 import { median, range } from './stats'
-import { cpuRatio, paired, roundsOf, type VariantResult } from './paired'
+import { cpuRatio, paired, pairedP99, roundsOf, type VariantResult } from './paired'
 import { appCpuPerRequest, type Measured, type ThroughputPlan } from './throughput'
 
 export const SECTION_START = '<!-- bench:sessions:start -->'
@@ -168,8 +168,7 @@ export function p99Lines(variants: readonly VariantResult[]): string[] {
   return variants.flatMap(({ spec }) => {
     const entry = roundsOf(variants, spec.key)
     if (entry === undefined || entry === bare) return []
-    const ratios = entry.rounds.map((round, i) => round.p99Ms / (bare.rounds[i]?.p99Ms ?? NaN))
-    return [`- ${spec.name}: p99 ${span(ratios, fmtRatio)} of bare Express's`]
+    return [`- ${spec.name}: p99 ${span(pairedP99(entry, bare), fmtRatio)} of bare Express's`]
   })
 }
 

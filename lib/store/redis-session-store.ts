@@ -93,9 +93,9 @@ export class RedisSessionStore extends Store {
   private readonly legacy: LegacySessions | undefined
   private readonly readiness: Readiness | undefined
   private readonly storedIdOf: (sid: string) => string
-  /** The stored expiry of each session object this store handed out, so a touch can skip without a read. */
+  /** The stored expiry of each session object this store handed out or saved, so a touch can skip without a read, and a save knows a new session. */
   private readonly loadedExpiry = new SessionMarks()
-  /** With `absoluteTtlMs`: when each session object this store handed out was first saved. */
+  /** When each session object this store handed out or saved was first saved (`absoluteTtlMs` counts from there). */
   private readonly loadedCreatedAt = new SessionMarks()
   /** With `userOf`: whose each session object this store handed out was, so a save that changes it drops the old user's entry. */
   private readonly loadedUser = new SessionMarks<string>()
@@ -523,12 +523,12 @@ export class RedisSessionStore extends Store {
     // the session's expiry event names them. A failure in between leaves it to expire.
     const before = this.loadedUser.get(session)
     if (written && before !== undefined && before !== userId) await this.records.forgetEntry(before, storedId)
-    if (written && this.options.userOf !== undefined) this.loadedUser.set(session, userId)
-    // Saved, the object is no longer new: express-session saves a regenerated session twice (the
-    // app's save, then its own at the end of the response), which is one login, created at the first.
+    // Saved, the object is as if handed out: no longer new. express-session saves a regenerated
+    // session twice (the app's save, then its own at the end of the response): one login, created at the first.
     if (written) {
       this.loadedExpiry.set(session, now + ttlMs)
       this.loadedCreatedAt.set(session, createdAtMs)
+      if (this.options.userOf !== undefined) this.loadedUser.set(session, userId)
     }
     if (written && isNew && this.listenerCount('created') > 0) {
       this.emit('created', { sessionId: storedId, userId: appUserId, at: now, expiresAt: now + ttlMs })
