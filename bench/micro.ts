@@ -25,6 +25,7 @@ import { verifyToken } from '../lib/middleware/signing'
 import { freshness } from '../lib/middleware/timing'
 import { hashSecret, splitToken } from '../lib/middleware/token'
 import { presentedToken } from '../lib/middleware/transport'
+import { rememberedHashedIds, REMEMBERED_IDS } from '../lib/store/stored-id'
 import { VerifiedTokens } from '../lib/middleware/verified-tokens'
 import type { CredentialsCache } from '../lib/middleware/credentials-cache'
 import { startRedisServer } from '../scripts/redis-server'
@@ -134,6 +135,13 @@ async function main(): Promise<void> {
       hashSecret((splitToken(pick(tokens, i)) as { secret: string }).secret),
     )
     sync('near-cache: map lookup', '`NearCacheMap.lookup` of one of 64 hot keys', (i) => map.lookup(pick(valueKeys, i)))
+    const full = new NearCacheMap(NEAR_CACHE.maxEntries)
+    for (let n = 0; n < NEAR_CACHE.maxEntries; n++) full.beginRead(`full:${n}`).finish(pick(texts, n), 30 * 60_000)
+    sync(
+      'near-cache: a copy into a full map',
+      `a read's copy stored into a near-cache holding its ${NEAR_CACHE.maxEntries.toLocaleString('en-US')} entries (a new key each time: the least recently used goes)`,
+      (i) => full.beginRead(`new:${i}`).finish(pick(texts, i), 30 * 60_000),
+    )
     sync('near-cache: decode the copy', 'stored text → header check → `JSON.parse` (the copy each `get` returns)', (i) =>
       decode(pick(texts, i)),
     )
@@ -180,6 +188,13 @@ async function main(): Promise<void> {
       await promised<void>((done) => memory.set(pick(sids, n), data, (error) => done(error)))
       await store.set(pick(sids, n), data)
     }
+    const storedIdOf = rememberedHashedIds()
+    for (let n = 0; n < REMEMBERED_IDS; n++) storedIdOf(`full:${n}`)
+    sync(
+      'store: a new session id, its hash remembered',
+      `the store's hash of an id it has not seen, kept among the ${REMEMBERED_IDS.toLocaleString('en-US')} it remembers (SHA-256 included)`,
+      (i) => storedIdOf(`new:${i}`),
+    )
     const sessionJson = JSON.stringify(sessionData(benchUser(SESSIONS)))
     sync('store: session JSON parse', "the `JSON.parse` a store's `get` must do (a fresh object each request)", () =>
       JSON.parse(sessionJson),

@@ -10,6 +10,7 @@
  *   the invalidations it missed, and `finish` drops what it read.
  */
 
+import { RecentMap } from '../shared/recent-map'
 import type { TimedValue } from './cache'
 
 /** One copy. */
@@ -38,22 +39,19 @@ export interface NearCacheRead {
 }
 
 export class NearCacheMap {
-  private readonly entries = new Map<string, NearCacheEntry>()
-  /**
-   * The key last stored or looked up: when it is in `entries`, it is the most recently used (the
-   * last in order), so a hit on it need not be moved. A hot key is looked up far more often than
-   * anything else happens, and moving it costs a delete and an insert into the Map each time.
-   */
-  private newest: string | undefined
+  /** The copies, least recently used first: beyond `maxEntries` that one goes. */
+  private readonly entries: RecentMap<string, NearCacheEntry>
   /** Reads in flight, per key: flagged when an invalidation overtakes them. */
   private readonly reads = new Map<string, Set<{ overtaken: boolean }>>()
   private hits = 0
   private misses = 0
 
   constructor(
-    private readonly maxEntries: number,
+    maxEntries: number,
     private readonly now: () => number = () => performance.now(),
-  ) {}
+  ) {
+    this.entries = new RecentMap(maxEntries)
+  }
 
   /** The stored text of a live entry, refreshed as most recently used; undefined on a miss. */
   lookup(name: string): string | undefined {
@@ -68,19 +66,19 @@ export class NearCacheMap {
       this.misses++
       return undefined
     }
-    this.hit(name, entry)
+    this.hits++
     return entry
   }
 
   /**
    * What was decoded from a live entry (`shared`), counted as a hit and refreshed as most
-   * recently used; `undefined` when there is no live entry or it has not been decoded yet, which
-   * is neither counted nor refreshed (the caller then reads it with `lookupEntry`).
+   * recently used; `undefined`, not counted, when there is no live entry or it has not been
+   * decoded yet (the caller then reads it with `lookupEntry`, which counts and refreshes it).
    */
   lookupShared(name: string): Readonly<TimedValue<unknown>> | undefined {
     const entry = this.entries.get(name)
     if (entry === undefined || entry.shared === undefined || entry.expiresAt <= this.now()) return undefined
-    this.hit(name, entry)
+    this.hits++
     return entry.shared
   }
 
@@ -91,7 +89,7 @@ export class NearCacheMap {
 
   /** `peek`, giving the entry itself. */
   peekEntry(name: string): NearCacheEntry | undefined {
-    const entry = this.entries.get(name)
+    const entry = this.entries.peek(name)
     return entry === undefined || entry.expiresAt <= this.now() ? undefined : entry
   }
 
@@ -129,24 +127,7 @@ export class NearCacheMap {
     return { hits: this.hits, misses: this.misses, size: this.entries.size }
   }
 
-  /** Counts a hit and makes the entry the most recently used. */
-  private hit(name: string, entry: NearCacheEntry): void {
-    this.hits++
-    if (name !== this.newest) {
-      this.entries.delete(name)
-      this.entries.set(name, entry)
-      this.newest = name
-    }
-  }
-
   private store(name: string, text: string, ttlMs: number): void {
-    this.entries.delete(name)
     this.entries.set(name, { text, expiresAt: this.now() + ttlMs })
-    this.newest = name
-    // Map iterates in insertion order and lookups re-insert, so the first key is the least recently used.
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value as string
-      this.entries.delete(oldest)
-    }
   }
 }

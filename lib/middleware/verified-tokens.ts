@@ -13,9 +13,11 @@
  *   the cache on every request, so a logout or a revoke on any server is seen at once.
  * - One map per middleware, whose secrets never change: a token re-signed under a new secret is
  *   a new text, and a removed secret means a new middleware.
- * - Bounded: beyond `maxEntries` the oldest entry goes (a hot token it drops is verified again).
+ * - Bounded: beyond `maxEntries` the least recently presented token goes (it is verified again
+ *   if it comes back).
  */
 import type { KeyPart } from '../cache/key'
+import { RecentMap } from '../shared/recent-map'
 import { recordKeys } from './records'
 import { verifyToken, type SigningSecret } from './signing'
 import { hashSecret, splitToken, TOKEN_LENGTH } from './token'
@@ -38,12 +40,14 @@ export interface VerifiedCredentials {
 export const VERIFIED_TOKENS_MAX_ENTRIES = 10_000
 
 export class VerifiedTokens {
-  private readonly entries = new Map<string, VerifiedCredentials>()
+  private readonly entries: RecentMap<string, VerifiedCredentials>
 
   constructor(
     private readonly secrets: readonly SigningSecret[],
-    private readonly maxEntries: number = VERIFIED_TOKENS_MAX_ENTRIES,
-  ) {}
+    maxEntries: number = VERIFIED_TOKENS_MAX_ENTRIES,
+  ) {
+    this.entries = new RecentMap(maxEntries)
+  }
 
   /** What a signed value says, or `undefined` for anything a configured secret did not sign. */
   verify(signed: string): VerifiedCredentials | undefined {
@@ -65,7 +69,6 @@ export class VerifiedTokens {
       secretHash: hashSecret(parts.secret),
       sessionKey: Object.freeze(recordKeys.session(parts.userKey, parts.sessionId)),
     })
-    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string)
     this.entries.set(key, credentials)
     return credentials
   }

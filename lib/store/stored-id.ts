@@ -9,6 +9,7 @@
  */
 import * as crypto from 'node:crypto'
 import { createHash } from 'node:crypto'
+import { RecentMap } from '../shared/recent-map'
 
 // One-shot hashing (Node 20.12 and later) costs a fraction of a Hash object.
 const oneShotHash = (crypto as Partial<Pick<typeof crypto, 'hash'>>).hash
@@ -26,15 +27,14 @@ export const REMEMBERED_IDS = 10_000
  * `hashedId`, remembered for the latest ids: express-session names a session on each of its
  * requests at least twice (get, then touch or set), and a hot session on every request. A hash
  * is a pure function of the id, so a remembered one is always right; beyond `maxEntries` the
- * oldest goes.
+ * least recently used goes.
  */
 export function rememberedHashedIds(maxEntries = REMEMBERED_IDS): (sid: string) => string {
-  const hashes = new Map<string, string>()
+  const hashes = new RecentMap<string, string>(maxEntries)
   return (sid) => {
     let hash = hashes.get(sid)
     if (hash === undefined) {
       hash = hashedId(sid)
-      if (hashes.size >= maxEntries) hashes.delete(hashes.keys().next().value as string)
       // Its own exact copy of the id (any string, lone surrogates included): the one given is a
       // slice of the request's Cookie header, which the map would otherwise keep alive whole.
       hashes.set(JSON.parse(JSON.stringify(sid)) as string, hash)
