@@ -70,13 +70,17 @@ describe('VerifiedTokens', () => {
     expect(tokens.size).toBe(0)
   })
 
-  test('it keeps at most maxEntries tokens, dropping the oldest, which still verifies', () => {
+  test('it keeps at most maxEntries tokens, dropping the least recently presented, which still verifies', () => {
     const tokens = new VerifiedTokens(keys, 3)
     const signed = Array.from({ length: 5 }, () => signToken(newToken(), SECRET))
     for (const value of signed) tokens.verify(value)
     expect(tokens.size).toBe(3)
     expect(tokens.verify(signed[0] as string)?.token).toBe((signed[0] as string).slice(0, TOKEN_LENGTH))
     expect(tokens.size).toBe(3)
+    // Presented again, a token stays: the one presented longest ago goes instead.
+    const kept = tokens.verify(signed[3] as string)
+    tokens.verify(signToken(newToken(), SECRET))
+    expect(tokens.verify(signed[3] as string)).toBe(kept)
   })
 
   test("a token signed by an older secret is known with that secret's index, to be re-signed", () => {
