@@ -1,5 +1,5 @@
 import fc from 'fast-check'
-import { NearCacheMap } from '../../lib/cache/near-cache'
+import { NearCacheMap, type NearCacheEntry } from '../../lib/cache/near-cache'
 
 function mapWithClock(maxEntries = 10) {
   const clock = { now: 0 }
@@ -87,6 +87,24 @@ test('it holds at most maxEntries, dropping the least recently used', () => {
   expect(map.lookup('a')).toBe('1')
   expect(map.lookup('c')).toBe('3')
   expect(map.stats().size).toBe(2)
+})
+
+test('a peek neither counts nor refreshes an entry; a lookup of its shared copy counts and refreshes it', () => {
+  const { map } = mapWithClock(2)
+  store(map, 'a', '1')
+  store(map, 'b', '2')
+  expect(map.peek('a')).toBe('1')
+  expect(map.peekEntry('a')?.text).toBe('1')
+  store(map, 'c', '3') // a is still the least recently used
+  expect(map.peek('a')).toBeUndefined()
+  expect(map.stats()).toEqual({ hits: 0, misses: 0, size: 2 })
+
+  const entry = map.peekEntry('b') as NearCacheEntry
+  entry.shared = Object.freeze({ value: 2, expiresAtMs: 1_000 })
+  expect(map.lookupShared('b')).toBe(entry.shared)
+  store(map, 'd', '4') // b was used after c: c goes
+  expect([map.peek('b'), map.peek('c'), map.peek('d')]).toEqual(['2', undefined, '4'])
+  expect(map.stats()).toEqual({ hits: 1, misses: 0, size: 2 })
 })
 
 test('whatever the sequence of reads, lookups and invalidations, it keeps exactly the most recently used entries', () => {

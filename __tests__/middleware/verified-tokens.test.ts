@@ -73,9 +73,13 @@ describe('VerifiedTokens', () => {
   test('it keeps at most maxEntries tokens, dropping the least recently presented, which still verifies', () => {
     const tokens = new VerifiedTokens(keys, 3)
     const signed = Array.from({ length: 5 }, () => signToken(newToken(), SECRET))
-    for (const value of signed) tokens.verify(value)
+    const first = signed.map((value) => tokens.verify(value))
     expect(tokens.size).toBe(3)
-    expect(tokens.verify(signed[0] as string)?.token).toBe((signed[0] as string).slice(0, TOKEN_LENGTH))
+    // Kept, a token is the same credentials object; dropped, it is verified anew.
+    expect(tokens.verify(signed[4] as string)).toBe(first[4])
+    const again = tokens.verify(signed[0] as string)
+    expect(again).not.toBe(first[0])
+    expect(again?.token).toBe((signed[0] as string).slice(0, TOKEN_LENGTH))
     expect(tokens.size).toBe(3)
     // Presented again, a token stays: the one presented longest ago goes instead.
     const kept = tokens.verify(signed[3] as string)
