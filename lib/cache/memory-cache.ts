@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { deprecate } from '../shared/deprecation'
+import { RecentMap } from '../shared/recent-map'
 import type { Batch, BatchOptions, Cache, CacheEntry, CacheEvents, DeleteOptions, PutIfOptions, PutOptions, TimedValue } from './cache'
 // Options are resolved and checked in one place for both caches: redis-cache.ts imports the same.
 import {
@@ -49,7 +50,7 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
   /** Values that could not be decoded (see `CacheStats.errors`). */
   private errors = 0
   /** Once `claimExpired` has been called: the expired records dropped since, by key id, for it to claim. */
-  private expiredDropped: Map<string, StoredRecord> | undefined
+  private expiredDropped: RecentMap<string, StoredRecord> | undefined
 
   constructor(options: MemoryCacheOptions) {
     super()
@@ -260,12 +261,12 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
 
   /** Drops what has expired, then claims (removes) the dropped records `take` accepts. */
   private claimDropped(now: number, take: (record: StoredRecord, claimed: number) => boolean): ExpiredClaims {
-    const dropped = (this.expiredDropped ??= new Map<string, StoredRecord>())
+    const dropped = (this.expiredDropped ??= new RecentMap<string, StoredRecord>(MAX_EXPIRED_KEPT))
     for (const [id, record] of this.records) {
       if (record.expiresAt <= now) this.drop(id, record)
     }
     const claimed: ExpiredRecord[] = []
-    for (const [id, record] of dropped) {
+    for (const [id, record] of dropped.entries()) {
       if (!take(record, claimed.length)) continue
       claimed.push({ key: [...record.key], expiresAtMs: record.expiresAt })
       dropped.delete(id)
@@ -346,7 +347,6 @@ export class MemoryCache<V = unknown> extends EventEmitter<CacheEvents> implemen
     const dropped = this.expiredDropped
     if (record.tombstone || dropped === undefined) return
     dropped.set(id, record)
-    if (dropped.size > MAX_EXPIRED_KEPT) dropped.delete(dropped.keys().next().value as string)
   }
 
   private serialize(key: KeyPart[], value: V): string {

@@ -67,6 +67,15 @@ export class RecentMap<K, V> {
     return true
   }
 
+  /** The entries, least recently used first; deleting the one just given is safe (any other, not). */
+  *entries(): IterableIterator<[K, V]> {
+    for (let link = this.oldest; link !== undefined;) {
+      const next = link.newer
+      yield [link.key, link.value]
+      link = next
+    }
+  }
+
   clear(): void {
     this.links.clear()
     this.oldest = undefined
