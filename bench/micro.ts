@@ -25,9 +25,9 @@ import { verifyToken } from '../lib/middleware/signing'
 import { freshness } from '../lib/middleware/timing'
 import { hashSecret, splitToken } from '../lib/middleware/token'
 import { presentedToken } from '../lib/middleware/transport'
-import { rememberedHashedIds, REMEMBERED_IDS } from '../lib/store/stored-id'
 import { VerifiedTokens } from '../lib/middleware/verified-tokens'
 import type { CredentialsCache } from '../lib/middleware/credentials-cache'
+import { rememberedHashedIds, REMEMBERED_IDS } from '../lib/store/stored-id'
 import { startRedisServer } from '../scripts/redis-server'
 import {
   NEAR_CACHE,
