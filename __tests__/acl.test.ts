@@ -9,7 +9,7 @@ import IORedis from 'ioredis'
 import { createClient } from 'redis'
 import request from 'supertest'
 import { RedisCache, RedisSessionStore, type RedisClient } from 'sessionvault'
-import { privateRedis, type PrivateRedis } from './helpers/redis'
+import { privateRedis, PRIVATE_REDIS_START_LIMIT_MS, type PrivateRedis } from './helpers/redis'
 import { Clock, cookieHeader, login, sessionCookie, statusWith, testApp } from './middleware/helpers'
 
 /** The README's ACL line, but for its password. */
@@ -34,7 +34,7 @@ let redis: PrivateRedis
 beforeAll(async () => {
   redis = await privateRedis()
   await redis.client.sendCommand(['ACL', 'SETUSER', USER, 'on', `>${PASSWORD}`, ...ACL_RULES])
-})
+}, PRIVATE_REDIS_START_LIMIT_MS)
 afterAll(() => redis.stop())
 beforeEach(async () => {
   await redis.client.flushAll()

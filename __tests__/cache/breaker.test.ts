@@ -9,7 +9,7 @@ import { Cluster as IORedisCluster } from 'ioredis'
 import { RedisCache, isCacheError, isOptionError, isUsageError, type BreakerChange } from 'sessionvault'
 import { startRedisCluster, type RedisClusterHandle } from '../../scripts/redis-server'
 import { OTHER_FAMILIES } from '../helpers/client-families'
-import { privateRedis, type PrivateRedis } from '../helpers/redis'
+import { privateRedis, PRIVATE_REDIS_START_LIMIT_MS, type PrivateRedis } from '../helpers/redis'
 import { eventually } from '../helpers/waiting'
 import { fulfils, thrownBy } from '../helpers/thrown'
 
@@ -21,7 +21,7 @@ const caches: RedisCache[] = []
 
 beforeAll(async () => {
   redis = await privateRedis()
-})
+}, PRIVATE_REDIS_START_LIMIT_MS)
 afterAll(async () => {
   await Promise.all(caches.map((cache) => cache.close()))
   await redis.stop()

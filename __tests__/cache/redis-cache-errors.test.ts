@@ -5,7 +5,7 @@
 import { inspect } from 'node:util'
 import { ANY, CacheError, OptionError, RedisCache, type MatchPart, type RedisClient } from 'sessionvault'
 import { fulfils, rejectionOf } from '../helpers/thrown'
-import { privateRedis, usePrivateServer, type PrivateRedis } from '../helpers/redis'
+import { privateRedis, PRIVATE_REDIS_START_LIMIT_MS, usePrivateServer, type PrivateRedis } from '../helpers/redis'
 import { eventually } from '../helpers/waiting'
 import { specHeader, specPlace } from './layout-spec'
 
@@ -150,8 +150,9 @@ describe('when Redis stops answering', () => {
   let own: PrivateRedis
   beforeAll(async () => {
     own = await privateRedis()
-  })
+  }, PRIVATE_REDIS_START_LIMIT_MS)
   afterAll(async () => {
+    if (own === undefined) return
     process.kill(own.server.pid, 'SIGCONT')
     await own.stop()
   })

@@ -9,7 +9,7 @@ import type { Server } from 'node:http'
 import { performance } from 'node:perf_hooks'
 import request from 'supertest'
 import { RedisCache, RedisSessionStore } from 'sessionvault'
-import { privateRedis, SESSION_CACHE, type PrivateRedis } from '../helpers/redis'
+import { privateRedis, PRIVATE_REDIS_START_LIMIT_MS, SESSION_CACHE, type PrivateRedis } from '../helpers/redis'
 import { eventually } from '../helpers/waiting'
 import { EXPRESS_MAJORS, type ExpressApp, type ExpressMajor } from '../helpers/express-majors'
 import { cookieHeader, login as tokenLogin, testApp } from '../middleware/helpers'
@@ -29,7 +29,7 @@ const P99_BOUND_MS = 50
 let redis: PrivateRedis
 beforeAll(async () => {
   redis = await privateRedis()
-})
+}, PRIVATE_REDIS_START_LIMIT_MS)
 afterAll(() => redis.stop())
 
 interface Layer {

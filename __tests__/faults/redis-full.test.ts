@@ -5,7 +5,7 @@
 // until it refuses writes.
 import request from 'supertest'
 import { isCacheError, isFullError } from 'sessionvault'
-import { privateRedis, type PrivateRedis, type StandaloneClient } from '../helpers/redis'
+import { privateRedis, PRIVATE_REDIS_START_LIMIT_MS, type PrivateRedis, type StandaloneClient } from '../helpers/redis'
 import { layoutProblems, snapshot } from './namespace-check'
 import { login, open, RENEW_AFTER_MS, sessionCookie, tokenApp, tokenParts, type TokenApp } from './token-app'
 
@@ -21,7 +21,7 @@ beforeAll(async () => {
   redis = await privateRedis()
   admin = redis.client
   process.on('unhandledRejection', onUnhandled)
-})
+}, PRIVATE_REDIS_START_LIMIT_MS)
 afterAll(async () => {
   process.off('unhandledRejection', onUnhandled)
   await redis?.stop()

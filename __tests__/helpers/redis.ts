@@ -98,8 +98,12 @@ export async function privateRedis(args: string[] = []): Promise<PrivateRedis> {
 
 /** How long a fresh server has to accept its first client before it is replaced by another. */
 const FIRST_CONNECT_MS = 10_000
-/** How long usePrivateServer's start may take in all. */
-const PRIVATE_SERVER_START_LIMIT_MS = 60_000
+/**
+ * How long `privateRedis()` may take in all: the hook timeout for a `beforeAll` that calls it.
+ * Its worst case (a start, a late first client, another start and client) is about 40 s on a
+ * loaded machine, which jest's default of 30 s would cut short.
+ */
+export const PRIVATE_REDIS_START_LIMIT_MS = 60_000
 /** A start slower than this is reported on stderr, phase by phase. */
 const SLOW_START_MS = 5_000
 
@@ -112,7 +116,12 @@ const SLOW_START_MS = 5_000
 async function startedAndConnected(args: string[]): Promise<{ server: RedisServerHandle; client: StandaloneClient }> {
   for (let attempt = 1; ; attempt++) {
     const startedAt = performance.now()
-    const server = await startRedisServer({ args })
+    // A start that never returns would otherwise say nothing before the hook's timeout.
+    const waiting = setInterval(
+      () => process.stderr.write(`a private redis-server has not answered PING after ${Math.round(performance.now() - startedAt)} ms\n`),
+      SLOW_START_MS,
+    )
+    const server = await startRedisServer({ args }).finally(() => clearInterval(waiting))
     const serverUpAt = performance.now()
     const client: StandaloneClient = createClient({ url: server.url, socket: { reconnectStrategy: () => 50 } })
     client.on('error', () => undefined)
@@ -160,11 +169,9 @@ export interface PrivateServer {
  */
 export function usePrivateServer(args: string[] = []): PrivateServer {
   let redis: PrivateRedis | undefined
-  // Room for startedAndConnected's worst case (a start, a late first client, another start and
-  // client: about 40 s on a loaded machine), which jest's default hook timeout would cut short.
   beforeAll(async () => {
     redis = await privateRedis(args)
-  }, PRIVATE_SERVER_START_LIMIT_MS)
+  }, PRIVATE_REDIS_START_LIMIT_MS)
   afterAll(() => redis?.stop())
   beforeEach(() => started().client.flushAll())
   const started = (): PrivateRedis => {

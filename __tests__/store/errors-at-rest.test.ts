@@ -2,7 +2,7 @@
 // the cookie secret, a session id is a working cookie. Errors name the stored (hashed) id.
 import { inspect } from 'node:util'
 import { RedisSessionStore } from 'sessionvault/store'
-import { privateRedis, type PrivateRedis } from '../helpers/redis'
+import { privateRedis, PRIVATE_REDIS_START_LIMIT_MS, type PrivateRedis } from '../helpers/redis'
 import { storedIdFor } from './redis-keys'
 import { sessionData } from './session-data'
 
@@ -11,7 +11,7 @@ let redis: PrivateRedis
 
 beforeAll(async () => {
   redis = await privateRedis()
-})
+}, PRIVATE_REDIS_START_LIMIT_MS)
 afterAll(() => redis?.stop())
 
 /** Every text an error shows: its message, its stack, and what util.inspect prints of it and its cause. */

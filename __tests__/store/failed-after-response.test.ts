@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net'
 import { createClient } from 'redis'
 import { RedisSessionStore } from 'sessionvault'
 import { TOUCH_SCRIPT } from '../../lib/cache/lua/touch'
-import { privateRedis, type PrivateRedis } from '../helpers/redis'
+import { privateRedis, PRIVATE_REDIS_START_LIMIT_MS, type PrivateRedis } from '../helpers/redis'
 import { fulfils } from '../helpers/thrown'
 import { eventually } from '../helpers/waiting'
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy'
@@ -53,7 +53,7 @@ beforeAll(async () => {
   server = app.listen(0, '127.0.0.1')
   await new Promise((resolve) => server.once('listening', resolve))
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-})
+}, PRIVATE_REDIS_START_LIMIT_MS)
 afterAll(async () => {
   server?.close()
   await store?.close()
